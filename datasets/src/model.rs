@@ -1,0 +1,300 @@
+//! The in-memory model of a multi-modal knowledge-graph pair.
+//!
+//! Entities are addressed by their dense index within their own graph (`u32`, in the
+//! order the source declares them). Relation names and attribute keys are shared by the
+//! pair: the papers' code puts both graphs' triples into one graph, so a relation id
+//! that occurs on both sides is one relation.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Which graph of the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Side {
+    /// The source graph, KG1.
+    Left,
+    /// The target graph, KG2.
+    Right,
+}
+
+impl Side {
+    /// Both sides, left first.
+    pub const BOTH: [Side; 2] = [Side::Left, Side::Right];
+
+    /// "KG1" or "KG2", as the research formats number them.
+    pub fn graph_name(self) -> &'static str {
+        match self {
+            Side::Left => "KG1",
+            Side::Right => "KG2",
+        }
+    }
+
+    /// "left" or "right".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Left => "left",
+            Side::Right => "right",
+        }
+    }
+
+    /// 1 or 2, the file suffix of the research formats.
+    pub fn number(self) -> u8 {
+        match self {
+            Side::Left => 1,
+            Side::Right => 2,
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    /// Identifier in the source: the integer id of the research formats (as text), the
+    /// URI of OpenEA, the key of our own format. Unique within its graph.
+    pub key: String,
+    /// Name or URI (e.g. `http://dbpedia.org/resource/Kim_Dae-jung`).
+    pub name: String,
+}
+
+impl Entity {
+    /// A human label: the last path segment of a URI with `_` as spaces, else the name.
+    pub fn label(&self) -> String {
+        let name = self.name.trim_start_matches('<').trim_end_matches('>');
+        let tail = if name.contains("://") {
+            name.rsplit(['/', '#']).next().unwrap_or(name)
+        } else {
+            name
+        };
+        if tail.is_empty() {
+            self.name.clone()
+        } else {
+            tail.replace('_', " ")
+        }
+    }
+}
+
+/// A relational triple between two entities of the same graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RelTriple {
+    /// Head entity index.
+    pub head: u32,
+    /// Relation index in [`MmkgPair::relations`].
+    pub relation: u32,
+    /// Tail entity index.
+    pub tail: u32,
+}
+
+/// An attribute triple: entity, attribute key and, where the source has it, a literal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttrTriple {
+    /// Entity index.
+    pub entity: u32,
+    /// Key index in [`MmkgPair::attribute_keys`].
+    pub key: u32,
+    /// The literal value; `None` where the format carries attribute names only.
+    pub value: Option<String>,
+}
+
+/// Precomputed image feature vectors of some entities of one graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageFeatures {
+    /// Length of every vector.
+    pub dim: usize,
+    /// Per entity: the row of `data` holding its vector, if it has one.
+    pub rows: Vec<Option<u32>>,
+    /// Row-major vectors, `dim` values each.
+    pub data: Vec<f32>,
+}
+
+impl ImageFeatures {
+    /// The feature vector of an entity, if it has one.
+    pub fn vector(&self, entity: u32) -> Option<&[f32]> {
+        let row = (*self.rows.get(entity as usize)?)? as usize;
+        self.data.get(row * self.dim..(row + 1) * self.dim)
+    }
+
+    /// How many entities have a vector.
+    pub fn count(&self) -> usize {
+        self.rows.iter().filter(|r| r.is_some()).count()
+    }
+}
+
+/// One knowledge graph of the pair.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KnowledgeGraph {
+    /// Entities in declaration order; an entity's index is its position here.
+    pub entities: Vec<Entity>,
+    /// Relational triples in file order (duplicates kept, as the papers' code keeps them).
+    pub triples: Vec<RelTriple>,
+    /// Attribute triples in file order.
+    pub attributes: Vec<AttrTriple>,
+    /// Per entity, its image files (usually zero or one).
+    pub images: Vec<Vec<PathBuf>>,
+    /// Precomputed image feature vectors, where the source has them.
+    pub image_features: Option<ImageFeatures>,
+}
+
+impl KnowledgeGraph {
+    /// Index of the entity with `key`, by linear search; build a map for many look-ups.
+    pub fn find_key(&self, key: &str) -> Option<u32> {
+        self.entities
+            .iter()
+            .position(|e| e.key == key)
+            .map(|i| i as u32)
+    }
+
+    /// Whether an entity has an image file or an image feature vector.
+    pub fn has_image(&self, entity: u32) -> bool {
+        self.images
+            .get(entity as usize)
+            .is_some_and(|files| !files.is_empty())
+            || self
+                .image_features
+                .as_ref()
+                .is_some_and(|f| f.vector(entity).is_some())
+    }
+}
+
+/// An ordered set of names (relations or attribute keys) with index look-up.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Vocabulary {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Vocabulary {
+    /// The index of `name`, adding it at the end if new.
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), id);
+        id
+    }
+
+    /// The index of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// The name at `id`.
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// All names in index order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Number of names.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are no names.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// A gold (reference) alignment pair: left entity index, right entity index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GoldPair {
+    /// Entity index in the left graph.
+    pub left: u32,
+    /// Entity index in the right graph.
+    pub right: u32,
+}
+
+/// A train/validation/test split of gold pairs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Split {
+    /// Seed pairs the model may train on.
+    pub train: Vec<GoldPair>,
+    /// Pairs held out from the seeds for model selection.
+    pub valid: Vec<GoldPair>,
+    /// Pairs the model is evaluated on.
+    pub test: Vec<GoldPair>,
+}
+
+/// A split shipped with the dataset (e.g. OpenEA's `721_5fold/1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedSplit {
+    /// Its name, e.g. `721_5fold/1`.
+    pub name: String,
+    /// The pairs.
+    pub split: Split,
+}
+
+/// Descriptive metadata: not part of the content fingerprint.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DatasetMeta {
+    /// Short name, e.g. `zh_en`.
+    pub name: String,
+    /// Label of the left graph, e.g. `KG1 (zh)`.
+    pub left_label: String,
+    /// Label of the right graph.
+    pub right_label: String,
+    /// Credits and licences of the data and artwork.
+    pub credits: Vec<String>,
+}
+
+/// A multi-modal knowledge-graph pair with its gold alignment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MmkgPair {
+    /// Name, labels and credits.
+    pub meta: DatasetMeta,
+    /// Relation names of both graphs.
+    pub relations: Vocabulary,
+    /// Attribute keys of both graphs.
+    pub attribute_keys: Vocabulary,
+    /// The source graph.
+    pub left: KnowledgeGraph,
+    /// The target graph.
+    pub right: KnowledgeGraph,
+    /// Gold pairs in file order, each pair once.
+    pub gold: Vec<GoldPair>,
+    /// Splits that came with the dataset.
+    pub predefined_splits: Vec<NamedSplit>,
+}
+
+impl MmkgPair {
+    /// The graph on `side`.
+    pub fn graph(&self, side: Side) -> &KnowledgeGraph {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
+        }
+    }
+
+    /// The graph on `side`, mutable.
+    pub fn graph_mut(&mut self, side: Side) -> &mut KnowledgeGraph {
+        match side {
+            Side::Left => &mut self.left,
+            Side::Right => &mut self.right,
+        }
+    }
+
+    /// Entities of both graphs: the joint index space the models use, left first.
+    pub fn entity_count(&self) -> usize {
+        self.left.entities.len() + self.right.entities.len()
+    }
+
+    /// Joint index of an entity: left entities keep their index, right ones follow.
+    pub fn joint_index(&self, side: Side, entity: u32) -> usize {
+        match side {
+            Side::Left => entity as usize,
+            Side::Right => self.left.entities.len() + entity as usize,
+        }
+    }
+}

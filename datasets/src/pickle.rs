@@ -1,0 +1,2193 @@
+//! Safe, minimal reader for pickled image-feature dicts.
+//!
+//! MMEA research code (MEAformer, MCLEA, EVA) ships visual features as
+//! `*_id_img_feature_dict.pkl`: a Python dict `{entity id: numpy array}`.
+//! [`read_feature_dict`] decodes such files without executing anything. It
+//! interprets the opcodes of pickle protocols 2 to 5 on a small stack machine
+//! and resolves only a whitelist of globals: numpy's array, dtype and scalar
+//! reconstructors (numpy 1.x `numpy.core.*` and 2.x `numpy._core.*` paths),
+//! `_codecs.encode`, `bytes`, `bytearray` and `collections.OrderedDict`.
+//!
+//! Robustness: the reader never panics; every length read from the file is
+//! checked against the remaining input before use (byte payloads are borrowed,
+//! not copied), tuple nesting is bounded, and memory spent on derived data
+//! (re-encoded strings, decoded floats) is bounded by a multiple of the input
+//! size, so memo references cannot amplify a small file into a huge allocation.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::npy::{FloatWidth, decode_floats, f16_to_f32, format_shape, fortran_to_c};
+
+/// A key of the pickled dict.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PickleKey {
+    /// A Python `int` or a numpy integer scalar.
+    Int(i64),
+    /// A Python `str` (or a Python 2 byte string, read as Latin-1).
+    Str(String),
+}
+
+impl fmt::Display for PickleKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Int(n) => write!(f, "{n}"),
+            Self::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// One dict entry: key and the array, flattened in C order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureEntry {
+    /// The dict key.
+    pub key: PickleKey,
+    /// The array shape as stored (`[d]` for 1-D arrays and lists, `[1, d]` for row matrices).
+    pub shape: Vec<usize>,
+    /// The values converted to `f32`, in C (row-major) order.
+    pub values: Vec<f32>,
+}
+
+/// The entries in the order the pickle stores them.
+///
+/// A key stored twice keeps its first position and its last value, as in Python.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FeatureDict {
+    /// The dict entries.
+    pub entries: Vec<FeatureEntry>,
+}
+
+/// Why a pickle could not be read as a feature dict.
+///
+/// `offset` is the byte offset of the opcode being executed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PickleError {
+    /// The input is empty.
+    #[error("not a pickle (the input is empty)")]
+    Empty,
+    /// The first byte is not the PROTO opcode (protocols 0 and 1 are not supported).
+    #[error("not a pickle (first byte {first:#04x} is not the PROTO opcode 0x80)")]
+    NotAPickle {
+        /// The first byte of the input.
+        first: u8,
+    },
+    /// The PROTO opcode names a protocol other than 2 to 5.
+    #[error("byte {offset}: unsupported pickle protocol {protocol} (supported: 2 to 5)")]
+    UnsupportedProtocol {
+        /// Offset of the PROTO opcode.
+        offset: usize,
+        /// The protocol number.
+        protocol: u8,
+    },
+    /// An opcode claims a payload longer than the rest of the input.
+    #[error("byte {offset}: truncated: {opcode} claims {claimed} bytes but {remaining} remain")]
+    Truncated {
+        /// Offset of the opcode.
+        offset: usize,
+        /// Opcode name.
+        opcode: &'static str,
+        /// Payload length claimed by the file.
+        claimed: u64,
+        /// Bytes left after the length field.
+        remaining: usize,
+    },
+    /// The input ends inside an opcode's fixed-size argument.
+    #[error(
+        "byte {offset}: truncated: {opcode} needs {needed} argument bytes but {remaining} remain"
+    )]
+    ShortArgument {
+        /// Offset of the opcode.
+        offset: usize,
+        /// Opcode name.
+        opcode: &'static str,
+        /// Argument size.
+        needed: usize,
+        /// Bytes left after the opcode.
+        remaining: usize,
+    },
+    /// The input ends before a STOP opcode.
+    #[error("byte {offset}: truncated: the data ends without a STOP opcode")]
+    MissingStop {
+        /// Length of the input.
+        offset: usize,
+    },
+    /// An opcode this reader does not implement (or an unknown byte).
+    #[error("byte {offset}: unsupported opcode {opcode:#04x} ({name})")]
+    UnsupportedOpcode {
+        /// Offset of the opcode.
+        offset: usize,
+        /// The opcode byte.
+        opcode: u8,
+        /// Its pickle name, or `unknown`.
+        name: &'static str,
+    },
+    /// A global outside the whitelist; nothing is ever imported or called.
+    #[error("byte {offset}: unsupported pickle global `{module}.{name}`")]
+    UnsupportedGlobal {
+        /// Offset of the GLOBAL or STACK_GLOBAL opcode.
+        offset: usize,
+        /// Module name (escaped).
+        module: String,
+        /// Attribute name (escaped).
+        name: String,
+    },
+    /// NEXT_BUFFER: the data lives outside the pickle stream.
+    #[error(
+        "byte {offset}: out-of-band buffers are not supported (NEXT_BUFFER); pickle with in-band buffers"
+    )]
+    OutOfBandBuffer {
+        /// Offset of the NEXT_BUFFER opcode.
+        offset: usize,
+    },
+    /// The opcodes do not form a valid pickle of supported objects.
+    #[error("byte {offset}: malformed pickle: {message}")]
+    Malformed {
+        /// Offset of the opcode.
+        offset: usize,
+        /// What was wrong.
+        message: String,
+    },
+    /// Decoding would allocate far more than the input size justifies.
+    #[error("resource limit: {message}")]
+    LimitExceeded {
+        /// What exceeded which limit.
+        message: String,
+    },
+    /// The pickled object is not a dict.
+    #[error("the top-level object is {found}, expected a dict {{entity id: array}}")]
+    NotADict {
+        /// Description of the object found.
+        found: &'static str,
+    },
+    /// A dict key that is neither an integer nor a string.
+    #[error("entry {index} of the dict: key is {found}, expected an int or str")]
+    BadKey {
+        /// Zero-based position of the entry in the pickle.
+        index: usize,
+        /// Description of the key found.
+        found: &'static str,
+    },
+    /// A dict value that is neither an array nor a list.
+    #[error("value of key {key} is {found}, expected a numpy array or list of floats")]
+    BadValue {
+        /// The entry's key.
+        key: PickleKey,
+        /// Description of the value found.
+        found: &'static str,
+    },
+    /// A list value with a non-numeric element.
+    #[error("list of key {key}: element {index} is {found}, expected a float")]
+    BadListItem {
+        /// The entry's key.
+        key: PickleKey,
+        /// Zero-based element position.
+        index: usize,
+        /// Description of the element found.
+        found: &'static str,
+    },
+    /// An array whose dtype is not float16, float32 or float64.
+    #[error("array of key {key} has dtype '{dtype}', expected a float dtype")]
+    NonFloatDtype {
+        /// The entry's key.
+        key: PickleKey,
+        /// The numpy dtype string, e.g. `<i8`.
+        dtype: String,
+    },
+    /// An array whose state is inconsistent (shape vs. data size, missing state).
+    #[error("array of key {key}: {message}")]
+    BadArray {
+        /// The entry's key.
+        key: PickleKey,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// Reads a pickled `{entity id: array}` dict and converts every array to `f32`.
+///
+/// Values may be numpy arrays of float16/32/64 (any byte order, C or Fortran
+/// order, any number of axes) or lists/tuples of numbers. No NaN or length checks
+/// are done here.
+pub fn read_feature_dict(bytes: &[u8]) -> Result<FeatureDict, PickleError> {
+    match bytes.first() {
+        None => return Err(PickleError::Empty),
+        Some(&first) if first != op::PROTO => return Err(PickleError::NotAPickle { first }),
+        Some(_) => {}
+    }
+    let mut machine = Machine::new(bytes);
+    let top = machine.run()?;
+    machine.feature_dict(&top)
+}
+
+/// Opcode bytes of the pickle protocol.
+mod op {
+    pub const MARK: u8 = b'(';
+    pub const STOP: u8 = b'.';
+    pub const POP: u8 = b'0';
+    pub const POP_MARK: u8 = b'1';
+    pub const DUP: u8 = b'2';
+    pub const BININT: u8 = b'J';
+    pub const BININT1: u8 = b'K';
+    pub const BININT2: u8 = b'M';
+    pub const NONE: u8 = b'N';
+    pub const REDUCE: u8 = b'R';
+    pub const BINSTRING: u8 = b'T';
+    pub const SHORT_BINSTRING: u8 = b'U';
+    pub const BINUNICODE: u8 = b'X';
+    pub const APPEND: u8 = b'a';
+    pub const BUILD: u8 = b'b';
+    pub const GLOBAL: u8 = b'c';
+    pub const DICT: u8 = b'd';
+    pub const EMPTY_DICT: u8 = b'}';
+    pub const APPENDS: u8 = b'e';
+    pub const BINGET: u8 = b'h';
+    pub const LONG_BINGET: u8 = b'j';
+    pub const LIST: u8 = b'l';
+    pub const EMPTY_LIST: u8 = b']';
+    pub const BINPUT: u8 = b'q';
+    pub const LONG_BINPUT: u8 = b'r';
+    pub const SETITEM: u8 = b's';
+    pub const TUPLE: u8 = b't';
+    pub const EMPTY_TUPLE: u8 = b')';
+    pub const SETITEMS: u8 = b'u';
+    pub const BINFLOAT: u8 = b'G';
+    pub const PROTO: u8 = 0x80;
+    pub const NEWOBJ: u8 = 0x81;
+    pub const TUPLE1: u8 = 0x85;
+    pub const TUPLE2: u8 = 0x86;
+    pub const TUPLE3: u8 = 0x87;
+    pub const NEWTRUE: u8 = 0x88;
+    pub const NEWFALSE: u8 = 0x89;
+    pub const LONG1: u8 = 0x8a;
+    pub const LONG4: u8 = 0x8b;
+    pub const BINBYTES: u8 = b'B';
+    pub const SHORT_BINBYTES: u8 = b'C';
+    pub const SHORT_BINUNICODE: u8 = 0x8c;
+    pub const BINUNICODE8: u8 = 0x8d;
+    pub const BINBYTES8: u8 = 0x8e;
+    pub const EMPTY_SET: u8 = 0x8f;
+    pub const ADDITEMS: u8 = 0x90;
+    pub const FROZENSET: u8 = 0x91;
+    pub const STACK_GLOBAL: u8 = 0x93;
+    pub const MEMOIZE: u8 = 0x94;
+    pub const FRAME: u8 = 0x95;
+    pub const BYTEARRAY8: u8 = 0x96;
+    pub const NEXT_BUFFER: u8 = 0x97;
+    pub const READONLY_BUFFER: u8 = 0x98;
+}
+
+/// The pickle name of an opcode byte, for messages.
+fn opcode_name(opcode: u8) -> &'static str {
+    match opcode {
+        b'(' => "MARK",
+        b'.' => "STOP",
+        b'0' => "POP",
+        b'1' => "POP_MARK",
+        b'2' => "DUP",
+        b'F' => "FLOAT",
+        b'I' => "INT",
+        b'J' => "BININT",
+        b'K' => "BININT1",
+        b'L' => "LONG",
+        b'M' => "BININT2",
+        b'N' => "NONE",
+        b'P' => "PERSID",
+        b'Q' => "BINPERSID",
+        b'R' => "REDUCE",
+        b'S' => "STRING",
+        b'T' => "BINSTRING",
+        b'U' => "SHORT_BINSTRING",
+        b'V' => "UNICODE",
+        b'X' => "BINUNICODE",
+        b'a' => "APPEND",
+        b'b' => "BUILD",
+        b'c' => "GLOBAL",
+        b'd' => "DICT",
+        b'}' => "EMPTY_DICT",
+        b'e' => "APPENDS",
+        b'g' => "GET",
+        b'h' => "BINGET",
+        b'i' => "INST",
+        b'j' => "LONG_BINGET",
+        b'l' => "LIST",
+        b']' => "EMPTY_LIST",
+        b'o' => "OBJ",
+        b'p' => "PUT",
+        b'q' => "BINPUT",
+        b'r' => "LONG_BINPUT",
+        b's' => "SETITEM",
+        b't' => "TUPLE",
+        b')' => "EMPTY_TUPLE",
+        b'u' => "SETITEMS",
+        b'G' => "BINFLOAT",
+        b'B' => "BINBYTES",
+        b'C' => "SHORT_BINBYTES",
+        0x80 => "PROTO",
+        0x81 => "NEWOBJ",
+        0x82 => "EXT1",
+        0x83 => "EXT2",
+        0x84 => "EXT4",
+        0x85 => "TUPLE1",
+        0x86 => "TUPLE2",
+        0x87 => "TUPLE3",
+        0x88 => "NEWTRUE",
+        0x89 => "NEWFALSE",
+        0x8a => "LONG1",
+        0x8b => "LONG4",
+        0x8c => "SHORT_BINUNICODE",
+        0x8d => "BINUNICODE8",
+        0x8e => "BINBYTES8",
+        0x8f => "EMPTY_SET",
+        0x90 => "ADDITEMS",
+        0x91 => "FROZENSET",
+        0x92 => "NEWOBJ_EX",
+        0x93 => "STACK_GLOBAL",
+        0x94 => "MEMOIZE",
+        0x95 => "FRAME",
+        0x96 => "BYTEARRAY8",
+        0x97 => "NEXT_BUFFER",
+        0x98 => "READONLY_BUFFER",
+        _ => "unknown",
+    }
+}
+
+/// Deepest tuple nesting accepted (dropping nested tuples recurses).
+const MAX_TUPLE_DEPTH: usize = 100;
+/// Most axes of an array (numpy 2 allows 64).
+const MAX_DIMS: usize = 64;
+/// Longest dtype name accepted (`'f4'`, `'M8'`, `'U16'`...).
+const MAX_DTYPE_LEN: usize = 64;
+
+/// The whitelisted globals; anything else is refused by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Global {
+    /// `numpy.core.multiarray._reconstruct`: an empty array filled in by BUILD.
+    Reconstruct,
+    /// `numpy.ndarray`: only as the first argument of `_reconstruct`.
+    Ndarray,
+    /// `numpy.dtype`.
+    Dtype,
+    /// `numpy.core.multiarray.scalar`: a numpy scalar from a dtype and raw bytes.
+    Scalar,
+    /// `numpy.core.numeric._frombuffer`: protocol 5 arrays.
+    FromBuffer,
+    /// `_codecs.encode`: protocol 2 bytes, as a Latin-1 str.
+    Encode,
+    /// `builtins.bytes`.
+    Bytes,
+    /// `builtins.bytearray`.
+    Bytearray,
+    /// `collections.OrderedDict`.
+    OrderedDict,
+}
+
+impl Global {
+    /// The Python name, for messages.
+    fn python_name(self) -> &'static str {
+        match self {
+            Self::Reconstruct => "numpy.core.multiarray._reconstruct",
+            Self::Ndarray => "numpy.ndarray",
+            Self::Dtype => "numpy.dtype",
+            Self::Scalar => "numpy.core.multiarray.scalar",
+            Self::FromBuffer => "numpy.core.numeric._frombuffer",
+            Self::Encode => "_codecs.encode",
+            Self::Bytes => "builtins.bytes",
+            Self::Bytearray => "builtins.bytearray",
+            Self::OrderedDict => "collections.OrderedDict",
+        }
+    }
+}
+
+fn resolve_global(module: &str, name: &str) -> Option<Global> {
+    const MULTIARRAY: [&str; 2] = ["numpy.core.multiarray", "numpy._core.multiarray"];
+    const NUMERIC: [&str; 2] = ["numpy.core.numeric", "numpy._core.numeric"];
+    let builtins = module == "builtins" || module == "__builtin__";
+    Some(match name {
+        "_reconstruct" if MULTIARRAY.contains(&module) => Global::Reconstruct,
+        "scalar" if MULTIARRAY.contains(&module) => Global::Scalar,
+        "_frombuffer" if NUMERIC.contains(&module) => Global::FromBuffer,
+        "ndarray" if module == "numpy" => Global::Ndarray,
+        "dtype" if module == "numpy" => Global::Dtype,
+        "encode" if module == "_codecs" => Global::Encode,
+        "bytes" if builtins => Global::Bytes,
+        "bytearray" if builtins => Global::Bytearray,
+        "OrderedDict" if module == "collections" => Global::OrderedDict,
+        _ => return None,
+    })
+}
+
+/// Bytes either borrowed from the input or produced while decoding.
+#[derive(Debug, Clone)]
+enum Buf<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Rc<[u8]>),
+}
+
+impl Buf<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Borrowed(b) => b,
+            Self::Owned(b) => b,
+        }
+    }
+}
+
+/// A value on the stack or in the memo. Mutable containers live in the arena
+/// (`Value::Obj`), so memo references alias them as in Python.
+#[derive(Debug, Clone)]
+enum Value<'a> {
+    None,
+    Bool(bool),
+    Int(i64),
+    /// An int that does not fit in `i64` (its value is not kept).
+    BigInt,
+    Float(f64),
+    Str(&'a str),
+    /// `bytes` or `bytearray`.
+    Bytes(Buf<'a>),
+    /// A Python 2 `str` (BINSTRING): raw bytes that may also serve as text.
+    LegacyStr(&'a [u8]),
+    Tuple(Rc<Tuple<'a>>),
+    Global(Global),
+    /// Index into the arena of mutable objects.
+    Obj(usize),
+}
+
+#[derive(Debug)]
+struct Tuple<'a> {
+    depth: usize,
+    items: Vec<Value<'a>>,
+}
+
+/// Mutable or stateful objects, addressed by index.
+#[derive(Debug)]
+enum Obj<'a> {
+    List(Vec<Value<'a>>),
+    Dict(Vec<(Value<'a>, Value<'a>)>),
+    Set(Vec<Value<'a>>),
+    Dtype(Dtype),
+    /// `None` until BUILD gives the array its state.
+    Array(Option<Array<'a>>),
+}
+
+/// A numpy dtype: byte order plus a type string such as `f4`.
+#[derive(Debug, Clone, PartialEq)]
+struct Dtype {
+    /// `<`, `>`, `|` or `=`.
+    order: char,
+    /// The type string without byte order, escaped for display.
+    spec: String,
+}
+
+impl Dtype {
+    fn parse(text: &str) -> Self {
+        match text.strip_prefix(['<', '>', '|', '=']) {
+            Some(rest) => Self {
+                order: text.chars().next().unwrap_or('='),
+                spec: rest.escape_debug().to_string(),
+            },
+            None => Self {
+                order: '=',
+                spec: text.escape_debug().to_string(),
+            },
+        }
+    }
+
+    /// Kind letter and item size, e.g. `('f', 4)`.
+    fn kind_size(&self) -> Option<(char, usize)> {
+        let mut chars = self.spec.chars();
+        let kind = chars.next()?;
+        let digits = chars.as_str();
+        if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some((kind, digits.parse().ok()?))
+    }
+
+    fn float_width(&self) -> Option<FloatWidth> {
+        match self.kind_size()? {
+            ('f', size) => FloatWidth::from_size(size),
+            _ => None,
+        }
+    }
+
+    /// `=` (native) and `|` are read as little-endian, the order of every common platform.
+    fn big_endian(&self) -> bool {
+        self.order == '>'
+    }
+}
+
+impl fmt::Display for Dtype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.order, self.spec)
+    }
+}
+
+#[derive(Debug)]
+struct Array<'a> {
+    shape: Vec<usize>,
+    dtype: Dtype,
+    fortran: bool,
+    data: Buf<'a>,
+}
+
+/// Bytes of derived data (re-encoded strings, decoded floats) allowed for an
+/// input of `len` bytes. Real files need at most about 3 times their size.
+fn budget_for(len: usize) -> usize {
+    len.saturating_mul(8).saturating_add(1 << 20)
+}
+
+/// The pickle virtual machine.
+struct Machine<'a> {
+    input: &'a [u8],
+    pos: usize,
+    /// Offset and byte of the opcode being executed.
+    op_offset: usize,
+    opcode: u8,
+    stack: Vec<Value<'a>>,
+    /// Stack lengths at each MARK.
+    marks: Vec<usize>,
+    memo: HashMap<u64, Value<'a>>,
+    objs: Vec<Obj<'a>>,
+    /// Bytes that derived data may still allocate.
+    budget: usize,
+}
+
+impl<'a> Machine<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        Self {
+            input,
+            pos: 0,
+            op_offset: 0,
+            opcode: 0,
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+            objs: Vec::new(),
+            budget: budget_for(input.len()),
+        }
+    }
+
+    /// Executes opcodes until STOP and returns the pickled object.
+    fn run(&mut self) -> Result<Value<'a>, PickleError> {
+        loop {
+            self.op_offset = self.pos;
+            let Some(&opcode) = self.input.get(self.pos) else {
+                return Err(PickleError::MissingStop { offset: self.pos });
+            };
+            self.opcode = opcode;
+            self.pos += 1;
+            if opcode == op::STOP {
+                return self.pop();
+            }
+            self.step(opcode)?;
+        }
+    }
+
+    fn step(&mut self, opcode: u8) -> Result<(), PickleError> {
+        match opcode {
+            op::PROTO => {
+                let [protocol] = self.arg::<1>()?;
+                if !(2..=5).contains(&protocol) {
+                    return Err(PickleError::UnsupportedProtocol {
+                        offset: self.op_offset,
+                        protocol,
+                    });
+                }
+            }
+            op::FRAME => {
+                // Frames only group opcodes; just check the claimed size.
+                let len = u64::from_le_bytes(self.arg()?);
+                if usize::try_from(len).map_or(true, |n| n > self.remaining()) {
+                    return Err(self.truncated(len));
+                }
+            }
+            op::MARK => self.marks.push(self.stack.len()),
+            op::POP => {
+                if self.stack.len() > self.mark_base() {
+                    self.stack.pop();
+                } else {
+                    // Python pops a MARK when the stack above it is empty.
+                    self.pop_mark()?;
+                }
+            }
+            op::POP_MARK => {
+                self.pop_mark()?;
+            }
+            op::DUP => {
+                let top = self.top()?.clone();
+                self.stack.push(top);
+            }
+            op::NONE => self.stack.push(Value::None),
+            op::NEWTRUE => self.stack.push(Value::Bool(true)),
+            op::NEWFALSE => self.stack.push(Value::Bool(false)),
+            op::BININT => {
+                let v = i32::from_le_bytes(self.arg()?);
+                self.stack.push(Value::Int(v.into()));
+            }
+            op::BININT1 => {
+                let [v] = self.arg::<1>()?;
+                self.stack.push(Value::Int(v.into()));
+            }
+            op::BININT2 => {
+                let v = u16::from_le_bytes(self.arg()?);
+                self.stack.push(Value::Int(v.into()));
+            }
+            op::LONG1 => {
+                let [len] = self.arg::<1>()?;
+                let bytes = self.payload(len.into())?;
+                self.stack.push(decode_long(bytes));
+            }
+            op::LONG4 => {
+                let len = i32::from_le_bytes(self.arg()?);
+                let len = u64::try_from(len)
+                    .map_err(|_| self.malformed(format!("LONG4 has negative length {len}")))?;
+                let bytes = self.payload(len)?;
+                self.stack.push(decode_long(bytes));
+            }
+            op::BINFLOAT => {
+                let v = f64::from_be_bytes(self.arg()?);
+                self.stack.push(Value::Float(v));
+            }
+            op::SHORT_BINUNICODE => {
+                let len = u8::from_le_bytes(self.arg()?);
+                self.push_str(len.into())?;
+            }
+            op::BINUNICODE => {
+                let len = u32::from_le_bytes(self.arg()?);
+                self.push_str(len.into())?;
+            }
+            op::BINUNICODE8 => {
+                let len = u64::from_le_bytes(self.arg()?);
+                self.push_str(len)?;
+            }
+            op::SHORT_BINSTRING => {
+                let len = u8::from_le_bytes(self.arg()?);
+                let bytes = self.payload(len.into())?;
+                self.stack.push(Value::LegacyStr(bytes));
+            }
+            op::BINSTRING => {
+                let len = i32::from_le_bytes(self.arg()?);
+                let len = u64::try_from(len)
+                    .map_err(|_| self.malformed(format!("BINSTRING has negative length {len}")))?;
+                let bytes = self.payload(len)?;
+                self.stack.push(Value::LegacyStr(bytes));
+            }
+            op::SHORT_BINBYTES => {
+                let len = u8::from_le_bytes(self.arg()?);
+                self.push_bytes(len.into())?;
+            }
+            op::BINBYTES => {
+                let len = u32::from_le_bytes(self.arg()?);
+                self.push_bytes(len.into())?;
+            }
+            op::BINBYTES8 | op::BYTEARRAY8 => {
+                let len = u64::from_le_bytes(self.arg()?);
+                self.push_bytes(len)?;
+            }
+            op::EMPTY_TUPLE => {
+                let tuple = self.tuple(Vec::new())?;
+                self.stack.push(tuple);
+            }
+            op::TUPLE => {
+                let items = self.pop_mark()?;
+                let tuple = self.tuple(items)?;
+                self.stack.push(tuple);
+            }
+            op::TUPLE1 | op::TUPLE2 | op::TUPLE3 => {
+                let n = usize::from(opcode - op::TUPLE1) + 1;
+                let items = self.pop_n(n)?;
+                let tuple = self.tuple(items)?;
+                self.stack.push(tuple);
+            }
+            op::EMPTY_LIST => self.push_obj(Obj::List(Vec::new())),
+            op::LIST => {
+                let items = self.pop_mark()?;
+                self.push_obj(Obj::List(items));
+            }
+            op::EMPTY_DICT => self.push_obj(Obj::Dict(Vec::new())),
+            op::DICT => {
+                let items = self.pop_mark()?;
+                let pairs = self.pairs(items)?;
+                self.push_obj(Obj::Dict(pairs));
+            }
+            op::EMPTY_SET => self.push_obj(Obj::Set(Vec::new())),
+            op::FROZENSET => {
+                let items = self.pop_mark()?;
+                self.push_obj(Obj::Set(items));
+            }
+            op::APPEND => {
+                let item = self.pop()?;
+                self.extend_top(vec![item])?;
+            }
+            op::APPENDS | op::ADDITEMS => {
+                let items = self.pop_mark()?;
+                self.extend_top(items)?;
+            }
+            op::SETITEM => {
+                let value = self.pop()?;
+                let key = self.pop()?;
+                self.extend_top(vec![key, value])?;
+            }
+            op::SETITEMS => {
+                let items = self.pop_mark()?;
+                self.extend_top(items)?;
+            }
+            op::BINPUT => {
+                let [index] = self.arg::<1>()?;
+                self.memo_put(index.into())?;
+            }
+            op::LONG_BINPUT => {
+                let index = u32::from_le_bytes(self.arg()?);
+                self.memo_put(index.into())?;
+            }
+            op::MEMOIZE => {
+                let index = self.memo.len() as u64;
+                self.memo_put(index)?;
+            }
+            op::BINGET => {
+                let [index] = self.arg::<1>()?;
+                self.memo_get(index.into())?;
+            }
+            op::LONG_BINGET => {
+                let index = u32::from_le_bytes(self.arg()?);
+                self.memo_get(index.into())?;
+            }
+            op::GLOBAL => {
+                let module = self.line()?;
+                let name = self.line()?;
+                let global = self.global(module, name)?;
+                self.stack.push(global);
+            }
+            op::STACK_GLOBAL => {
+                let name = self.pop()?;
+                let module = self.pop()?;
+                let (Value::Str(module), Value::Str(name)) = (&module, &name) else {
+                    return Err(self.malformed("STACK_GLOBAL needs two str on the stack"));
+                };
+                let global = self.global(module, name)?;
+                self.stack.push(global);
+            }
+            op::REDUCE | op::NEWOBJ => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                let result = self.call(&callable, &args)?;
+                self.stack.push(result);
+            }
+            op::BUILD => {
+                let state = self.pop()?;
+                let target = self.top()?.clone();
+                self.build(&target, &state)?;
+            }
+            op::NEXT_BUFFER => {
+                return Err(PickleError::OutOfBandBuffer {
+                    offset: self.op_offset,
+                });
+            }
+            op::READONLY_BUFFER => {
+                // In-band buffers are already plain bytes; read-only changes nothing here.
+                if !matches!(self.top()?, Value::Bytes(_)) {
+                    return Err(self.malformed("READONLY_BUFFER on a non-buffer"));
+                }
+            }
+            _ => {
+                return Err(PickleError::UnsupportedOpcode {
+                    offset: self.op_offset,
+                    opcode,
+                    name: opcode_name(opcode),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    // ----- input -------------------------------------------------------------
+
+    fn remaining(&self) -> usize {
+        self.input.len().saturating_sub(self.pos)
+    }
+
+    /// A fixed-size opcode argument.
+    fn arg<const N: usize>(&mut self) -> Result<[u8; N], PickleError> {
+        let input = self.input;
+        let rest = input.get(self.pos..).unwrap_or_default();
+        let Some((arg, _)) = rest.split_first_chunk::<N>() else {
+            return Err(PickleError::ShortArgument {
+                offset: self.op_offset,
+                opcode: opcode_name(self.opcode),
+                needed: N,
+                remaining: rest.len(),
+            });
+        };
+        self.pos += N;
+        Ok(*arg)
+    }
+
+    /// A payload whose length the file claims; checked before anything is allocated.
+    fn payload(&mut self, len: u64) -> Result<&'a [u8], PickleError> {
+        let input = self.input;
+        let rest = input.get(self.pos..).unwrap_or_default();
+        let Some(bytes) = usize::try_from(len).ok().and_then(|n| rest.get(..n)) else {
+            return Err(self.truncated(len));
+        };
+        self.pos += bytes.len();
+        Ok(bytes)
+    }
+
+    fn truncated(&self, claimed: u64) -> PickleError {
+        PickleError::Truncated {
+            offset: self.op_offset,
+            opcode: opcode_name(self.opcode),
+            claimed,
+            remaining: self.remaining(),
+        }
+    }
+
+    /// A newline-terminated UTF-8 line (GLOBAL arguments).
+    fn line(&mut self) -> Result<&'a str, PickleError> {
+        let input = self.input;
+        let rest = input.get(self.pos..).unwrap_or_default();
+        let Some(len) = rest.iter().position(|&b| b == b'\n') else {
+            return Err(self.malformed("GLOBAL name is not terminated by a newline"));
+        };
+        self.pos += len + 1;
+        std::str::from_utf8(&rest[..len]).map_err(|_| self.malformed("GLOBAL name is not UTF-8"))
+    }
+
+    fn push_str(&mut self, len: u64) -> Result<(), PickleError> {
+        let bytes = self.payload(len)?;
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            self.malformed(format!(
+                "{} is not valid UTF-8: {e}",
+                opcode_name(self.opcode)
+            ))
+        })?;
+        self.stack.push(Value::Str(text));
+        Ok(())
+    }
+
+    fn push_bytes(&mut self, len: u64) -> Result<(), PickleError> {
+        let bytes = self.payload(len)?;
+        self.stack.push(Value::Bytes(Buf::Borrowed(bytes)));
+        Ok(())
+    }
+
+    // ----- stack, marks, memo -------------------------------------------------
+
+    fn malformed(&self, message: impl Into<String>) -> PickleError {
+        PickleError::Malformed {
+            offset: self.op_offset,
+            message: message.into(),
+        }
+    }
+
+    /// The stack length at the innermost MARK: opcodes cannot reach below it.
+    fn mark_base(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    fn pop(&mut self) -> Result<Value<'a>, PickleError> {
+        if self.stack.len() <= self.mark_base() {
+            return Err(self.malformed(format!("stack underflow in {}", opcode_name(self.opcode))));
+        }
+        self.stack
+            .pop()
+            .ok_or_else(|| self.malformed("stack underflow"))
+    }
+
+    fn pop_n(&mut self, n: usize) -> Result<Vec<Value<'a>>, PickleError> {
+        let start = self
+            .stack
+            .len()
+            .checked_sub(n)
+            .filter(|&s| s >= self.mark_base());
+        let Some(start) = start else {
+            return Err(self.malformed(format!("stack underflow in {}", opcode_name(self.opcode))));
+        };
+        Ok(self.stack.split_off(start))
+    }
+
+    fn top(&self) -> Result<&Value<'a>, PickleError> {
+        match self.stack.last() {
+            Some(v) if self.stack.len() > self.mark_base() => Ok(v),
+            _ => Err(self.malformed(format!("empty stack in {}", opcode_name(self.opcode)))),
+        }
+    }
+
+    /// Removes the innermost MARK and returns the items pushed since.
+    fn pop_mark(&mut self) -> Result<Vec<Value<'a>>, PickleError> {
+        let Some(base) = self.marks.pop() else {
+            return Err(self.malformed(format!("{} without a MARK", opcode_name(self.opcode))));
+        };
+        if base > self.stack.len() {
+            return Err(self.malformed("MARK above the stack top"));
+        }
+        Ok(self.stack.split_off(base))
+    }
+
+    fn memo_put(&mut self, index: u64) -> Result<(), PickleError> {
+        let value = self.top()?.clone();
+        self.memo.insert(index, value);
+        Ok(())
+    }
+
+    fn memo_get(&mut self, index: u64) -> Result<(), PickleError> {
+        let Some(value) = self.memo.get(&index) else {
+            return Err(self.malformed(format!("memo key {index} is not defined")));
+        };
+        self.stack.push(value.clone());
+        Ok(())
+    }
+
+    fn push_obj(&mut self, obj: Obj<'a>) {
+        self.objs.push(obj);
+        self.stack.push(Value::Obj(self.objs.len() - 1));
+    }
+
+    fn new_obj(&mut self, obj: Obj<'a>) -> Value<'a> {
+        self.objs.push(obj);
+        Value::Obj(self.objs.len() - 1)
+    }
+
+    fn tuple(&self, items: Vec<Value<'a>>) -> Result<Value<'a>, PickleError> {
+        let inner = items
+            .iter()
+            .map(|v| match v {
+                Value::Tuple(t) => t.depth,
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        if inner >= MAX_TUPLE_DEPTH {
+            return Err(self.malformed(format!(
+                "tuples nested deeper than {MAX_TUPLE_DEPTH} levels"
+            )));
+        }
+        Ok(Value::Tuple(Rc::new(Tuple {
+            depth: inner + 1,
+            items,
+        })))
+    }
+
+    /// Pairs up key/value items (DICT, SETITEMS).
+    fn pairs(&self, items: Vec<Value<'a>>) -> Result<Vec<(Value<'a>, Value<'a>)>, PickleError> {
+        if !items.len().is_multiple_of(2) {
+            return Err(self.malformed(format!(
+                "{} with an odd number of items",
+                opcode_name(self.opcode)
+            )));
+        }
+        let mut pairs = Vec::with_capacity(items.len() / 2);
+        let mut items = items.into_iter();
+        while let (Some(k), Some(v)) = (items.next(), items.next()) {
+            pairs.push((k, v));
+        }
+        Ok(pairs)
+    }
+
+    /// APPEND(S), ADDITEMS and SETITEM(S) on the container at the stack top.
+    fn extend_top(&mut self, items: Vec<Value<'a>>) -> Result<(), PickleError> {
+        let top = self.top()?;
+        let found = self.describe(top);
+        let index = match top {
+            Value::Obj(i) => *i,
+            _ => usize::MAX,
+        };
+        match self.opcode {
+            op::APPEND | op::APPENDS => {
+                let Some(Obj::List(list)) = self.objs.get_mut(index) else {
+                    return Err(self.wrong_target("list", found));
+                };
+                list.extend(items);
+            }
+            op::ADDITEMS => {
+                let Some(Obj::Set(set)) = self.objs.get_mut(index) else {
+                    return Err(self.wrong_target("set", found));
+                };
+                set.extend(items);
+            }
+            _ => {
+                let pairs = self.pairs(items)?;
+                let Some(Obj::Dict(dict)) = self.objs.get_mut(index) else {
+                    return Err(self.wrong_target("dict", found));
+                };
+                dict.extend(pairs);
+            }
+        }
+        Ok(())
+    }
+
+    fn wrong_target(&self, want: &str, found: &str) -> PickleError {
+        let name = opcode_name(self.opcode);
+        self.malformed(format!("{name} on {found}, expected a {want}"))
+    }
+
+    fn global(&self, module: &str, name: &str) -> Result<Value<'a>, PickleError> {
+        match resolve_global(module, name) {
+            Some(global) => Ok(Value::Global(global)),
+            None => Err(PickleError::UnsupportedGlobal {
+                offset: self.op_offset,
+                module: module.escape_debug().to_string(),
+                name: name.escape_debug().to_string(),
+            }),
+        }
+    }
+
+    /// Takes `bytes` from the budget for derived data (see the module docs).
+    fn charge(&mut self, bytes: usize, what: impl FnOnce() -> String) -> Result<(), PickleError> {
+        match self.budget.checked_sub(bytes) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(PickleError::LimitExceeded {
+                message: format!(
+                    "{}: derived data would exceed {} bytes for a {}-byte pickle \
+                     (memo references repeated many times?)",
+                    what(),
+                    budget_for(self.input.len()),
+                    self.input.len()
+                ),
+            }),
+        }
+    }
+
+    // ----- objects -------------------------------------------------------------
+
+    fn describe(&self, v: &Value<'_>) -> &'static str {
+        describe(&self.objs, v)
+    }
+
+    fn dtype(&self, v: &Value<'_>) -> Option<&Dtype> {
+        match v {
+            Value::Obj(i) => match self.objs.get(*i) {
+                Some(Obj::Dtype(d)) => Some(d),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// REDUCE / NEWOBJ: applies a whitelisted global to an argument tuple.
+    fn call(&mut self, callable: &Value<'a>, args: &Value<'a>) -> Result<Value<'a>, PickleError> {
+        let name = opcode_name(self.opcode);
+        let Value::Global(global) = *callable else {
+            let found = self.describe(callable);
+            return Err(self.malformed(format!("{name} calls {found}, expected a global")));
+        };
+        let Value::Tuple(args) = args else {
+            let found = self.describe(args);
+            return Err(self.malformed(format!("{name} arguments are {found}, expected a tuple")));
+        };
+        let args = &args.items[..];
+        match (global, args) {
+            (Global::Reconstruct, [Value::Global(Global::Ndarray), ..]) => {
+                Ok(self.new_obj(Obj::Array(None)))
+            }
+            (Global::Dtype, [spec @ (Value::Str(_) | Value::LegacyStr(_)), ..]) => {
+                let spec = match spec {
+                    Value::Str(s) if s.len() <= MAX_DTYPE_LEN => (*s).to_owned(),
+                    Value::LegacyStr(b) if b.len() <= MAX_DTYPE_LEN => {
+                        b.iter().map(|&c| char::from(c)).collect()
+                    }
+                    _ => return Err(self.malformed("numpy dtype name is too long")),
+                };
+                Ok(self.new_obj(Obj::Dtype(Dtype::parse(&spec))))
+            }
+            (Global::Scalar, [dtype, data]) => self.scalar(dtype, data),
+            (Global::FromBuffer, [buffer, dtype, shape, order]) => {
+                let array = self.array(shape, dtype, buffer)?;
+                let fortran = match order {
+                    Value::Str("C") => false,
+                    Value::Str("F") => true,
+                    _ => return Err(self.malformed("_frombuffer order must be 'C' or 'F'")),
+                };
+                Ok(self.new_obj(Obj::Array(Some(Array { fortran, ..array }))))
+            }
+            (Global::Encode, [Value::Str(text), Value::Str(encoding)]) => {
+                let latin1 = [
+                    "latin1",
+                    "latin-1",
+                    "latin_1",
+                    "iso-8859-1",
+                    "iso8859-1",
+                    "l1",
+                ];
+                if !latin1.contains(&encoding.to_ascii_lowercase().as_str()) {
+                    return Err(self.malformed(format!(
+                        "_codecs.encode with encoding {:?} is not supported",
+                        encoding.escape_debug().to_string()
+                    )));
+                }
+                let offset = self.op_offset;
+                self.charge(text.len(), || format!("_codecs.encode at byte {offset}"))?;
+                let bytes = latin1_bytes(text)
+                    .ok_or_else(|| self.malformed("_codecs.encode: str is not Latin-1"))?;
+                Ok(Value::Bytes(Buf::Owned(bytes.into())))
+            }
+            (Global::Bytes | Global::Bytearray, []) => Ok(Value::Bytes(Buf::Borrowed(&[]))),
+            (Global::Bytes | Global::Bytearray, [Value::Bytes(b)]) => Ok(Value::Bytes(b.clone())),
+            (Global::Bytes | Global::Bytearray, [Value::LegacyStr(b)]) => {
+                Ok(Value::Bytes(Buf::Borrowed(b)))
+            }
+            (Global::OrderedDict, []) => Ok(self.new_obj(Obj::Dict(Vec::new()))),
+            (Global::OrderedDict, [items]) => {
+                let pairs = self.ordered_dict_items(items)?;
+                let offset = self.op_offset;
+                let size = pairs
+                    .len()
+                    .saturating_mul(std::mem::size_of::<(Value, Value)>());
+                self.charge(size, || format!("OrderedDict at byte {offset}"))?;
+                Ok(self.new_obj(Obj::Dict(pairs)))
+            }
+            _ => Err(self.malformed(format!(
+                "unsupported arguments for {} ({} given)",
+                global.python_name(),
+                args.len()
+            ))),
+        }
+    }
+
+    /// Python 2 `OrderedDict([[k, v], ...])`.
+    fn ordered_dict_items(
+        &self,
+        items: &Value<'a>,
+    ) -> Result<Vec<(Value<'a>, Value<'a>)>, PickleError> {
+        let bad = || self.malformed("OrderedDict argument must be a list of (key, value) pairs");
+        let Value::Obj(i) = items else {
+            return Err(bad());
+        };
+        let Some(Obj::List(list)) = self.objs.get(*i) else {
+            return Err(bad());
+        };
+        list.iter()
+            .map(|pair| {
+                let kv = match pair {
+                    Value::Tuple(t) => &t.items[..],
+                    Value::Obj(j) => match self.objs.get(*j) {
+                        Some(Obj::List(l)) => &l[..],
+                        _ => return Err(bad()),
+                    },
+                    _ => return Err(bad()),
+                };
+                match kv {
+                    [k, v] => Ok((k.clone(), v.clone())),
+                    _ => Err(bad()),
+                }
+            })
+            .collect()
+    }
+
+    /// `numpy.core.multiarray.scalar(dtype, raw bytes)`: ints, bools and floats.
+    fn scalar(&self, dtype: &Value<'a>, data: &Value<'a>) -> Result<Value<'a>, PickleError> {
+        let Some(dtype) = self.dtype(dtype) else {
+            return Err(self.malformed("numpy scalar without a dtype"));
+        };
+        let raw = match data {
+            Value::Bytes(b) => b.as_slice(),
+            Value::LegacyStr(b) => b,
+            _ => return Err(self.malformed("numpy scalar data is not bytes")),
+        };
+        let Some((kind, size @ (1 | 2 | 4 | 8))) = dtype.kind_size() else {
+            return Err(self.malformed(format!("numpy scalar of dtype '{dtype}' is not supported")));
+        };
+        if raw.len() != size {
+            return Err(self.malformed(format!(
+                "numpy scalar of dtype '{dtype}' has {} data bytes",
+                raw.len()
+            )));
+        }
+        // Little-endian bytes, sign-extended for signed ints.
+        let mut le = [0u8; 8];
+        for (i, &b) in raw.iter().enumerate() {
+            le[if dtype.big_endian() { size - 1 - i } else { i }] = b;
+        }
+        if kind == 'i' && le[size - 1] & 0x80 != 0 {
+            le[size..].fill(0xff);
+        }
+        let bits = u64::from_le_bytes(le);
+        Ok(match (kind, size) {
+            ('i', _) => Value::Int(bits as i64),
+            ('u', _) => i64::try_from(bits).map_or(Value::BigInt, Value::Int),
+            ('b', 1) => Value::Bool(bits != 0),
+            ('f', 2) => Value::Float(f16_to_f32(bits as u16).into()),
+            ('f', 4) => Value::Float(f32::from_bits(bits as u32).into()),
+            ('f', 8) => Value::Float(f64::from_bits(bits)),
+            _ => {
+                return Err(
+                    self.malformed(format!("numpy scalar of dtype '{dtype}' is not supported"))
+                );
+            }
+        })
+    }
+
+    /// An array from shape, dtype and raw-data values (checked for types only).
+    fn array(
+        &self,
+        shape: &Value<'a>,
+        dtype: &Value<'a>,
+        data: &Value<'a>,
+    ) -> Result<Array<'a>, PickleError> {
+        let Value::Tuple(dims) = shape else {
+            return Err(self.malformed("array shape is not a tuple"));
+        };
+        if dims.items.len() > MAX_DIMS {
+            return Err(self.malformed(format!(
+                "array has {} axes, at most {MAX_DIMS} are supported",
+                dims.items.len()
+            )));
+        }
+        let shape = dims
+            .items
+            .iter()
+            .map(|d| match d {
+                Value::Int(n) => usize::try_from(*n).ok(),
+                _ => None,
+            })
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| self.malformed("array shape must hold non-negative ints"))?;
+        let Some(dtype) = self.dtype(dtype).cloned() else {
+            let found = self.describe(dtype);
+            return Err(self.malformed(format!("array dtype is {found}, expected a numpy dtype")));
+        };
+        let data = match data {
+            Value::Bytes(b) => b.clone(),
+            Value::LegacyStr(b) => Buf::Borrowed(b),
+            other => {
+                let found = self.describe(other);
+                return Err(self.malformed(format!(
+                    "array data is {found}, expected bytes (object arrays are not supported)"
+                )));
+            }
+        };
+        Ok(Array {
+            shape,
+            dtype,
+            fortran: false,
+            data,
+        })
+    }
+
+    /// BUILD: sets the state of a dtype or of an array made by `_reconstruct`.
+    fn build(&mut self, target: &Value<'a>, state: &Value<'a>) -> Result<(), PickleError> {
+        let found = self.describe(target);
+        let Value::Obj(index) = *target else {
+            return Err(self.malformed(format!("BUILD on {found} is not supported")));
+        };
+        let Value::Tuple(state) = state else {
+            return Err(self.malformed(format!("BUILD state for {found} is not a tuple")));
+        };
+        let new = match (self.objs.get(index), &state.items[..]) {
+            (Some(Obj::Dtype(dtype)), [_, Value::Str(order), ..]) => {
+                let order = match *order {
+                    "<" | ">" | "|" | "=" => order.chars().next().unwrap_or('='),
+                    _ => return Err(self.malformed("dtype byte order must be one of < > | =")),
+                };
+                Obj::Dtype(Dtype {
+                    order,
+                    ..dtype.clone()
+                })
+            }
+            (Some(Obj::Array(_)), [Value::Int(_), shape, dtype, fortran, data])
+            | (Some(Obj::Array(_)), [shape, dtype, fortran, data]) => {
+                let fortran = match fortran {
+                    Value::Bool(b) => *b,
+                    Value::Int(n) => *n != 0,
+                    _ => return Err(self.malformed("array is_fortran flag is not a bool")),
+                };
+                let array = self.array(shape, dtype, data)?;
+                Obj::Array(Some(Array { fortran, ..array }))
+            }
+            _ => {
+                return Err(self.malformed(format!(
+                    "unsupported BUILD state for {found} ({} items)",
+                    state.items.len()
+                )));
+            }
+        };
+        if let Some(slot) = self.objs.get_mut(index) {
+            *slot = new;
+        }
+        Ok(())
+    }
+
+    // ----- conversion to the result --------------------------------------------
+
+    /// Converts the unpickled top-level dict into the result.
+    fn feature_dict(&mut self, top: &Value<'a>) -> Result<FeatureDict, PickleError> {
+        let objs = std::mem::take(&mut self.objs);
+        let pairs = match top {
+            Value::Obj(i) => match objs.get(*i) {
+                Some(Obj::Dict(pairs)) => Some(pairs),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(pairs) = pairs else {
+            return Err(PickleError::NotADict {
+                found: describe(&objs, top),
+            });
+        };
+        let mut entries: Vec<FeatureEntry> = Vec::with_capacity(pairs.len());
+        let mut positions: HashMap<PickleKey, usize> = HashMap::with_capacity(pairs.len());
+        for (index, (key, value)) in pairs.iter().enumerate() {
+            let key = dict_key(&objs, index, key)?;
+            if let PickleKey::Str(s) = &key {
+                self.charge(s.len(), || format!("key {index} of the dict"))?;
+            }
+            let (shape, values) = self.features(&objs, &key, value)?;
+            match positions.get(&key) {
+                // A repeated key keeps its first position and takes the last value.
+                Some(&at) => {
+                    if let Some(entry) = entries.get_mut(at) {
+                        (entry.shape, entry.values) = (shape, values);
+                    }
+                }
+                None => {
+                    positions.insert(key.clone(), entries.len());
+                    entries.push(FeatureEntry { key, shape, values });
+                }
+            }
+        }
+        Ok(FeatureDict { entries })
+    }
+
+    /// The shape and `f32` values of one dict value.
+    fn features(
+        &mut self,
+        objs: &[Obj<'a>],
+        key: &PickleKey,
+        value: &Value<'a>,
+    ) -> Result<(Vec<usize>, Vec<f32>), PickleError> {
+        let bad_value = || PickleError::BadValue {
+            key: key.clone(),
+            found: describe(objs, value),
+        };
+        let items: &[Value<'a>] = match value {
+            Value::Obj(i) => match objs.get(*i) {
+                Some(Obj::Array(Some(array))) => return self.array_values(key, array),
+                Some(Obj::Array(None)) => {
+                    return Err(PickleError::BadArray {
+                        key: key.clone(),
+                        message: "the array never received its state (no BUILD)".into(),
+                    });
+                }
+                Some(Obj::List(items)) => items,
+                _ => return Err(bad_value()),
+            },
+            Value::Tuple(t) => &t.items,
+            _ => return Err(bad_value()),
+        };
+        self.charge(items.len().saturating_mul(4), || {
+            format!("decoding the list of key {key}")
+        })?;
+        let values = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Value::Float(f) => Ok(*f as f32),
+                Value::Int(n) => Ok(*n as f32),
+                other => Err(PickleError::BadListItem {
+                    key: key.clone(),
+                    index,
+                    found: describe(objs, other),
+                }),
+            })
+            .collect::<Result<Vec<f32>, _>>()?;
+        Ok((vec![values.len()], values))
+    }
+
+    /// Decodes an array's raw data, checked against its shape and dtype.
+    fn array_values(
+        &mut self,
+        key: &PickleKey,
+        array: &Array<'a>,
+    ) -> Result<(Vec<usize>, Vec<f32>), PickleError> {
+        let Some(width) = array.dtype.float_width() else {
+            return Err(PickleError::NonFloatDtype {
+                key: key.clone(),
+                dtype: array.dtype.to_string(),
+            });
+        };
+        let bad = |message: String| PickleError::BadArray {
+            key: key.clone(),
+            message,
+        };
+        let shape = format_shape(&array.shape);
+        let needed = array
+            .shape
+            .iter()
+            .try_fold(width.size(), |n, &d| n.checked_mul(d))
+            .ok_or_else(|| bad(format!("shape {shape} is too large")))?;
+        let raw = array.data.as_slice();
+        if raw.len() != needed {
+            return Err(bad(format!(
+                "shape {shape} with dtype '{}' needs {needed} bytes but the data has {}",
+                array.dtype,
+                raw.len()
+            )));
+        }
+        let count = needed / width.size();
+        self.charge(count.saturating_mul(4), || {
+            format!("decoding the array of key {key}")
+        })?;
+        let mut values = decode_floats(raw, width, array.dtype.big_endian());
+        if array.fortran && array.shape.len() > 1 {
+            values = fortran_to_c(&values, &array.shape)
+                .ok_or_else(|| bad(format!("cannot reorder Fortran data of shape {shape}")))?;
+        }
+        Ok((array.shape.clone(), values))
+    }
+}
+
+/// A short description of a value for messages, e.g. "a str".
+fn describe(objs: &[Obj<'_>], v: &Value<'_>) -> &'static str {
+    match v {
+        Value::None => "None",
+        Value::Bool(_) => "a bool",
+        Value::Int(_) => "an int",
+        Value::BigInt => "an int beyond 64 bits",
+        Value::Float(_) => "a float",
+        Value::Str(_) => "a str",
+        Value::Bytes(_) => "a bytes object",
+        Value::LegacyStr(_) => "a Python 2 str",
+        Value::Tuple(_) => "a tuple",
+        Value::Global(_) => "a global (class or function)",
+        Value::Obj(i) => match objs.get(*i) {
+            Some(Obj::List(_)) => "a list",
+            Some(Obj::Dict(_)) => "a dict",
+            Some(Obj::Set(_)) => "a set",
+            Some(Obj::Dtype(_)) => "a numpy dtype",
+            Some(Obj::Array(_)) => "a numpy array",
+            None => "an unknown object",
+        },
+    }
+}
+
+fn dict_key(objs: &[Obj<'_>], index: usize, key: &Value<'_>) -> Result<PickleKey, PickleError> {
+    match key {
+        Value::Int(n) => Ok(PickleKey::Int(*n)),
+        Value::Str(s) => Ok(PickleKey::Str((*s).to_owned())),
+        Value::LegacyStr(b) => Ok(PickleKey::Str(b.iter().map(|&c| char::from(c)).collect())),
+        other => Err(PickleError::BadKey {
+            index,
+            found: describe(objs, other),
+        }),
+    }
+}
+
+/// The Latin-1 bytes of `text`, or `None` if it has a character above U+00FF.
+///
+/// Works on the UTF-8 bytes: U+0000..U+007F are one byte, U+0080..U+00FF are the
+/// two-byte sequences led by 0xC2 or 0xC3. (Protocol 2 stores every numpy buffer
+/// this way, so this loop is the hot path for such files.)
+fn latin1_bytes(text: &str) -> Option<Vec<u8>> {
+    let utf8 = text.as_bytes();
+    let mut out = Vec::with_capacity(utf8.len());
+    let mut i = 0;
+    while let Some(&b) = utf8.get(i) {
+        if b < 0x80 {
+            out.push(b);
+            i += 1;
+        } else if b == 0xc2 || b == 0xc3 {
+            let next = *utf8.get(i + 1)?;
+            out.push(((b & 0x03) << 6) | (next & 0x3f));
+            i += 2;
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// A little-endian two's-complement integer (LONG1/LONG4).
+fn decode_long(bytes: &[u8]) -> Value<'static> {
+    let Some(&last) = bytes.last() else {
+        return Value::Int(0);
+    };
+    let fill = if last & 0x80 != 0 { 0xff } else { 0x00 };
+    let (low, high) = bytes.split_at(bytes.len().min(8));
+    let mut le = [fill; 8];
+    le[..low.len()].copy_from_slice(low);
+    let v = i64::from_le_bytes(le);
+    // Fits when the extra bytes only repeat the sign of the low 8 bytes.
+    if high.iter().all(|&b| b == fill) && (v < 0) == (fill == 0xff) {
+        Value::Int(v)
+    } else {
+        Value::BigInt
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            (
+                $name,
+                include_bytes!(concat!("../tests/fixtures/pickles/", $name, ".pkl")) as &[u8],
+            )
+        };
+    }
+
+    const FIXTURES: &[(&str, &[u8])] = &[
+        fixture!("np1_proto2"),
+        fixture!("np2_proto2"),
+        fixture!("np1_proto5"),
+        fixture!("np2_proto5"),
+        fixture!("np2_i64key_proto2"),
+        fixture!("np1_fortran_proto2"),
+        fixture!("np2_fortran_proto5"),
+        fixture!("np2_f16_proto5"),
+        fixture!("np2_list_proto4"),
+        fixture!("np1_strkey_proto4"),
+    ];
+
+    fn err(bytes: &[u8]) -> PickleError {
+        read_feature_dict(bytes).expect_err("expected an error")
+    }
+
+    /// A tiny pickle writer for hand-made inputs.
+    struct P(Vec<u8>);
+
+    impl P {
+        fn new(protocol: u8) -> Self {
+            Self(vec![op::PROTO, protocol])
+        }
+        fn op(mut self, opcode: u8) -> Self {
+            self.0.push(opcode);
+            self
+        }
+        fn raw(mut self, bytes: &[u8]) -> Self {
+            self.0.extend_from_slice(bytes);
+            self
+        }
+        fn int(self, v: i64) -> Self {
+            match v {
+                0..=0xff => self.op(op::BININT1).raw(&[v as u8]),
+                0..=0xffff => self.op(op::BININT2).raw(&(v as u16).to_le_bytes()),
+                _ => match i32::try_from(v) {
+                    Ok(v) => self.op(op::BININT).raw(&v.to_le_bytes()),
+                    Err(_) => self.op(op::LONG1).raw(&[8]).raw(&v.to_le_bytes()),
+                },
+            }
+        }
+        fn float(self, v: f64) -> Self {
+            self.op(op::BINFLOAT).raw(&v.to_be_bytes())
+        }
+        fn str(self, s: &str) -> Self {
+            let len = (s.len() as u32).to_le_bytes();
+            self.op(op::BINUNICODE).raw(&len).raw(s.as_bytes())
+        }
+        fn bytes(self, b: &[u8]) -> Self {
+            let len = (b.len() as u32).to_le_bytes();
+            self.op(op::BINBYTES).raw(&len).raw(b)
+        }
+        fn global(self, module: &str, name: &str) -> Self {
+            self.op(op::GLOBAL)
+                .raw(format!("{module}\n{name}\n").as_bytes())
+        }
+        /// A numpy dtype as numpy pickles it: `dtype(spec, False, True)` + BUILD.
+        fn dtype(self, order: &str, spec: &str) -> Self {
+            self.global("numpy", "dtype")
+                .str(spec)
+                .op(op::NEWFALSE)
+                .op(op::NEWTRUE)
+                .op(op::TUPLE3)
+                .op(op::REDUCE)
+                .op(op::MARK)
+                .int(3)
+                .str(order)
+                .op(op::NONE)
+                .op(op::NONE)
+                .op(op::NONE)
+                .int(-1)
+                .int(-1)
+                .int(0)
+                .op(op::TUPLE)
+                .op(op::BUILD)
+        }
+        /// An array as numpy pickles it with protocols 2 to 4 (raw data as bytes).
+        fn array(self, order: &str, spec: &str, shape: &[i64], fortran: bool, raw: &[u8]) -> Self {
+            let mut p = self
+                .global("numpy.core.multiarray", "_reconstruct")
+                .global("numpy", "ndarray")
+                .int(0)
+                .op(op::TUPLE1)
+                .bytes(b"b")
+                .op(op::TUPLE3)
+                .op(op::REDUCE)
+                .op(op::MARK)
+                .int(1)
+                .op(op::MARK);
+            for &d in shape {
+                p = p.int(d);
+            }
+            p.op(op::TUPLE)
+                .dtype(order, spec)
+                .op(if fortran { op::NEWTRUE } else { op::NEWFALSE })
+                .bytes(raw)
+                .op(op::TUPLE)
+                .op(op::BUILD)
+        }
+        fn f32_array(self, values: &[f32]) -> Self {
+            let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            self.array("<", "f4", &[values.len() as i64], false, &raw)
+        }
+        fn apply(self, f: &dyn Fn(P) -> P) -> Self {
+            f(self)
+        }
+        fn done(self) -> Vec<u8> {
+            self.op(op::STOP).0
+        }
+    }
+
+    /// A one-entry dict `{key: <value written by f>}`.
+    fn one_entry(key: i64, f: impl FnOnce(P) -> P) -> Vec<u8> {
+        f(P::new(2).op(op::EMPTY_DICT).int(key))
+            .op(op::SETITEM)
+            .done()
+    }
+
+    #[test]
+    fn fixtures_decode() {
+        for (name, bytes) in FIXTURES {
+            let dict = read_feature_dict(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(dict.entries.len(), 3, "{name}");
+            let first = &dict.entries[0];
+            assert_eq!(first.values[..4], [-1.0, -0.75, -0.5, -0.25], "{name}");
+            if !name.contains("strkey") {
+                let keys: Vec<_> = dict.entries.iter().map(|e| e.key.clone()).collect();
+                let want = [17, 70000, 5_000_000_000].map(PickleKey::Int);
+                assert_eq!(keys, want, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        for (name, bytes) in FIXTURES {
+            for n in 0..bytes.len() {
+                assert!(read_feature_dict(&bytes[..n]).is_err(), "{name} cut at {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn byte_flips_never_panic() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut decoded = 0;
+        for (_, source) in FIXTURES {
+            for _ in 0..500 {
+                let mut bytes = source.to_vec();
+                for _ in 0..(next() % 4 + 1) {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    bytes[at] = match next() % 3 {
+                        0 => bytes[at] ^ (1 << (next() % 8)),
+                        _ => next() as u8,
+                    };
+                }
+                decoded += usize::from(read_feature_dict(&bytes).is_ok());
+            }
+        }
+        // Most flips land in float data and still decode.
+        assert!(decoded > 0);
+    }
+
+    #[test]
+    fn huge_claimed_lengths_are_refused_before_allocating() {
+        let max8 = u64::MAX.to_le_bytes();
+        let max4 = u32::MAX.to_le_bytes();
+        let big_i32 = i32::MAX.to_le_bytes();
+        for (opcode, len) in [
+            (op::BINBYTES8, &max8[..]),
+            (op::BYTEARRAY8, &max8[..]),
+            (op::BINUNICODE8, &max8[..]),
+            (op::FRAME, &max8[..]),
+            (op::BINBYTES, &max4[..]),
+            (op::BINUNICODE, &max4[..]),
+            (op::BINSTRING, &big_i32[..]),
+            (op::LONG4, &big_i32[..]),
+        ] {
+            let bytes = P::new(4).op(opcode).raw(len).raw(b"abc").done();
+            match err(&bytes) {
+                PickleError::Truncated {
+                    offset: 2,
+                    remaining: 4,
+                    ..
+                } => {}
+                other => panic!("{}: {other}", opcode_name(opcode)),
+            }
+        }
+        let bytes = P::new(5).op(op::BINBYTES8).raw(&max8).raw(b"ab").done();
+        assert_eq!(
+            err(&bytes).to_string(),
+            "byte 2: truncated: BINBYTES8 claims 18446744073709551615 bytes but 3 remain"
+        );
+        let negative = (-5i32).to_le_bytes();
+        let bytes = P::new(2).op(op::BINSTRING).raw(&negative).done();
+        assert!(matches!(
+            err(&bytes),
+            PickleError::Malformed { offset: 2, .. }
+        ));
+        let bytes = P::new(2).op(op::LONG4).raw(&negative).done();
+        assert!(matches!(
+            err(&bytes),
+            PickleError::Malformed { offset: 2, .. }
+        ));
+        let bytes = P::new(2).op(op::BININT).raw(&[1, 2]).0;
+        assert_eq!(
+            err(&bytes).to_string(),
+            "byte 2: truncated: BININT needs 4 argument bytes but 2 remain"
+        );
+    }
+
+    #[test]
+    fn non_whitelisted_globals_are_refused() {
+        // Protocol 2 style: GLOBAL 'os system', then the classic call.
+        let bytes = P::new(2)
+            .global("os", "system")
+            .str("echo pwned")
+            .op(op::TUPLE1)
+            .op(op::REDUCE)
+            .done();
+        let e = err(&bytes);
+        assert_eq!(
+            e.to_string(),
+            "byte 2: unsupported pickle global `os.system`"
+        );
+        // Protocol 4 style: STACK_GLOBAL.
+        let mut bytes = vec![op::PROTO, 4, op::SHORT_BINUNICODE, 8];
+        bytes.extend_from_slice(b"builtins");
+        bytes.extend_from_slice(&[op::SHORT_BINUNICODE, 4]);
+        bytes.extend_from_slice(b"eval");
+        bytes.extend_from_slice(&[op::STACK_GLOBAL, op::STOP]);
+        assert_eq!(
+            err(&bytes).to_string(),
+            "byte 18: unsupported pickle global `builtins.eval`"
+        );
+        // A numpy subclass is refused too, and control characters are escaped.
+        let bytes = P::new(2).global("numpy.ma.core", "_mareconstruct").done();
+        assert!(
+            err(&bytes)
+                .to_string()
+                .contains("`numpy.ma.core._mareconstruct`")
+        );
+        let bytes = P::new(2).global("a\u{1b}[2J", "x").done();
+        assert!(err(&bytes).to_string().contains("`a\\u{1b}[2J.x`"));
+    }
+
+    #[test]
+    fn error_messages_say_what_was_expected() {
+        let msg = |bytes: &[u8]| err(bytes).to_string();
+        assert_eq!(msg(b""), "not a pickle (the input is empty)");
+        assert_eq!(
+            msg(b"PK\x03\x04"),
+            "not a pickle (first byte 0x50 is not the PROTO opcode 0x80)"
+        );
+        assert_eq!(
+            msg(&P::new(6).done()),
+            "byte 0: unsupported pickle protocol 6 (supported: 2 to 5)"
+        );
+        assert_eq!(
+            msg(&P::new(2).op(op::EMPTY_DICT).0),
+            "byte 3: truncated: the data ends without a STOP opcode"
+        );
+        assert_eq!(
+            msg(&P::new(2).op(op::EMPTY_LIST).done()),
+            "the top-level object is a list, expected a dict {entity id: array}"
+        );
+        assert_eq!(
+            msg(&one_entry(17, |p| p.str("oops"))),
+            "value of key 17 is a str, expected a numpy array or list of floats"
+        );
+        let ints = one_entry(17, |p| p.array("<", "i8", &[1], false, &[0; 8]));
+        assert_eq!(
+            msg(&ints),
+            "array of key 17 has dtype '<i8', expected a float dtype"
+        );
+        let short = one_entry(17, |p| p.array("<", "f4", &[2, 3], false, &[0; 20]));
+        assert_eq!(
+            msg(&short),
+            "array of key 17: shape (2, 3) with dtype '<f4' needs 24 bytes but the data has 20"
+        );
+        let float_key = P::new(2)
+            .op(op::EMPTY_DICT)
+            .float(1.5)
+            .op(op::EMPTY_LIST)
+            .op(op::SETITEM)
+            .done();
+        assert_eq!(
+            msg(&float_key),
+            "entry 0 of the dict: key is a float, expected an int or str"
+        );
+        let list = one_entry(17, |p| {
+            p.op(op::EMPTY_LIST)
+                .op(op::MARK)
+                .float(1.0)
+                .str("x")
+                .op(op::APPENDS)
+        });
+        assert_eq!(
+            msg(&list),
+            "list of key 17: element 1 is a str, expected a float"
+        );
+        assert_eq!(
+            msg(&P::new(5).op(op::NEXT_BUFFER).done()),
+            "byte 2: out-of-band buffers are not supported (NEXT_BUFFER); pickle with in-band buffers"
+        );
+        assert_eq!(
+            msg(&P::new(2).raw(b"I1\n").done()),
+            "byte 2: unsupported opcode 0x49 (INT)"
+        );
+        assert_eq!(
+            msg(&P::new(2).op(0xff).done()),
+            "byte 2: unsupported opcode 0xff (unknown)"
+        );
+        assert_eq!(
+            msg(&P::new(2).op(op::BINGET).raw(&[7]).done()),
+            "byte 2: malformed pickle: memo key 7 is not defined"
+        );
+        assert_eq!(
+            msg(&P::new(2).op(op::APPENDS).done()),
+            "byte 2: malformed pickle: APPENDS without a MARK"
+        );
+        assert_eq!(
+            msg(&P::new(2).op(op::MARK).op(op::TUPLE1).done()),
+            "byte 3: malformed pickle: stack underflow in TUPLE1"
+        );
+    }
+
+    #[test]
+    fn keys_of_every_integer_width() {
+        let mut p = P::new(2).op(op::EMPTY_DICT).op(op::MARK);
+        let keys = [
+            0,
+            255,
+            256,
+            65535,
+            65536,
+            -1,
+            -70000,
+            1 << 40,
+            i64::MIN,
+            i64::MAX,
+        ];
+        for (i, &k) in keys.iter().enumerate() {
+            p = p.int(k).f32_array(&[i as f32]);
+        }
+        let dict = read_feature_dict(&p.op(op::SETITEMS).done()).unwrap();
+        let got: Vec<_> = dict.entries.iter().map(|e| e.key.clone()).collect();
+        assert_eq!(got, keys.map(PickleKey::Int));
+        // A 9-byte LONG1 that does not fit in i64 is refused as a key.
+        let bytes = P::new(2)
+            .op(op::EMPTY_DICT)
+            .op(op::LONG1)
+            .raw(&[9, 0, 0, 0, 0, 0, 0, 0, 0x80, 0])
+            .f32_array(&[1.0])
+            .op(op::SETITEM)
+            .done();
+        assert_eq!(
+            err(&bytes).to_string(),
+            "entry 0 of the dict: key is an int beyond 64 bits, expected an int or str"
+        );
+        // 9-byte encodings of values that do fit are accepted.
+        assert!(matches!(decode_long(&[0xff; 9]), Value::Int(-1)));
+        assert!(matches!(
+            decode_long(&[0, 0, 0, 0, 0, 0, 0, 0x80, 0xff]),
+            Value::Int(i64::MIN)
+        ));
+        assert!(matches!(decode_long(&[0xff, 0]), Value::Int(255)));
+        assert!(matches!(decode_long(&[]), Value::Int(0)));
+    }
+
+    #[test]
+    fn numpy_scalar_keys() {
+        let scalar = |p: P, order: &str, spec: &str, raw: &[u8]| {
+            p.global("numpy._core.multiarray", "scalar")
+                .dtype(order, spec)
+                .bytes(raw)
+                .op(op::TUPLE2)
+                .op(op::REDUCE)
+        };
+        let mut p = P::new(3).op(op::EMPTY_DICT).op(op::MARK);
+        p = scalar(p, "<", "i8", &(-3i64).to_le_bytes()).f32_array(&[1.0]);
+        p = scalar(p, ">", "i4", &(-7i32).to_be_bytes()).f32_array(&[2.0]);
+        p = scalar(p, "<", "u8", &42u64.to_le_bytes()).f32_array(&[3.0]);
+        p = scalar(p, "|", "u1", &[200]).f32_array(&[4.0]);
+        let dict = read_feature_dict(&p.op(op::SETITEMS).done()).unwrap();
+        let got: Vec<_> = dict.entries.iter().map(|e| e.key.clone()).collect();
+        assert_eq!(got, [-3, -7, 42, 200].map(PickleKey::Int));
+        let big = scalar(
+            P::new(3).op(op::EMPTY_DICT),
+            "<",
+            "u8",
+            &u64::MAX.to_le_bytes(),
+        )
+        .f32_array(&[1.0])
+        .op(op::SETITEM)
+        .done();
+        assert!(matches!(err(&big), PickleError::BadKey { index: 0, .. }));
+    }
+
+    #[test]
+    fn dtypes_byte_orders_and_fortran_order() {
+        let be: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let half = [0x00, 0x3c, 0x00, 0xc0]; // 1.0, -2.0
+        let f64s: Vec<u8> = [0.1f64, 1e300]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        // Fortran (2, 3): columns (0, 3), (1, 4), (2, 5).
+        let fortran: Vec<u8> = [0.0f32, 3.0, 1.0, 4.0, 2.0, 5.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let bytes = P::new(2)
+            .op(op::EMPTY_DICT)
+            .op(op::MARK)
+            .int(1)
+            .array(">", "f4", &[2], false, &be)
+            .int(2)
+            .array("<", "f2", &[2], false, &half)
+            .int(3)
+            .array("=", "f8", &[2], false, &f64s)
+            .int(4)
+            .array("<", "f4", &[2, 3], true, &fortran)
+            .int(5)
+            .array("<", "f4", &[0], false, &[])
+            .op(op::SETITEMS)
+            .done();
+        let dict = read_feature_dict(&bytes).unwrap();
+        let values: Vec<_> = dict.entries.iter().map(|e| e.values.clone()).collect();
+        assert_eq!(values[0], [1.5, -2.0]);
+        assert_eq!(values[1], [1.0, -2.0]);
+        assert_eq!(values[2], [0.1f64 as f32, f32::INFINITY]);
+        assert_eq!(values[3], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(dict.entries[3].shape, [2, 3]);
+        assert_eq!(values[4], [0.0f32; 0]);
+    }
+
+    #[test]
+    fn protocol2_bytes_and_empty_arrays() {
+        // numpy under protocol 2: raw data is `_codecs.encode(str, 'latin1')`, and an
+        // empty array's data is `__builtin__.bytes()`.
+        let latin1: String = [0u8, 0, 0x80, 0x3f]
+            .iter()
+            .map(|&b| char::from(b))
+            .collect();
+        let encode = |p: P, s: &str| {
+            p.global("_codecs", "encode")
+                .str(s)
+                .str("latin1")
+                .op(op::TUPLE2)
+                .op(op::REDUCE)
+        };
+        let array_with = |p: P, shape: i64, data: &dyn Fn(P) -> P| {
+            let p = p
+                .global("numpy.core.multiarray", "_reconstruct")
+                .global("numpy", "ndarray")
+                .int(0)
+                .op(op::TUPLE1);
+            encode(p, "b")
+                .op(op::TUPLE3)
+                .op(op::REDUCE)
+                .op(op::MARK)
+                .int(1)
+                .int(shape)
+                .op(op::TUPLE1)
+                .dtype("<", "f4")
+                .op(op::NEWFALSE)
+                .apply(data)
+                .op(op::TUPLE)
+                .op(op::BUILD)
+        };
+        let bytes = {
+            let p = P::new(2).op(op::EMPTY_DICT).op(op::MARK).int(1);
+            let p = array_with(p, 1, &|p| encode(p, &latin1)).int(2);
+            array_with(p, 0, &|p| {
+                p.global("__builtin__", "bytes")
+                    .op(op::EMPTY_TUPLE)
+                    .op(op::REDUCE)
+            })
+            .op(op::SETITEMS)
+            .done()
+        };
+        let dict = read_feature_dict(&bytes).unwrap();
+        assert_eq!(dict.entries[0].values, [1.0]);
+        assert_eq!(dict.entries[1].values, [0.0f32; 0]);
+        assert_eq!(dict.entries[1].shape, [0]);
+        // Characters beyond Latin-1 cannot come from bytes.
+        let bad = one_entry(1, |p| encode(p, "\u{20ac}"));
+        assert!(err(&bad).to_string().contains("not Latin-1"));
+    }
+
+    #[test]
+    fn containers_and_stack_opcodes() {
+        // DICT built from a MARK, tuple values, DUP/POP/POP_MARK, memo round trip,
+        // OrderedDict in both the Python 3 and Python 2 forms, duplicate keys.
+        let bytes = P::new(2)
+            .op(op::MARK)
+            .str("a")
+            .op(op::MARK)
+            .float(1.0)
+            .int(2)
+            .op(op::TUPLE)
+            .op(op::BINPUT)
+            .raw(&[0])
+            .str("b")
+            .op(op::BINGET)
+            .raw(&[0])
+            .op(op::DUP)
+            .op(op::POP)
+            .op(op::MARK)
+            .op(op::NONE)
+            .op(op::POP_MARK)
+            .op(op::MARK)
+            .op(op::POP) // pops the empty MARK
+            .op(op::DICT)
+            .done();
+        let dict = read_feature_dict(&bytes).unwrap();
+        assert_eq!(dict.entries.len(), 2);
+        assert_eq!(dict.entries[1].key, PickleKey::Str("b".into()));
+        assert_eq!(dict.entries[1].values, [1.0, 2.0]);
+
+        let py3 = P::new(2)
+            .global("collections", "OrderedDict")
+            .op(op::EMPTY_TUPLE)
+            .op(op::REDUCE)
+            .op(op::MARK)
+            .int(5)
+            .f32_array(&[1.0])
+            .int(6)
+            .f32_array(&[2.0])
+            .int(5)
+            .f32_array(&[3.0])
+            .op(op::SETITEMS)
+            .done();
+        let dict = read_feature_dict(&py3).unwrap();
+        let got: Vec<_> = dict
+            .entries
+            .iter()
+            .map(|e| (e.key.clone(), e.values[0]))
+            .collect();
+        assert_eq!(got, [(PickleKey::Int(5), 3.0), (PickleKey::Int(6), 2.0)]);
+
+        let py2 = P::new(2)
+            .global("collections", "OrderedDict")
+            .op(op::MARK)
+            .op(op::MARK)
+            .op(op::SHORT_BINSTRING)
+            .raw(b"\x02id")
+            .f32_array(&[4.0])
+            .op(op::LIST)
+            .op(op::LIST)
+            .op(op::TUPLE1)
+            .op(op::REDUCE)
+            .done();
+        let dict = read_feature_dict(&py2).unwrap();
+        assert_eq!(dict.entries[0].key, PickleKey::Str("id".into()));
+
+        let set = P::new(4)
+            .op(op::EMPTY_DICT)
+            .int(1)
+            .op(op::EMPTY_SET)
+            .op(op::SETITEM)
+            .done();
+        assert!(matches!(err(&set), PickleError::BadValue { .. }));
+        let append_to_dict = P::new(2).op(op::EMPTY_DICT).int(1).op(op::APPEND).done();
+        assert_eq!(
+            err(&append_to_dict).to_string(),
+            "byte 5: malformed pickle: APPEND on a dict, expected a list"
+        );
+    }
+
+    #[test]
+    fn latin1_encoding_matches_char_conversion() {
+        let all: String = (0..=255u8).map(char::from).collect();
+        assert_eq!(latin1_bytes(&all), Some((0..=255u8).collect()));
+        assert_eq!(latin1_bytes("a\u{100}"), None);
+        assert_eq!(latin1_bytes("\u{1F600}"), None);
+    }
+
+    #[test]
+    fn deep_tuples_are_refused_without_overflowing_the_stack() {
+        let mut bytes = P::new(2).op(op::EMPTY_TUPLE).0;
+        bytes.resize(bytes.len() + 1_000_000, op::TUPLE1);
+        bytes.push(op::STOP);
+        assert!(err(&bytes).to_string().contains("nested deeper than 100"));
+    }
+
+    #[test]
+    fn memo_amplification_is_bounded() {
+        // One 64 KiB buffer shared by thousands of `_frombuffer` arrays.
+        let mut p = P::new(5)
+            .op(op::EMPTY_DICT)
+            .op(op::MARK)
+            .int(0)
+            .global("numpy._core.numeric", "_frombuffer")
+            .op(op::BINPUT)
+            .raw(&[0])
+            .op(op::MARK)
+            .bytes(&[0; 65536])
+            .op(op::BINPUT)
+            .raw(&[1])
+            .dtype("<", "f4")
+            .op(op::BINPUT)
+            .raw(&[2])
+            .int(16384)
+            .op(op::TUPLE1)
+            .op(op::BINPUT)
+            .raw(&[3])
+            .str("C")
+            .op(op::BINPUT)
+            .raw(&[4])
+            .op(op::TUPLE)
+            .op(op::REDUCE);
+        for key in 1..4000 {
+            p = p.int(key).op(op::BINGET).raw(&[0]).op(op::MARK);
+            for memo in 1..=4 {
+                p = p.op(op::BINGET).raw(&[memo]);
+            }
+            p = p.op(op::TUPLE).op(op::REDUCE);
+        }
+        let bytes = p.op(op::SETITEMS).done();
+        let e = err(&bytes);
+        assert!(matches!(e, PickleError::LimitExceeded { .. }), "{e}");
+
+        // Re-encoding one big memoized str over and over.
+        let mut p = P::new(2)
+            .global("_codecs", "encode")
+            .op(op::BINPUT)
+            .raw(&[0])
+            .str(&"a".repeat(100_000))
+            .str("latin1")
+            .op(op::TUPLE2)
+            .op(op::BINPUT)
+            .raw(&[1])
+            .op(op::POP)
+            .op(op::POP);
+        for _ in 0..100_000 {
+            p = p
+                .op(op::BINGET)
+                .raw(&[0])
+                .op(op::BINGET)
+                .raw(&[1])
+                .op(op::REDUCE)
+                .op(op::POP);
+        }
+        let e = err(&p.op(op::EMPTY_DICT).done());
+        assert!(e.to_string().contains("_codecs.encode at byte"), "{e}");
+    }
+}
