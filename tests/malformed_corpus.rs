@@ -6,6 +6,7 @@ mod common;
 
 use std::path::Path;
 
+use alignscope_datasets::npy::{NpyMatrix, write_npy_matrix};
 use common::{alignscope, write_files};
 
 /// A valid GCN-Align folder: three entities a side, two triples a side, two gold pairs.
@@ -67,20 +68,15 @@ fn meaformer(dir: &Path, pickle: &[u8]) {
     );
 }
 
-/// A little-endian f4 `.npy` matrix.
+/// A `.npy` matrix, written by the crate's own writer.
 fn npy(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    for v in values {
-        bytes.extend(v.to_le_bytes());
-    }
+    let mut bytes = Vec::new();
+    let matrix = NpyMatrix {
+        rows,
+        cols,
+        data: values.to_vec(),
+    };
+    write_npy_matrix(&mut bytes, &matrix).unwrap();
     bytes
 }
 
@@ -371,7 +367,8 @@ fn every_malformed_input_fails_with_its_precise_message() {
 
 #[test]
 fn the_valid_bases_of_the_corpus_load() {
-    let bases: [(&str, fn(&Path)); 4] = [
+    type Builder = fn(&Path);
+    let bases: [(&str, Builder); 4] = [
         ("gcn-align", |d| write_files(d, GCN_ALIGN)),
         ("meaformer", |d| {
             meaformer(d, &pickle_of_lists(&[(0, &[0.5, 1.0]), (10, &[0.25, 2.0])]))

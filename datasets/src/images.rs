@@ -41,11 +41,11 @@ pub(crate) fn check_images(pair: &mut MmkgPair, diag: &mut Diagnostics) {
         let without: Vec<usize> = (0..graph.entities.len())
             .filter(|&e| !graph.has_image(e as u32))
             .collect();
-        if let Some(&first) = without.first() {
-            if without.len() < graph.entities.len() {
-                let at = format!("{side} entity `{}`", graph.entities[first].key);
-                diag.warn_many(WarningKind::EntitiesWithoutImage, without.len(), at);
-            }
+        if let Some(&first) = without.first()
+            && without.len() < graph.entities.len()
+        {
+            let at = format!("{side} entity `{}`", graph.entities[first].key);
+            diag.warn_many(WarningKind::EntitiesWithoutImage, without.len(), at);
         }
     }
 }

@@ -13,6 +13,11 @@
 //! not copied), tuple nesting is bounded, and memory spent on derived data
 //! (re-encoded strings, decoded floats) is bounded by a multiple of the input
 //! size, so memo references cannot amplify a small file into a huge allocation.
+//!
+//! Deliberate leniencies: a `str` is checked for valid UTF-8 only where it is used
+//! (keys, names, dtype strings, `_codecs.encode` payloads); byte order `=` (native)
+//! is read as little-endian; a key stored twice keeps its first position and its
+//! last value, as in Python. Python 2 pickles (protocol 2, byte-string `str`) work.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -220,136 +225,45 @@ pub fn read_feature_dict(bytes: &[u8]) -> Result<FeatureDict, PickleError> {
     machine.feature_dict(&top)
 }
 
-/// Opcode bytes of the pickle protocol.
-mod op {
-    pub const MARK: u8 = b'(';
-    pub const STOP: u8 = b'.';
-    pub const POP: u8 = b'0';
-    pub const POP_MARK: u8 = b'1';
-    pub const DUP: u8 = b'2';
-    pub const BININT: u8 = b'J';
-    pub const BININT1: u8 = b'K';
-    pub const BININT2: u8 = b'M';
-    pub const NONE: u8 = b'N';
-    pub const REDUCE: u8 = b'R';
-    pub const BINSTRING: u8 = b'T';
-    pub const SHORT_BINSTRING: u8 = b'U';
-    pub const BINUNICODE: u8 = b'X';
-    pub const APPEND: u8 = b'a';
-    pub const BUILD: u8 = b'b';
-    pub const GLOBAL: u8 = b'c';
-    pub const DICT: u8 = b'd';
-    pub const EMPTY_DICT: u8 = b'}';
-    pub const APPENDS: u8 = b'e';
-    pub const BINGET: u8 = b'h';
-    pub const LONG_BINGET: u8 = b'j';
-    pub const LIST: u8 = b'l';
-    pub const EMPTY_LIST: u8 = b']';
-    pub const BINPUT: u8 = b'q';
-    pub const LONG_BINPUT: u8 = b'r';
-    pub const SETITEM: u8 = b's';
-    pub const TUPLE: u8 = b't';
-    pub const EMPTY_TUPLE: u8 = b')';
-    pub const SETITEMS: u8 = b'u';
-    pub const BINFLOAT: u8 = b'G';
-    pub const PROTO: u8 = 0x80;
-    pub const NEWOBJ: u8 = 0x81;
-    pub const TUPLE1: u8 = 0x85;
-    pub const TUPLE2: u8 = 0x86;
-    pub const TUPLE3: u8 = 0x87;
-    pub const NEWTRUE: u8 = 0x88;
-    pub const NEWFALSE: u8 = 0x89;
-    pub const LONG1: u8 = 0x8a;
-    pub const LONG4: u8 = 0x8b;
-    pub const BINBYTES: u8 = b'B';
-    pub const SHORT_BINBYTES: u8 = b'C';
-    pub const SHORT_BINUNICODE: u8 = 0x8c;
-    pub const BINUNICODE8: u8 = 0x8d;
-    pub const BINBYTES8: u8 = 0x8e;
-    pub const EMPTY_SET: u8 = 0x8f;
-    pub const ADDITEMS: u8 = 0x90;
-    pub const FROZENSET: u8 = 0x91;
-    pub const STACK_GLOBAL: u8 = 0x93;
-    pub const MEMOIZE: u8 = 0x94;
-    pub const FRAME: u8 = 0x95;
-    pub const BYTEARRAY8: u8 = 0x96;
-    pub const NEXT_BUFFER: u8 = 0x97;
-    pub const READONLY_BUFFER: u8 = 0x98;
+/// Declares the opcode constants (module `op`) and their names ([`opcode_name`]).
+macro_rules! opcodes {
+    ($($name:ident = $byte:expr),* $(,)?) => {
+        /// Opcode bytes of the pickle protocol (all protocols, for messages).
+        mod op {
+            $(pub const $name: u8 = $byte;)*
+        }
+
+        /// The pickle name of an opcode byte, for messages.
+        fn opcode_name(opcode: u8) -> &'static str {
+            match opcode {
+                $(op::$name => stringify!($name),)*
+                _ => "unknown",
+            }
+        }
+    };
 }
 
-/// The pickle name of an opcode byte, for messages.
-fn opcode_name(opcode: u8) -> &'static str {
-    match opcode {
-        b'(' => "MARK",
-        b'.' => "STOP",
-        b'0' => "POP",
-        b'1' => "POP_MARK",
-        b'2' => "DUP",
-        b'F' => "FLOAT",
-        b'I' => "INT",
-        b'J' => "BININT",
-        b'K' => "BININT1",
-        b'L' => "LONG",
-        b'M' => "BININT2",
-        b'N' => "NONE",
-        b'P' => "PERSID",
-        b'Q' => "BINPERSID",
-        b'R' => "REDUCE",
-        b'S' => "STRING",
-        b'T' => "BINSTRING",
-        b'U' => "SHORT_BINSTRING",
-        b'V' => "UNICODE",
-        b'X' => "BINUNICODE",
-        b'a' => "APPEND",
-        b'b' => "BUILD",
-        b'c' => "GLOBAL",
-        b'd' => "DICT",
-        b'}' => "EMPTY_DICT",
-        b'e' => "APPENDS",
-        b'g' => "GET",
-        b'h' => "BINGET",
-        b'i' => "INST",
-        b'j' => "LONG_BINGET",
-        b'l' => "LIST",
-        b']' => "EMPTY_LIST",
-        b'o' => "OBJ",
-        b'p' => "PUT",
-        b'q' => "BINPUT",
-        b'r' => "LONG_BINPUT",
-        b's' => "SETITEM",
-        b't' => "TUPLE",
-        b')' => "EMPTY_TUPLE",
-        b'u' => "SETITEMS",
-        b'G' => "BINFLOAT",
-        b'B' => "BINBYTES",
-        b'C' => "SHORT_BINBYTES",
-        0x80 => "PROTO",
-        0x81 => "NEWOBJ",
-        0x82 => "EXT1",
-        0x83 => "EXT2",
-        0x84 => "EXT4",
-        0x85 => "TUPLE1",
-        0x86 => "TUPLE2",
-        0x87 => "TUPLE3",
-        0x88 => "NEWTRUE",
-        0x89 => "NEWFALSE",
-        0x8a => "LONG1",
-        0x8b => "LONG4",
-        0x8c => "SHORT_BINUNICODE",
-        0x8d => "BINUNICODE8",
-        0x8e => "BINBYTES8",
-        0x8f => "EMPTY_SET",
-        0x90 => "ADDITEMS",
-        0x91 => "FROZENSET",
-        0x92 => "NEWOBJ_EX",
-        0x93 => "STACK_GLOBAL",
-        0x94 => "MEMOIZE",
-        0x95 => "FRAME",
-        0x96 => "BYTEARRAY8",
-        0x97 => "NEXT_BUFFER",
-        0x98 => "READONLY_BUFFER",
-        _ => "unknown",
-    }
+opcodes! {
+    // Protocols 0 and 1.
+    MARK = b'(', STOP = b'.', POP = b'0', POP_MARK = b'1', DUP = b'2', FLOAT = b'F',
+    INT = b'I', BININT = b'J', BININT1 = b'K', LONG = b'L', BININT2 = b'M', NONE = b'N',
+    PERSID = b'P', BINPERSID = b'Q', REDUCE = b'R', STRING = b'S', BINSTRING = b'T',
+    SHORT_BINSTRING = b'U', UNICODE = b'V', BINUNICODE = b'X', APPEND = b'a', BUILD = b'b',
+    GLOBAL = b'c', DICT = b'd', EMPTY_DICT = b'}', APPENDS = b'e', GET = b'g', BINGET = b'h',
+    INST = b'i', LONG_BINGET = b'j', LIST = b'l', EMPTY_LIST = b']', OBJ = b'o', PUT = b'p',
+    BINPUT = b'q', LONG_BINPUT = b'r', SETITEM = b's', TUPLE = b't', EMPTY_TUPLE = b')',
+    SETITEMS = b'u', BINFLOAT = b'G',
+    // Protocol 2.
+    PROTO = 0x80, NEWOBJ = 0x81, EXT1 = 0x82, EXT2 = 0x83, EXT4 = 0x84, TUPLE1 = 0x85,
+    TUPLE2 = 0x86, TUPLE3 = 0x87, NEWTRUE = 0x88, NEWFALSE = 0x89, LONG1 = 0x8a, LONG4 = 0x8b,
+    // Protocol 3.
+    BINBYTES = b'B', SHORT_BINBYTES = b'C',
+    // Protocol 4.
+    SHORT_BINUNICODE = 0x8c, BINUNICODE8 = 0x8d, BINBYTES8 = 0x8e, EMPTY_SET = 0x8f,
+    ADDITEMS = 0x90, FROZENSET = 0x91, NEWOBJ_EX = 0x92, STACK_GLOBAL = 0x93, MEMOIZE = 0x94,
+    FRAME = 0x95,
+    // Protocol 5.
+    BYTEARRAY8 = 0x96, NEXT_BUFFER = 0x97, READONLY_BUFFER = 0x98,
 }
 
 /// Deepest tuple nesting accepted (dropping nested tuples recurses).
@@ -443,7 +357,10 @@ enum Value<'a> {
     /// An int that does not fit in `i64` (its value is not kept).
     BigInt,
     Float(f64),
-    Str(&'a str),
+    /// A `str` as UTF-8 bytes, validated when used as text (see [`utf8`]); large
+    /// strings are usually numpy buffers for `_codecs.encode`, which validates them
+    /// itself while decoding.
+    Str(&'a [u8]),
     /// `bytes` or `bytearray`.
     Bytes(Buf<'a>),
     /// A Python 2 `str` (BINSTRING): raw bytes that may also serve as text.
@@ -766,6 +683,9 @@ impl<'a> Machine<'a> {
                 let (Value::Str(module), Value::Str(name)) = (&module, &name) else {
                     return Err(self.malformed("STACK_GLOBAL needs two str on the stack"));
                 };
+                let (Some(module), Some(name)) = (utf8(module), utf8(name)) else {
+                    return Err(self.malformed("STACK_GLOBAL name is not valid UTF-8"));
+                };
                 let global = self.global(module, name)?;
                 self.stack.push(global);
             }
@@ -857,13 +777,7 @@ impl<'a> Machine<'a> {
 
     fn push_str(&mut self, len: u64) -> Result<(), PickleError> {
         let bytes = self.payload(len)?;
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            self.malformed(format!(
-                "{} is not valid UTF-8: {e}",
-                opcode_name(self.opcode)
-            ))
-        })?;
-        self.stack.push(Value::Str(text));
+        self.stack.push(Value::Str(bytes));
         Ok(())
     }
 
@@ -1087,7 +1001,9 @@ impl<'a> Machine<'a> {
             }
             (Global::Dtype, [spec @ (Value::Str(_) | Value::LegacyStr(_)), ..]) => {
                 let spec = match spec {
-                    Value::Str(s) if s.len() <= MAX_DTYPE_LEN => (*s).to_owned(),
+                    Value::Str(s) if s.len() <= MAX_DTYPE_LEN => utf8(s)
+                        .ok_or_else(|| self.malformed("numpy dtype name is not valid UTF-8"))?
+                        .to_owned(),
                     Value::LegacyStr(b) if b.len() <= MAX_DTYPE_LEN => {
                         b.iter().map(|&c| char::from(c)).collect()
                     }
@@ -1099,31 +1015,32 @@ impl<'a> Machine<'a> {
             (Global::FromBuffer, [buffer, dtype, shape, order]) => {
                 let array = self.array(shape, dtype, buffer)?;
                 let fortran = match order {
-                    Value::Str("C") => false,
-                    Value::Str("F") => true,
+                    Value::Str(b"C") => false,
+                    Value::Str(b"F") => true,
                     _ => return Err(self.malformed("_frombuffer order must be 'C' or 'F'")),
                 };
                 Ok(self.new_obj(Obj::Array(Some(Array { fortran, ..array }))))
             }
             (Global::Encode, [Value::Str(text), Value::Str(encoding)]) => {
-                let latin1 = [
-                    "latin1",
-                    "latin-1",
-                    "latin_1",
-                    "iso-8859-1",
-                    "iso8859-1",
-                    "l1",
+                let latin1: [&[u8]; 6] = [
+                    b"latin1",
+                    b"latin-1",
+                    b"latin_1",
+                    b"iso-8859-1",
+                    b"iso8859-1",
+                    b"l1",
                 ];
-                if !latin1.contains(&encoding.to_ascii_lowercase().as_str()) {
+                if !latin1.contains(&&encoding.to_ascii_lowercase()[..]) {
                     return Err(self.malformed(format!(
-                        "_codecs.encode with encoding {:?} is not supported",
-                        encoding.escape_debug().to_string()
+                        "_codecs.encode with encoding \"{}\" is not supported",
+                        encoding.escape_ascii()
                     )));
                 }
                 let offset = self.op_offset;
                 self.charge(text.len(), || format!("_codecs.encode at byte {offset}"))?;
-                let bytes = latin1_bytes(text)
-                    .ok_or_else(|| self.malformed("_codecs.encode: str is not Latin-1"))?;
+                let bytes = latin1_bytes(text).ok_or_else(|| {
+                    self.malformed("_codecs.encode: str is not Latin-1 (or not valid UTF-8)")
+                })?;
                 Ok(Value::Bytes(Buf::Owned(bytes.into())))
             }
             (Global::Bytes | Global::Bytearray, []) => Ok(Value::Bytes(Buf::Borrowed(&[]))),
@@ -1279,9 +1196,9 @@ impl<'a> Machine<'a> {
             return Err(self.malformed(format!("BUILD state for {found} is not a tuple")));
         };
         let new = match (self.objs.get(index), &state.items[..]) {
-            (Some(Obj::Dtype(dtype)), [_, Value::Str(order), ..]) => {
-                let order = match *order {
-                    "<" | ">" | "|" | "=" => order.chars().next().unwrap_or('='),
+            (Some(Obj::Dtype(dtype)), [_, Value::Str(order) | Value::LegacyStr(order), ..]) => {
+                let order = match order {
+                    [c @ (b'<' | b'>' | b'|' | b'=')] => char::from(*c),
                     _ => return Err(self.malformed("dtype byte order must be one of < > | =")),
                 };
                 Obj::Dtype(Dtype {
@@ -1468,7 +1385,13 @@ fn describe(objs: &[Obj<'_>], v: &Value<'_>) -> &'static str {
 fn dict_key(objs: &[Obj<'_>], index: usize, key: &Value<'_>) -> Result<PickleKey, PickleError> {
     match key {
         Value::Int(n) => Ok(PickleKey::Int(*n)),
-        Value::Str(s) => Ok(PickleKey::Str((*s).to_owned())),
+        Value::Str(s) => match utf8(s) {
+            Some(s) => Ok(PickleKey::Str(s.to_owned())),
+            None => Err(PickleError::BadKey {
+                index,
+                found: "a str that is not valid UTF-8",
+            }),
+        },
         Value::LegacyStr(b) => Ok(PickleKey::Str(b.iter().map(|&c| char::from(c)).collect())),
         other => Err(PickleError::BadKey {
             index,
@@ -1477,28 +1400,31 @@ fn dict_key(objs: &[Obj<'_>], index: usize, key: &Value<'_>) -> Result<PickleKey
     }
 }
 
-/// The Latin-1 bytes of `text`, or `None` if it has a character above U+00FF.
+/// `bytes` as text, if they are valid UTF-8.
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes).ok()
+}
+
+/// Decodes the UTF-8 of a str made only of U+0000..U+00FF into its Latin-1 bytes;
+/// `None` if a character is above U+00FF or the UTF-8 is invalid.
 ///
-/// Works on the UTF-8 bytes: U+0000..U+007F are one byte, U+0080..U+00FF are the
-/// two-byte sequences led by 0xC2 or 0xC3. (Protocol 2 stores every numpy buffer
-/// this way, so this loop is the hot path for such files.)
-fn latin1_bytes(text: &str) -> Option<Vec<u8>> {
-    let utf8 = text.as_bytes();
+/// Such text is ASCII bytes and two-byte sequences `0xC2`/`0xC3` + continuation.
+/// Protocol 2 stores every numpy buffer this way, so this loop is the hot path for
+/// such files: it is written without data-dependent branches, because buffer bytes
+/// are essentially random.
+fn latin1_bytes(utf8: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(utf8.len());
+    let mut valid = true;
     let mut i = 0;
-    while let Some(&b) = utf8.get(i) {
-        if b < 0x80 {
-            out.push(b);
-            i += 1;
-        } else if b == 0xc2 || b == 0xc3 {
-            let next = *utf8.get(i + 1)?;
-            out.push(((b & 0x03) << 6) | (next & 0x3f));
-            i += 2;
-        } else {
-            return None;
-        }
+    while let Some(&lead) = utf8.get(i) {
+        let next = utf8.get(i + 1).copied().unwrap_or(0);
+        let wide = lead >> 7; // 1 for a two-byte sequence
+        let decoded = ((lead & 0x03) << 6) | (next & 0x3f);
+        out.push(if wide == 1 { decoded } else { lead });
+        valid &= (wide == 0) | (((lead & 0xfe) == 0xc2) & ((next & 0xc0) == 0x80));
+        i += 1 + usize::from(wide);
     }
-    Some(out)
+    valid.then_some(out)
 }
 
 /// A little-endian two's-complement integer (LONG1/LONG4).
@@ -1567,7 +1493,7 @@ mod tests {
         fn int(self, v: i64) -> Self {
             match v {
                 0..=0xff => self.op(op::BININT1).raw(&[v as u8]),
-                0..=0xffff => self.op(op::BININT2).raw(&(v as u16).to_le_bytes()),
+                0x100..=0xffff => self.op(op::BININT2).raw(&(v as u16).to_le_bytes()),
                 _ => match i32::try_from(v) {
                     Ok(v) => self.op(op::BININT).raw(&v.to_le_bytes()),
                     Err(_) => self.op(op::LONG1).raw(&[8]).raw(&v.to_le_bytes()),
@@ -1980,6 +1906,50 @@ mod tests {
     }
 
     #[test]
+    fn python2_style_pickle() {
+        // Python 2 numpy: byte strings for the dtype name, byte order and raw data.
+        let short = |p: P, s: &[u8]| p.op(op::SHORT_BINSTRING).raw(&[s.len() as u8]).raw(s);
+        let mut p = P::new(2)
+            .op(op::EMPTY_DICT)
+            .int(7)
+            .global("numpy.core.multiarray", "_reconstruct")
+            .global("numpy", "ndarray")
+            .int(0)
+            .op(op::TUPLE1);
+        p = short(p, b"b")
+            .op(op::TUPLE3)
+            .op(op::REDUCE)
+            .op(op::MARK)
+            .int(1)
+            .int(2)
+            .op(op::TUPLE1)
+            .global("numpy", "dtype");
+        p = short(p, b"f8").int(0).int(1).op(op::TUPLE3).op(op::REDUCE);
+        p = short(p.op(op::MARK).int(3), b">")
+            .op(op::NONE)
+            .op(op::NONE)
+            .op(op::NONE)
+            .int(-1)
+            .int(-1)
+            .int(0)
+            .op(op::TUPLE)
+            .op(op::BUILD)
+            .op(op::NEWFALSE);
+        let raw: Vec<u8> = [0.5f64, -3.0]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let bytes = short(p, &raw)
+            .op(op::TUPLE)
+            .op(op::BUILD)
+            .op(op::SETITEM)
+            .done();
+        let dict = read_feature_dict(&bytes).unwrap();
+        assert_eq!(dict.entries[0].key, PickleKey::Int(7));
+        assert_eq!(dict.entries[0].values, [0.5, -3.0]);
+    }
+
+    #[test]
     fn protocol2_bytes_and_empty_arrays() {
         // numpy under protocol 2: raw data is `_codecs.encode(str, 'latin1')`, and an
         // empty array's data is `__builtin__.bytes()`.
@@ -2116,9 +2086,14 @@ mod tests {
     #[test]
     fn latin1_encoding_matches_char_conversion() {
         let all: String = (0..=255u8).map(char::from).collect();
-        assert_eq!(latin1_bytes(&all), Some((0..=255u8).collect()));
-        assert_eq!(latin1_bytes("a\u{100}"), None);
-        assert_eq!(latin1_bytes("\u{1F600}"), None);
+        assert_eq!(latin1_bytes(all.as_bytes()), Some((0..=255u8).collect()));
+        for bad in ["a\u{100}", "\u{1F600}", "\u{7ff}"] {
+            assert_eq!(latin1_bytes(bad.as_bytes()), None, "{bad}");
+        }
+        // Invalid UTF-8: lone continuation, overlong, truncated sequence.
+        for bad in [&b"\x80"[..], b"\xc1\x81", b"a\xc3", b"\xc3\xc3"] {
+            assert_eq!(latin1_bytes(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

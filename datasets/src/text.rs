@@ -164,10 +164,11 @@ pub(crate) fn check_columns<T>(
 /// Parses a non-negative integer id (surrounding spaces allowed).
 pub(crate) fn parse_id(field: &str, column: usize, name: &'static str) -> Result<u64, ProblemKind> {
     let trimmed = field.trim_matches(' ');
-    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(id) = trimmed.parse::<u64>() {
-            return Ok(id);
-        }
+    if !trimmed.is_empty()
+        && trimmed.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(id) = trimmed.parse::<u64>()
+    {
+        return Ok(id);
     }
     Err(ProblemKind::NotAnInteger {
         column,
