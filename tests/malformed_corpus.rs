@@ -448,3 +448,62 @@ fn many_problems_are_all_counted_and_the_first_ones_listed() {
     assert!(run.stderr.contains("triples_1:50: tail entity `1049`"));
     assert!(run.stderr.contains("... and 70 more"));
 }
+
+#[test]
+fn forcing_a_format_reads_the_folder_as_that_format() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(dir.path(), GCN_ALIGN);
+    let path = dir.path().to_str().unwrap();
+    let run = alignscope(&["dataset", "inspect", "--format", "openea", path]);
+    run.assert_no_panic();
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("rel_triples_1: required file is missing"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("(read as the openea format)"),
+        "{}",
+        run.stderr
+    );
+
+    // A GCN-Align folder with a feature pickle given on the command line reads as MEAformer.
+    let pickle = dir.path().join("features.pkl");
+    std::fs::write(
+        &pickle,
+        pickle_of_lists(&[(0, &[0.5, 1.0]), (10, &[0.25, 2.0])]),
+    )
+    .unwrap();
+    let run = alignscope(&[
+        "dataset",
+        "inspect",
+        "--json",
+        "--image-features",
+        pickle.to_str().unwrap(),
+        path,
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["format"], "meaformer");
+    assert_eq!(report["left"]["entities_with_image_features"], 1);
+    assert_eq!(report["right"]["image_feature_dim"], 2);
+
+    let ours = tempfile::tempdir().unwrap();
+    write_files(ours.path(), OURS);
+    let run = alignscope(&[
+        "dataset",
+        "inspect",
+        "--image-features",
+        pickle.to_str().unwrap(),
+        ours.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("a feature pickle applies to GCN-Align/MEAformer folders only"),
+        "{}",
+        run.stderr
+    );
+}

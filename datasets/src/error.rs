@@ -35,6 +35,17 @@ pub enum DatasetError {
         /// The name given.
         name: String,
     },
+    /// `--image-features` was given for a format that stores features differently.
+    #[error(
+        "{}: a feature pickle applies to GCN-Align/MEAformer folders only; the {format} format keeps image features in its own files",
+        path.display()
+    )]
+    ImageFeaturesNotApplicable {
+        /// The pickle given.
+        path: PathBuf,
+        /// The format of the folder.
+        format: Format,
+    },
     /// The files were read but are invalid.
     #[error("{problems}\n(read as the {format} format)")]
     Invalid {

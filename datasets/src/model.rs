@@ -38,6 +38,14 @@ impl Side {
         }
     }
 
+    /// 0 or 1: the position of this side in per-side arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Side::Left => 0,
+            Side::Right => 1,
+        }
+    }
+
     /// 1 or 2, the file suffix of the research formats.
     pub fn number(self) -> u8 {
         match self {

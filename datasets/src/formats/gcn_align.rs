@@ -30,7 +30,7 @@ pub(super) struct IdSpace {
 
 impl IdSpace {
     fn file(&self, side: Side) -> &Path {
-        &self.entity_files[side_slot(side)]
+        &self.entity_files[side.index()]
     }
 
     /// Resolves `field` (column `column`) to an entity index of `expected`'s graph,
@@ -82,13 +82,6 @@ impl IdSpace {
     }
 }
 
-fn side_slot(side: Side) -> usize {
-    match side {
-        Side::Left => 0,
-        Side::Right => 1,
-    }
-}
-
 /// Reads a GCN-Align folder, taking gold pairs from `ref_ent_ids` or else `ill_ent_ids`.
 pub(super) fn read(dir: &Path, diag: &mut Diagnostics) -> (MmkgPair, IdSpace) {
     read_with_gold(dir, &["ref_ent_ids", "ill_ent_ids"], diag)
@@ -107,9 +100,9 @@ pub(super) fn read_with_gold(
     pair.meta.right_label = "KG2".to_string();
     let mut ids = IdSpace::default();
     for side in Side::BOTH {
-        ids.entity_files[side_slot(side)] = dir.join(format!("ent_ids_{}", side.number()));
+        ids.entity_files[side.index()] = dir.join(format!("ent_ids_{}", side.number()));
         pair.graph_mut(side).entities = read_entities(
-            &ids.entity_files[side_slot(side)].clone(),
+            &ids.entity_files[side.index()].clone(),
             side,
             &mut ids,
             diag,

@@ -196,7 +196,7 @@ fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &m
             );
             continue;
         }
-        per_side[side_slot(side)].push((index, entry));
+        per_side[side.index()].push((index, entry));
     }
     if unknown > 0 {
         diag.warn_many(
@@ -209,7 +209,10 @@ fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &m
         return;
     };
     for side in Side::BOTH {
-        let entries = &per_side[side_slot(side)];
+        let entries = &per_side[side.index()];
+        if entries.is_empty() {
+            continue;
+        }
         let graph = pair.graph_mut(side);
         let mut features = ImageFeatures {
             dim,
@@ -221,13 +224,6 @@ fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &m
             features.data.extend_from_slice(&entry.values);
         }
         graph.image_features = Some(features);
-    }
-}
-
-fn side_slot(side: Side) -> usize {
-    match side {
-        Side::Left => 0,
-        Side::Right => 1,
     }
 }
 

@@ -133,6 +133,17 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Loaded, DatasetError> {
         }
         None => detect_format(dir)?,
     };
+    // A GCN-Align folder plus a feature pickle is what MEAformer reads.
+    let format = match (format, &options.image_features) {
+        (Format::GcnAlign, Some(_)) => Format::Meaformer,
+        (Format::OpenEa | Format::AlignScope, Some(path)) => {
+            return Err(DatasetError::ImageFeaturesNotApplicable {
+                path: path.clone(),
+                format,
+            });
+        }
+        (format, _) => format,
+    };
     let mut diag = Diagnostics::default();
     let pair = match format {
         Format::GcnAlign => gcn_align::read(dir, &mut diag).0,

@@ -80,7 +80,12 @@ impl P {
             .op(op::MARK)
             .int(3)
             .str(order)
-            .op(op::NONE)
+            .dtype_state_rest()
+    }
+    /// The end of a dtype's BUILD state after the byte order: no subarray, names,
+    /// fields; item size, alignment and flags as numpy writes them for plain floats.
+    fn dtype_state_rest(self) -> Self {
+        self.op(op::NONE)
             .op(op::NONE)
             .op(op::NONE)
             .int(-1)
@@ -480,14 +485,7 @@ fn python2_style_pickle() {
         .global("numpy", "dtype");
     p = short(p, b"f8").int(0).int(1).op(op::TUPLE3).op(op::REDUCE);
     p = short(p.op(op::MARK).int(3), b">")
-        .op(op::NONE)
-        .op(op::NONE)
-        .op(op::NONE)
-        .int(-1)
-        .int(-1)
-        .int(0)
-        .op(op::TUPLE)
-        .op(op::BUILD)
+        .dtype_state_rest()
         .op(op::NEWFALSE);
     let raw: Vec<u8> = [0.5f64, -3.0]
         .iter()
