@@ -10,13 +10,13 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 need_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
-    say "Rust is missing. Install Rust 1.85 or newer (https://rustup.rs), then run this again."
+    say "Rust is missing. Install Rust 1.88 or newer (https://rustup.rs), then run this again."
     exit 1
   fi
   local version
   version=$(rustc --version | awk '{print $2}')
-  if [ "$(printf '%s\n1.85.0\n' "$version" | sort -V | head -n1)" != "1.85.0" ]; then
-    say "Rust $version is too old: AlignScope needs 1.85 or newer (edition 2024)."
+  if [ "$(printf '%s\n1.88.0\n' "$version" | sort -V | head -n1)" != "1.88.0" ]; then
+    say "Rust $version is too old: AlignScope needs 1.88 or newer (edition 2024)."
     exit 1
   fi
 }
