@@ -18,7 +18,11 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// AlignScope: multi-modal entity alignment workbench (headless CLI).
 #[derive(Debug, Parser)]
-#[command(name = "alignscope", version, about, long_about = None)]
+#[command(
+    name = "alignscope",
+    version,
+    about = "AlignScope: multi-modal entity alignment workbench (headless CLI)"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -69,7 +73,8 @@ pub struct SourceArgs {
     /// Force the format instead of detecting it: gcn-align, meaformer, openea, alignscope.
     #[arg(long, value_parser = parse_format)]
     pub format: Option<Format>,
-    /// Image-feature pickle to use (MEAformer format), instead of the one found beside it.
+    /// Pickled image-feature dict for a GCN-Align/MEAformer folder, instead of the one
+    /// found beside it.
     #[arg(long)]
     pub image_features: Option<PathBuf>,
 }
