@@ -100,13 +100,9 @@ pub(super) fn read_with_gold(
     pair.meta.right_label = "KG2".to_string();
     let mut ids = IdSpace::default();
     for side in Side::BOTH {
-        ids.entity_files[side.index()] = dir.join(format!("ent_ids_{}", side.number()));
-        pair.graph_mut(side).entities = read_entities(
-            &ids.entity_files[side.index()].clone(),
-            side,
-            &mut ids,
-            diag,
-        );
+        let path = dir.join(format!("ent_ids_{}", side.number()));
+        ids.entity_files[side.index()] = path.clone();
+        pair.graph_mut(side).entities = read_entities(&path, side, &mut ids, diag);
     }
     for side in Side::BOTH {
         let names = read_relation_names(dir, side, diag);

@@ -162,13 +162,13 @@ fn read_attr_triples(
     attributes
 }
 
-/// Reads a two-column link file into pairs, interning unseen entities when `intern`.
+/// Reads a two-column link file into pairs. `resolve(slot, uri)` gives the entity index
+/// of a URI on side `slot` (0 left, 1 right), or `None` for an unknown entity.
 fn read_link_file(
     path: &Path,
-    tables: &mut [EntityTable; 2],
-    intern: bool,
-    diag: &mut Diagnostics,
     text: &crate::text::TextFile,
+    diag: &mut Diagnostics,
+    mut resolve: impl FnMut(usize, &str) -> Option<u32>,
 ) -> Vec<(usize, GoldPair)> {
     let mut pairs = Vec::new();
     text.for_each_record(diag, |diag, line, fields| {
@@ -200,10 +200,9 @@ fn read_link_file(
                     },
                 );
             }
-            ends[slot] = match (tables[slot].index.get(uri), intern) {
-                (Some(&i), _) => i,
-                (None, true) => tables[slot].intern(uri),
-                (None, false) => {
+            ends[slot] = match resolve(slot, uri) {
+                Some(i) => i,
+                None => {
                     let kind = ProblemKind::UnknownEntity {
                         role: if slot == 0 {
                             "left entity of the link"
@@ -241,7 +240,9 @@ fn read_links(dir: &Path, tables: &mut [EntityTable; 2], diag: &mut Diagnostics)
     let mut gold = Vec::new();
     let mut seen = HashSet::new();
     let (mut duplicates, mut first_duplicate) = (0usize, None);
-    for (line, pair) in read_link_file(&path, tables, true, diag, &text) {
+    for (line, pair) in read_link_file(&path, &text, diag, |slot, uri| {
+        Some(tables[slot].intern(uri))
+    }) {
         if seen.insert(pair) {
             gold.push(pair);
         } else {
@@ -289,16 +290,6 @@ fn read_folds(
         .filter(|p| p.join("train_links").exists() || p.join("test_links").exists())
         .collect();
     fold_dirs.sort();
-    let mut tables = [
-        EntityTable {
-            entities: Vec::new(),
-            index: tables[0].index.clone(),
-        },
-        EntityTable {
-            entities: Vec::new(),
-            index: tables[1].index.clone(),
-        },
-    ];
     for fold in fold_dirs {
         let mut split = Split::default();
         for (file, target) in [
@@ -310,7 +301,9 @@ fn read_folds(
             let Some(text) = read_optional(&path, diag) else {
                 continue;
             };
-            for (line, pair) in read_link_file(&path, &mut tables, false, diag, &text) {
+            for (line, pair) in read_link_file(&path, &text, diag, |slot, uri| {
+                tables[slot].index.get(uri).copied()
+            }) {
                 if gold.contains(&pair) {
                     target.push(pair);
                 } else {
