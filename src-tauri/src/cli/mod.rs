@@ -1,8 +1,10 @@
 //! The `alignscope` command line: argument parsing, dispatch and exit codes.
 
 mod convert;
+mod device;
 mod inspect;
 mod render;
+mod train;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +37,10 @@ pub enum Command {
     /// Read, validate, describe and convert knowledge-graph pairs.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// Train a model on a dataset, evaluating as it goes; optionally save a run folder.
+    Train(Box<train::TrainArgs>),
+    /// Re-evaluate a saved run (`train --out`) on its dataset.
+    Eval(train::EvalCommandArgs),
 }
 
 /// `alignscope dataset ...`
@@ -80,7 +86,7 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    fn load_options(&self) -> LoadOptions {
+    pub(crate) fn load_options(&self) -> LoadOptions {
         LoadOptions {
             format: self.format,
             image_features: self.image_features.clone(),
@@ -98,6 +104,9 @@ pub enum CliError {
     /// The dataset could not be read, validated or written.
     #[error(transparent)]
     Dataset(#[from] DatasetError),
+    /// Training or evaluation failed.
+    #[error(transparent)]
+    Run(#[from] alignscope_models::run::RunError),
     /// Writing to the terminal failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -125,6 +134,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             source,
             json,
         }) => convert::convert(&dir, &to, &source.load_options(), json, out),
+        Command::Train(args) => train::train(&args, out),
+        Command::Eval(args) => train::eval(&args, out),
     }
 }
 

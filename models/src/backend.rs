@@ -1,0 +1,155 @@
+//! Backend-specific implementations of the graph layers.
+//!
+//! [`GraphBackend::reflection_layer`] has a generic default written with Burn tensor ops
+//! (used on CUDA, where those ops are fast and memory is plentiful). The CPU backend
+//! (ndarray, with and without autodiff) uses the fused host kernel of
+//! [`crate::kernels::reflection`], with a hand-written backward pass, so no
+//! pairs x width tensor is ever built.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::{Autodiff, NdArray};
+use burn::tensor::backend::Backend;
+use burn::backend::ndarray::NdArrayDevice;
+use burn::tensor::{Tensor, TensorData, TensorMetadata, TensorPrimitive};
+use std::sync::Arc;
+
+use crate::graph::GraphTensors;
+use crate::kernels::reflection::{self, KernelGraph};
+use crate::ops::{scatter_rows, segment_softmax};
+
+/// A backend the alignment models run on.
+pub trait GraphBackend: Backend {
+    /// One relational reflection attention layer before its `tanh` (see
+    /// [`crate::kernels::reflection`] for the formula): `h` is `N x d`, `relations` the
+    /// `2R x d` relation table, `attention` the layer's `d x 1` vector.
+    fn reflection_layer(h: Tensor<Self, 2>, relations: Tensor<Self, 2>, attention: Tensor<Self, 2>, graph: &GraphTensors<Self>) -> Tensor<Self, 2> {
+        reflection_layer_composed(h, relations, attention, graph)
+    }
+}
+
+/// The reflection layer written with tensor ops (any backend, autodiff by Burn).
+pub fn reflection_layer_composed<B: Backend>(h: Tensor<B, 2>, relations: Tensor<B, 2>, attention: Tensor<B, 2>, graph: &GraphTensors<B>) -> Tensor<B, 2> {
+    let units = crate::loginmea::pair_relation_vectors(relations, graph);
+    let logits = units.clone().matmul(attention);
+    let weights = segment_softmax(logits, graph.heads.clone(), graph.entity_count);
+    let neighbours = h.select(0, graph.tails.clone());
+    let messages = crate::loginmea::reflect(neighbours, units);
+    scatter_rows(graph.entity_count, graph.heads.clone(), messages * weights)
+}
+
+fn host<B: Backend>(primitive: B::FloatTensorPrimitive) -> Vec<f32> {
+    Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(primitive))
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .expect("float values")
+}
+
+fn device_tensor<B: Backend>(values: Vec<f32>, shape: [usize; 2], device: &B::Device) -> B::FloatTensorPrimitive {
+    Tensor::<B, 2>::from_data(TensorData::new(values, shape), device).into_primitive().tensor()
+}
+
+impl GraphBackend for NdArray {
+    fn reflection_layer(h: Tensor<Self, 2>, relations: Tensor<Self, 2>, attention: Tensor<Self, 2>, graph: &GraphTensors<Self>) -> Tensor<Self, 2> {
+        let [n, d] = h.dims();
+        let device = h.device();
+        let out = reflection::forward(
+            &graph.kernel,
+            &host::<NdArray>(h.into_primitive().tensor()),
+            &host::<NdArray>(relations.into_primitive().tensor()),
+            &host::<NdArray>(attention.into_primitive().tensor()),
+            d,
+        );
+        Tensor::from_data(TensorData::new(out, [n, d]), &device)
+    }
+}
+
+/// What the backward pass of the fused layer keeps: its inputs (already alive) and the
+/// graph.
+#[derive(Debug, Clone)]
+struct ReflectionState<B: Backend> {
+    h: B::FloatTensorPrimitive,
+    relations: B::FloatTensorPrimitive,
+    attention: B::FloatTensorPrimitive,
+    graph: Arc<KernelGraph>,
+}
+
+#[derive(Debug)]
+struct ReflectionBackward;
+
+impl Backward<NdArray, 3> for ReflectionBackward {
+    type State = ReflectionState<NdArray>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let state = ops.state;
+        let grad_out = grads.consume::<NdArray>(&ops.node);
+        let device = NdArrayDevice::Cpu;
+        let relation_shape = state.relations.shape();
+        let (r_rows, d) = (relation_shape[0], relation_shape[1]);
+        let n = state.graph.entities;
+        let (grad_h, grad_rel, grad_a) = reflection::backward(
+            &state.graph,
+            &host::<NdArray>(state.h),
+            &host::<NdArray>(state.relations),
+            &host::<NdArray>(state.attention),
+            d,
+            &host::<NdArray>(grad_out),
+        );
+        let [h_node, rel_node, a_node] = ops.parents;
+        if let Some(node) = h_node {
+            grads.register::<NdArray>(node.id, device_tensor::<NdArray>(grad_h, [n, d], &device));
+        }
+        if let Some(node) = rel_node {
+            grads.register::<NdArray>(node.id, device_tensor::<NdArray>(grad_rel, [r_rows, d], &device));
+        }
+        if let Some(node) = a_node {
+            grads.register::<NdArray>(node.id, device_tensor::<NdArray>(grad_a, [d, 1], &device));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
+    fn reflection_layer(h: Tensor<Self, 2>, relations: Tensor<Self, 2>, attention: Tensor<Self, 2>, graph: &GraphTensors<Self>) -> Tensor<Self, 2> {
+        let [n, d] = h.dims();
+        let (h, relations, attention) = (
+            h.into_primitive().tensor(),
+            relations.into_primitive().tensor(),
+            attention.into_primitive().tensor(),
+        );
+        let device = NdArrayDevice::Cpu;
+        let out = reflection::forward(
+            &graph.kernel,
+            &host::<NdArray>(h.primitive.clone()),
+            &host::<NdArray>(relations.primitive.clone()),
+            &host::<NdArray>(attention.primitive.clone()),
+            d,
+        );
+        let out = device_tensor::<NdArray>(out, [n, d], &device);
+        let result = match ReflectionBackward
+            .prepare::<C>([h.node.clone(), relations.node.clone(), attention.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(
+                ReflectionState {
+                    h: h.primitive,
+                    relations: relations.primitive,
+                    attention: attention.primitive,
+                    graph: graph.kernel.clone(),
+                },
+                out,
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        Tensor::from_primitive(TensorPrimitive::Float(result))
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl GraphBackend for burn::backend::Cuda {}
+
+#[cfg(feature = "cuda")]
+impl<C: CheckpointStrategy> GraphBackend for Autodiff<burn::backend::Cuda, C> {}

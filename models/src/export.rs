@@ -1,0 +1,110 @@
+//! Compact files for the inspector: each query's best candidates with their score and
+//! per-modality similarities, the rank of every true match, and per-entity modality
+//! weights.
+//!
+//! Under `<run>/exports/`: `candidates.tsv`, `ranks.tsv`, `modality_weights.npy`
+//! (`N x M` float32, joint entity index, columns as `manifest.json` names them) and
+//! `manifest.json`. Every file is written through a temporary file and a rename.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use alignscope_datasets::MmkgPair;
+use alignscope_datasets::npy::{NpyMatrix, write_npy_matrix};
+use burn::tensor::backend::Backend;
+use serde::{Deserialize, Serialize};
+
+use crate::eval::{DirectionResult, Evaluation};
+use crate::inputs::ModalityKind;
+use crate::model::Explanation;
+use crate::ops::{l2_normalize, to_host};
+use crate::train::{CheckpointError, write_atomically};
+
+/// What was exported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportManifest {
+    /// Entities (rows of the weight matrix): left graph first.
+    pub entities: usize,
+    /// Left-graph entities.
+    pub left_entities: usize,
+    /// Columns of `modality_weights.npy`, if written.
+    pub weight_modalities: Vec<ModalityKind>,
+    /// Modalities with a similarity column in `candidates.tsv`.
+    pub similarity_modalities: Vec<ModalityKind>,
+    /// Candidates kept per query.
+    pub top_k: usize,
+}
+
+/// Writes the exports of `explanation` and `evaluation` into `dir`.
+pub fn export<B: Backend>(dir: &Path, pair: &MmkgPair, explanation: &Explanation<B>, evaluation: &Evaluation) -> Result<ExportManifest, CheckpointError> {
+    std::fs::create_dir_all(dir).map_err(|source| CheckpointError::Io { path: dir.to_path_buf(), source })?;
+    let modalities: Vec<(ModalityKind, (usize, usize, Vec<f32>))> = explanation
+        .modalities
+        .iter()
+        .map(|(k, t)| (*k, to_host(l2_normalize(t.clone()))))
+        .collect();
+    let key = |i: u32| -> &str {
+        let i = i as usize;
+        let nl = pair.left.entities.len();
+        if i < nl { &pair.left.entities[i].key } else { &pair.right.entities[i - nl].key }
+    };
+    let cosine = |m: &(usize, usize, Vec<f32>), a: u32, b: u32| -> f32 {
+        let d = m.1;
+        let (a, b) = (a as usize * d, b as usize * d);
+        m.2[a..a + d].iter().zip(&m.2[b..b + d]).map(|(x, y)| x * y).sum()
+    };
+    let mut candidates = String::from("direction\tquery\trank\tcandidate\tscore\tis_true");
+    for (k, _) in &modalities {
+        write!(candidates, "\tsim_{}", k.as_str()).expect("writing to a String");
+    }
+    candidates.push('\n');
+    let mut ranks = String::from("direction\tquery\ttrue_match\trank\n");
+    let directions: [(&str, &DirectionResult, &DirectionResult); 2] = [
+        ("left_to_right", &evaluation.left_to_right, &evaluation.right_to_left),
+        ("right_to_left", &evaluation.right_to_left, &evaluation.left_to_right),
+    ];
+    let mut top_k = 0;
+    for (name, result, other) in directions {
+        for (q, &query) in result.queries.iter().enumerate() {
+            // The pairs are aligned by position: query q's true match is the other
+            // direction's query q.
+            let truth = other.queries[q];
+            writeln!(ranks, "{name}\t{}\t{}\t{}", key(query), key(truth), result.ranking.ranks[q]).expect("writing to a String");
+            for (r, &(position, score)) in result.ranking.top[q].iter().enumerate() {
+                top_k = top_k.max(r + 1);
+                let candidate = result.candidates[position as usize];
+                write!(candidates, "{name}\t{}\t{}\t{}\t{score}\t{}", key(query), r + 1, key(candidate), u8::from(candidate == truth))
+                    .expect("writing to a String");
+                for (_, m) in &modalities {
+                    write!(candidates, "\t{}", cosine(m, query, candidate)).expect("writing to a String");
+                }
+                candidates.push('\n');
+            }
+        }
+    }
+    write_atomically(&dir.join("candidates.tsv"), candidates.as_bytes())?;
+    write_atomically(&dir.join("ranks.tsv"), ranks.as_bytes())?;
+    let mut weight_modalities = Vec::new();
+    if let Some(weights) = &explanation.weights {
+        let (rows, cols, data) = to_host(weights.clone());
+        let mut bytes = Vec::new();
+        write_npy_matrix(&mut bytes, &NpyMatrix { rows, cols, data }).expect("writing to memory");
+        write_atomically(&dir.join("modality_weights.npy"), &bytes)?;
+        weight_modalities = explanation.weight_modalities.clone();
+    }
+    let manifest = ExportManifest {
+        entities: pair.entity_count(),
+        left_entities: pair.left.entities.len(),
+        weight_modalities,
+        similarity_modalities: modalities.iter().map(|(k, _)| *k).collect(),
+        top_k,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
+    write_atomically(&dir.join("manifest.json"), &json)?;
+    Ok(manifest)
+}
+
+/// The exports folder of a run.
+pub fn exports_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join("exports")
+}

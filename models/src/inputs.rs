@@ -1,0 +1,242 @@
+//! Per-entity modality features, prepared on the host as the papers' code prepares them.
+//!
+//! - relation: raw head+tail counts over the `K` most frequent relations;
+//! - attribute: 0/1 over the `K` most frequent attribute keys;
+//! - image: L2-normalised feature vectors; an entity without one gets the mean of its
+//!   neighbours' vectors, else one random vector shared by all such entities.
+//!
+//! A modality every entity has the same vector for (no attribute triples at all: all
+//! zeros; no image at all: one shared random vector) is kept as a single row,
+//! [`ModalityInput::Shared`]. The models compute it once and broadcast: the same numbers
+//! as repeating the row N times, without N-fold work.
+
+use std::collections::BTreeSet;
+
+use alignscope_datasets::{MmkgPair, Side, bag_of_attributes, bag_of_relations};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+use serde::{Deserialize, Serialize};
+
+use crate::graph::AlignmentGraph;
+use crate::rng::SeededRng;
+
+/// The modalities the models know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModalityKind {
+    /// Graph structure (learned entity embeddings propagated over the graph).
+    Structure,
+    /// Bag of relations.
+    Relation,
+    /// Bag of attribute keys.
+    Attribute,
+    /// Image feature vectors.
+    Image,
+}
+
+impl ModalityKind {
+    /// Lower-case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Structure => "structure",
+            Self::Relation => "relation",
+            Self::Attribute => "attribute",
+            Self::Image => "image",
+        }
+    }
+}
+
+/// One modality's input matrix on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModalityInput {
+    /// One row per entity (`rows x width`, row-major).
+    PerEntity {
+        /// Feature width.
+        width: usize,
+        /// Values.
+        data: Vec<f32>,
+    },
+    /// The same row for every entity.
+    Shared {
+        /// The row.
+        row: Vec<f32>,
+    },
+}
+
+impl ModalityInput {
+    /// Feature width.
+    pub fn width(&self) -> usize {
+        match self {
+            Self::PerEntity { width, .. } => *width,
+            Self::Shared { row } => row.len(),
+        }
+    }
+
+    /// Uploads the matrix (`N x width`, or `1 x width` when shared).
+    pub fn to_device<B: Backend>(&self, device: &B::Device) -> DeviceInput<B> {
+        match self {
+            Self::PerEntity { width, data } => DeviceInput {
+                values: Tensor::from_data(TensorData::new(data.clone(), [data.len() / width, *width]), device),
+                shared: false,
+            },
+            Self::Shared { row } => DeviceInput {
+                values: Tensor::from_data(TensorData::new(row.clone(), [1, row.len()]), device),
+                shared: true,
+            },
+        }
+    }
+}
+
+/// A modality input on a device.
+#[derive(Debug, Clone)]
+pub struct DeviceInput<B: Backend> {
+    /// `N x width`, or `1 x width` when `shared`.
+    pub values: Tensor<B, 2>,
+    /// Whether one row stands for every entity.
+    pub shared: bool,
+}
+
+/// How a modality's input was obtained: stored with a run so its numbers can be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModalityInputReport {
+    /// The modality.
+    pub modality: ModalityKind,
+    /// Feature width.
+    pub width: usize,
+    /// Entities with real features.
+    pub entities_with_features: usize,
+    /// Entities whose features were filled in, and how.
+    pub imputed: usize,
+    /// What was done for entities without features.
+    pub policy: String,
+}
+
+/// The feature inputs of the modalities, with a report of how each was built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModalityInputs {
+    /// Bag of relations.
+    pub relation: ModalityInput,
+    /// Bag of attribute keys.
+    pub attribute: ModalityInput,
+    /// Image vectors.
+    pub image: ModalityInput,
+    /// One report per modality.
+    pub reports: Vec<ModalityInputReport>,
+}
+
+/// Width of the shared random image vector when the dataset has no image features at
+/// all (the ResNet-152 width of the papers' DBP15K features).
+pub const ABSENT_IMAGE_WIDTH: usize = 2048;
+
+impl ModalityInputs {
+    /// Builds the inputs of `pair`, with `top_k` columns for the bags; `rng` draws the
+    /// random vector for entities without an image.
+    pub fn from_pair(pair: &MmkgPair, graph: &AlignmentGraph, top_k: usize, rng: &mut SeededRng) -> Self {
+        let n = pair.entity_count();
+        let relations = bag_of_relations(pair, top_k);
+        let attributes = bag_of_attributes(pair, top_k);
+        let with_attributes = (0..n).filter(|&i| !attributes.row(i).is_empty()).count();
+        let with_relations = (0..n).filter(|&i| !relations.row(i).is_empty()).count();
+        let mut reports = vec![ModalityInputReport {
+            modality: ModalityKind::Relation,
+            width: top_k,
+            entities_with_features: with_relations,
+            imputed: 0,
+            policy: "raw head+tail counts of the most frequent relations; no relation: zeros".into(),
+        }];
+        let attribute = if with_attributes == 0 {
+            ModalityInput::Shared { row: vec![0.0; top_k] }
+        } else {
+            ModalityInput::PerEntity { width: top_k, data: attributes.to_dense() }
+        };
+        reports.push(ModalityInputReport {
+            modality: ModalityKind::Attribute,
+            width: top_k,
+            entities_with_features: with_attributes,
+            imputed: 0,
+            policy: "0/1 over the most frequent attribute keys; no attribute: zeros".into(),
+        });
+        let (image, image_report) = image_input(pair, graph, rng);
+        reports.push(image_report);
+        Self {
+            relation: ModalityInput::PerEntity { width: top_k, data: relations.to_dense() },
+            attribute,
+            image,
+            reports,
+        }
+    }
+}
+
+fn image_input(pair: &MmkgPair, graph: &AlignmentGraph, rng: &mut SeededRng) -> (ModalityInput, ModalityInputReport) {
+    let n = pair.entity_count();
+    let width = Side::BOTH
+        .iter()
+        .find_map(|&s| pair.graph(s).image_features.as_ref().map(|f| f.dim))
+        .unwrap_or(ABSENT_IMAGE_WIDTH);
+    let mut rows: Vec<Option<Vec<f32>>> = vec![None; n];
+    for side in Side::BOTH {
+        if let Some(features) = &pair.graph(side).image_features
+            && features.dim == width
+        {
+            for e in 0..pair.graph(side).entities.len() as u32 {
+                if let Some(v) = features.vector(e) {
+                    rows[pair.joint_index(side, e)] = Some(l2_normalized(v));
+                }
+            }
+        }
+    }
+    let known = rows.iter().filter(|r| r.is_some()).count();
+    let shared = l2_normalized(&rng.normal_vec(width, 1.0));
+    if known == 0 {
+        let report = ModalityInputReport {
+            modality: ModalityKind::Image,
+            width,
+            entities_with_features: 0,
+            imputed: n,
+            policy: "no image features in the dataset: one shared random vector for every entity (authors' code)".into(),
+        };
+        return (ModalityInput::Shared { row: shared }, report);
+    }
+    // Neighbour mean over the known vectors, else the shared random vector.
+    let mut neighbours: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); n];
+    for (&h, &t) in graph.heads.iter().zip(&graph.tails) {
+        neighbours[h as usize].insert(t);
+    }
+    let mut data = Vec::with_capacity(n * width);
+    let (mut from_neighbours, mut random) = (0, 0);
+    for (i, row) in rows.iter().enumerate() {
+        if let Some(v) = row {
+            data.extend_from_slice(v);
+            continue;
+        }
+        let known_neighbours: Vec<&Vec<f32>> = neighbours[i].iter().filter_map(|&j| rows[j as usize].as_ref()).collect();
+        if known_neighbours.is_empty() {
+            random += 1;
+            data.extend_from_slice(&shared);
+        } else {
+            from_neighbours += 1;
+            let mut mean = vec![0.0f32; width];
+            for v in &known_neighbours {
+                for (m, x) in mean.iter_mut().zip(v.iter()) {
+                    *m += x / known_neighbours.len() as f32;
+                }
+            }
+            data.extend(mean);
+        }
+    }
+    let report = ModalityInputReport {
+        modality: ModalityKind::Image,
+        width,
+        entities_with_features: known,
+        imputed: from_neighbours + random,
+        policy: format!(
+            "L2-normalised vectors; {from_neighbours} without an image got the mean of their neighbours' vectors, {random} one shared random vector (authors' code)"
+        ),
+    };
+    (ModalityInput::PerEntity { width, data }, report)
+}
+
+/// `v / |v|` (zero stays zero).
+pub fn l2_normalized(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 { v.iter().map(|x| x / norm).collect() } else { v.to_vec() }
+}

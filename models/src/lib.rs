@@ -1,0 +1,27 @@
+//! AlignScope's models: Burn modules generic over the backend, the one trainer every model
+//! uses, evaluation (cosine/CSLS ranking in blocks) and checkpoints.
+//!
+//! - [`loginmea`]: LoginMEA (Su et al., ECAI 2024), as the authors' code builds it.
+//! - [`train`]: the shared trainer.
+//! - [`eval`]: the evaluation protocol of `design/MODELS.md`.
+//! - [`run`]: a whole run — dataset to trained, evaluated, exported model — for the CLI
+//!   and the app.
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod eval;
+pub mod export;
+pub mod graph;
+pub mod inputs;
+pub mod kernels;
+pub mod loginmea;
+pub mod loss;
+pub mod model;
+pub mod ops;
+pub mod rng;
+pub mod run;
+pub mod synthetic;
+pub mod train;
+
+pub use backend::GraphBackend;
+pub use model::{AlignmentModel, Explanation, ModelInputs};

@@ -1,0 +1,30 @@
+//! The contrastive alignment loss (InfoNCE with in-batch negatives).
+
+use burn::tensor::{Int, Tensor, backend::Backend};
+
+use crate::ops::log_sum_exp_rows;
+
+/// InfoNCE over one chunk of seed pairs: `unit` are the unit-normalised embeddings of all
+/// entities; row `k` of `left`/`right` is a seed pair; every other right entity of the
+/// chunk is a negative for left entity `k`. Cosine similarity over `temperature`; the
+/// mean over the chunk. With `both`, the mean of both directions.
+pub fn contrastive_loss<B: Backend>(
+    unit: &Tensor<B, 2>,
+    left: Tensor<B, 1, Int>,
+    right: Tensor<B, 1, Int>,
+    temperature: f64,
+    both: bool,
+) -> Tensor<B, 1> {
+    let l = unit.clone().select(0, left);
+    let r = unit.clone().select(0, right);
+    let scale = 1.0 / temperature;
+    let logits = l.clone().matmul(r.clone().transpose()).mul_scalar(scale);
+    let positive = (l * r).sum_dim(1).mul_scalar(scale);
+    let left_to_right = (log_sum_exp_rows(logits.clone()) - positive.clone()).mean();
+    if both {
+        let right_to_left = (log_sum_exp_rows(logits.transpose()) - positive).mean();
+        (left_to_right + right_to_left).div_scalar(2.0)
+    } else {
+        left_to_right
+    }
+}

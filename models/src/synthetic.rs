@@ -1,0 +1,47 @@
+//! Generated knowledge-graph pairs with a planted alignment, for tests and benchmarks.
+
+use alignscope_datasets::MmkgPair;
+use alignscope_datasets::model::{Entity, GoldPair, KnowledgeGraph, RelTriple, Vocabulary};
+
+use crate::rng::SeededRng;
+
+/// A pair of graphs where the right graph is a relabelled copy of the left one with a
+/// share of its triples dropped on each side; the relabelling is the gold alignment.
+pub fn planted_pair(entities: usize, relations: usize, triples_per_entity: usize, drop_share: f64, seed: u64) -> MmkgPair {
+    let mut rng = SeededRng::new(seed).fork("planted-pair");
+    let mut vocabulary = Vocabulary::default();
+    for r in 0..relations {
+        vocabulary.intern(&format!("rel{r}"));
+    }
+    let mut triples = Vec::new();
+    for h in 0..entities {
+        for _ in 0..triples_per_entity {
+            let t = rng.below(entities);
+            if t != h {
+                triples.push(RelTriple { head: h as u32, relation: rng.below(relations) as u32, tail: t as u32 });
+            }
+        }
+    }
+    let mut permutation: Vec<u32> = (0..entities as u32).collect();
+    rng.shuffle(&mut permutation);
+    let mut keep = |rng: &mut SeededRng| rng.next_f64() >= drop_share;
+    let left_triples: Vec<RelTriple> = triples.iter().copied().filter(|_| keep(&mut rng)).collect();
+    let right_triples: Vec<RelTriple> = triples
+        .iter()
+        .filter(|_| keep(&mut rng))
+        .map(|t| RelTriple { head: permutation[t.head as usize], relation: t.relation, tail: permutation[t.tail as usize] })
+        .collect();
+    let graph = |prefix: &str, triples: Vec<RelTriple>| KnowledgeGraph {
+        entities: (0..entities).map(|i| Entity { key: format!("{prefix}{i}"), name: format!("{prefix}{i}") }).collect(),
+        triples,
+        images: vec![Vec::new(); entities],
+        ..Default::default()
+    };
+    MmkgPair {
+        relations: vocabulary,
+        left: graph("l", left_triples),
+        right: graph("r", right_triples),
+        gold: (0..entities as u32).map(|l| GoldPair { left: l, right: permutation[l as usize] }).collect(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,71 @@
+//! What the trainer reports while it runs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::eval::AlignmentMetrics;
+
+/// Pseudo seeds added by iterative learning at one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PseudoSeedReport {
+    /// Mutual nearest neighbours found at this check.
+    pub mutual: usize,
+    /// Candidates still standing in the current window.
+    pub candidates: usize,
+    /// Pairs added as seeds now (0 except at the end of a window).
+    pub added: usize,
+    /// Of those, pairs that the gold alignment confirms.
+    pub added_correct: usize,
+    /// Seed pairs after this epoch (given plus pseudo).
+    pub seeds: usize,
+}
+
+/// One evaluated epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Summed chunk losses of the epoch.
+    pub loss: f64,
+    /// Seconds of the training step (forward, backward, optimiser).
+    pub seconds: f64,
+    /// Test metrics, at evaluated epochs.
+    pub test: Option<AlignmentMetrics>,
+    /// Validation metrics, at evaluated epochs with a validation split.
+    pub valid: Option<AlignmentMetrics>,
+    /// Seconds the evaluation took.
+    pub eval_seconds: Option<f64>,
+    /// Iterative learning at this epoch.
+    pub pseudo_seeds: Option<PseudoSeedReport>,
+}
+
+/// A progress event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainEvent {
+    /// Training starts (or resumes after `first_epoch - 1`).
+    Started {
+        /// First epoch to run.
+        first_epoch: usize,
+        /// Last epoch.
+        epochs: usize,
+        /// Chunks per epoch.
+        chunks: usize,
+    },
+    /// One loss chunk computed.
+    Chunk {
+        /// Epoch.
+        epoch: usize,
+        /// 1-based chunk.
+        chunk: usize,
+        /// Chunks this epoch.
+        chunks: usize,
+        /// The chunk's loss.
+        loss: f64,
+    },
+    /// An epoch finished.
+    Epoch(EpochRecord),
+    /// A checkpoint was written.
+    Checkpoint {
+        /// Its epoch.
+        epoch: usize,
+    },
+}

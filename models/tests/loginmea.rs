@@ -1,0 +1,219 @@
+//! LoginMEA, the trainer and the evaluator on the CPU backend with small real data:
+//! generated pairs with a planted alignment, trained for real.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use alignscope_models::backend::reflection_layer_composed;
+use alignscope_models::graph::AlignmentGraph;
+use alignscope_models::loginmea::{FusionKind, GraphLayerKind, LoginMeaConfig, reflect};
+use alignscope_models::model::{AlignmentModel, ModelInputs};
+use alignscope_models::ops::l2_normalize;
+use alignscope_models::rng::SeededRng;
+use alignscope_models::run::{PreparedRun, RunSpec, execute, prepare_pair};
+use alignscope_models::synthetic::planted_pair;
+use alignscope_models::train::{CheckpointStore, TrainConfig, TrainEvent, TrainStatus};
+use alignscope_models::{GraphBackend, loss::contrastive_loss};
+use burn::backend::ndarray::NdArrayDevice;
+use burn::backend::{Autodiff, NdArray};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Tensor, TensorData};
+
+type Cpu = NdArray;
+type Train = Autodiff<NdArray>;
+const DEVICE: NdArrayDevice = NdArrayDevice::Cpu;
+
+fn spec(config: LoginMeaConfig, train: TrainConfig) -> RunSpec {
+    RunSpec {
+        dataset: "generated".into(),
+        load: Default::default(),
+        model: config,
+        train,
+        train_ratio: 0.3,
+        valid_ratio: 0.0,
+    }
+}
+
+fn small_config() -> LoginMeaConfig {
+    LoginMeaConfig { hidden: 32, modality_dim: 32, fusion_rank: 4, bag_top_k: 50, ..Default::default() }
+}
+
+fn prepared(entities: usize, config: LoginMeaConfig, train: TrainConfig) -> PreparedRun {
+    let pair = planted_pair(entities, 12, 4, 0.1, 7);
+    prepare_pair(&spec(config, train), pair, "generated").expect("a generated pair prepares")
+}
+
+fn values(t: Tensor<Cpu, 2>) -> Vec<f32> {
+    t.into_data().into_vec::<f32>().unwrap()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+fn random(rng: &mut SeededRng, shape: [usize; 2]) -> Tensor<Train, 2> {
+    Tensor::from_data(TensorData::new(rng.normal_vec(shape[0] * shape[1], 1.0), shape), &DEVICE).require_grad()
+}
+
+#[test]
+fn fused_reflection_kernel_matches_tensor_ops_forward_and_gradients() {
+    let pair = planted_pair(40, 5, 3, 0.0, 3);
+    let graph = AlignmentGraph::from_pair(&pair);
+    let tensors = graph.to_device::<Train>(&DEVICE);
+    let d = 8;
+    let mut rng = SeededRng::new(11);
+    let h = random(&mut rng, [graph.entity_count, d]);
+    let rel = random(&mut rng, [2 * graph.relation_count, d]);
+    let a = random(&mut rng, [d, 1]);
+    let weights = Tensor::<Train, 2>::from_data(TensorData::new(rng.normal_vec(graph.entity_count * d, 1.0), [graph.entity_count, d]), &DEVICE);
+
+    let fused = Train::reflection_layer(h.clone(), rel.clone(), a.clone(), &tensors);
+    let composed = reflection_layer_composed(h.clone(), rel.clone(), a.clone(), &tensors);
+    assert!(max_abs_diff(&values(fused.clone().inner()), &values(composed.clone().inner())) < 1e-4);
+
+    let g_fused = (fused * weights.clone()).sum().backward();
+    let g_composed = (composed * weights).sum().backward();
+    for (name, t) in [("h", &h), ("relations", &rel), ("attention", &a)] {
+        let x = values(t.grad(&g_fused).expect("fused gradient"));
+        let y = values(t.grad(&g_composed).expect("composed gradient"));
+        let diff = max_abs_diff(&x, &y);
+        assert!(diff < 1e-3, "gradient of {name} differs by {diff}");
+        assert!(y.iter().any(|v| v.abs() > 1e-6), "gradient of {name} is zero");
+    }
+}
+
+#[test]
+fn reflection_preserves_norms() {
+    let mut rng = SeededRng::new(5);
+    let x = Tensor::<Cpu, 2>::from_data(TensorData::new(rng.normal_vec(64 * 16, 3.0), [64, 16]), &DEVICE);
+    let u = l2_normalize(Tensor::<Cpu, 2>::from_data(TensorData::new(rng.normal_vec(64 * 16, 1.0), [64, 16]), &DEVICE));
+    let before = values(x.clone().powi_scalar(2).sum_dim(1).sqrt());
+    let reflected = reflect(x.clone(), u.clone());
+    let after = values(reflected.clone().powi_scalar(2).sum_dim(1).sqrt());
+    let relative: Vec<f32> = before.iter().zip(&after).map(|(b, a)| (b - a).abs() / b).collect();
+    assert!(relative.iter().all(|r| *r < 1e-5), "norms changed: {relative:?}");
+    // Orthogonal and an involution: reflecting twice gives the input back.
+    let twice = values(reflect(reflected, u));
+    assert!(max_abs_diff(&twice, &values(x)) < 1e-4);
+}
+
+struct GradientCheck<'a> {
+    grads: &'a <Train as burn::tensor::backend::AutodiffBackend>::Gradients,
+    missing: Vec<String>,
+    seen: usize,
+}
+
+impl ModuleVisitor<Train> for GradientCheck<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<Train, D>>) {
+        self.seen += 1;
+        let ok = param
+            .val()
+            .grad(self.grads)
+            .is_some_and(|g| g.abs().sum().into_scalar() > 0.0);
+        if !ok {
+            self.missing.push(format!("{:?}", param.val().dims()));
+        }
+    }
+}
+
+fn check_gradients(config: LoginMeaConfig) {
+    let run = prepared(60, config.clone(), TrainConfig::default());
+    let model = config.init::<Train>(run.shape, 1, &DEVICE);
+    let inputs = ModelInputs::<Train>::upload(&run.graph, &run.inputs, &DEVICE);
+    let unit = l2_normalize(model.embed(&inputs));
+    let seeds = &run.task.train;
+    let left = alignscope_models::graph::int_tensor::<Train>(seeds.iter().map(|p| p.0), &DEVICE);
+    let right = alignscope_models::graph::int_tensor::<Train>(seeds.iter().map(|p| p.1), &DEVICE);
+    let grads = contrastive_loss(&unit, left, right, 0.1, false).backward();
+    let mut check = GradientCheck { grads: &grads, missing: Vec::new(), seen: 0 };
+    model.visit(&mut check);
+    assert!(check.seen >= 8, "only {} parameter groups", check.seen);
+    assert!(check.missing.is_empty(), "{config:?}: no gradient for parameters of shape {:?}", check.missing);
+}
+
+#[test]
+fn gradients_reach_every_parameter_group() {
+    check_gradients(small_config());
+}
+
+#[test]
+fn gradients_reach_every_parameter_group_in_ablations() {
+    check_gradients(LoginMeaConfig { fusion: FusionKind::Concat, adaptive_weights: false, ..small_config() });
+    check_gradients(LoginMeaConfig { graph_layer: GraphLayerKind::Gat, ..small_config() });
+}
+
+fn quiet_train(run: &mut PreparedRun, out: Option<&std::path::Path>, resume: bool, cancel_after: Option<usize>) -> alignscope_models::run::RunResult {
+    let cancel = AtomicBool::new(false);
+    let mut on_event = |e: &TrainEvent| {
+        if let (TrainEvent::Epoch(r), Some(limit)) = (e, cancel_after)
+            && r.epoch >= limit
+        {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    };
+    execute::<Train>(run, &DEVICE, "cpu", out, resume, &cancel, &mut on_event).expect("training runs")
+}
+
+fn short_training(epochs: usize) -> TrainConfig {
+    TrainConfig { epochs, eval_every: 2, learning_rate: 5e-3, optimizer_restart: None, ..TrainConfig::default() }
+}
+
+#[test]
+fn same_seed_gives_identical_metrics() {
+    let history = || {
+        let mut run = prepared(80, small_config(), short_training(4));
+        let result = quiet_train(&mut run, None, false, None);
+        serde_json::to_string(&result.state.history.iter().map(|r| (r.loss, r.test)).collect::<Vec<_>>()).unwrap()
+    };
+    let (first, second) = (history(), history());
+    assert_eq!(first, second);
+    assert!(first.contains("hits_at_1"));
+}
+
+#[test]
+fn planted_alignment_is_found() {
+    let mut run = prepared(300, small_config(), short_training(60));
+    let result = quiet_train(&mut run, None, false, None);
+    let m = result.final_test.expect("evaluated").metrics.left_to_right;
+    assert!(m.hits_at_1 >= 0.9, "H@1 {:.3} after 60 epochs (MRR {:.3})", m.hits_at_1, m.mrr);
+}
+
+#[test]
+fn a_cancelled_run_resumes_to_the_same_result_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = prepared(80, small_config(), short_training(6));
+    let straight = quiet_train(&mut run, None, false, None);
+
+    let mut first = prepared(80, small_config(), short_training(6));
+    let stopped = quiet_train(&mut first, Some(dir.path()), false, Some(2));
+    assert_eq!(stopped.status, TrainStatus::Cancelled);
+    assert_eq!(stopped.state.epoch, 2);
+    let latest = CheckpointStore::new(dir.path()).latest().unwrap().expect("a checkpoint");
+    assert!(latest.join("model.bin").exists() && latest.join("state.json").exists());
+
+    let mut again = prepared(80, small_config(), short_training(6));
+    let resumed = quiet_train(&mut again, Some(dir.path()), true, None);
+    assert_eq!(resumed.status, TrainStatus::Completed);
+    assert_eq!(resumed.state.epoch, 6);
+    let strip = |h: &[alignscope_models::train::EpochRecord]| h.iter().map(|r| (r.epoch, r.loss, r.test)).collect::<Vec<_>>();
+    assert_eq!(strip(&resumed.state.history), strip(&straight.state.history));
+    assert!(dir.path().join("exports/candidates.tsv").exists());
+    assert!(dir.path().join("exports/modality_weights.npy").exists());
+}
+
+#[test]
+fn iterative_learning_adds_mostly_correct_pseudo_seeds() {
+    let train = TrainConfig {
+        iterative: Some(alignscope_models::train::IterativeConfig { start_epoch: 10, check_every: 2, window: 4 }),
+        ..short_training(14)
+    };
+    let mut run = prepared(200, small_config(), train);
+    let result = quiet_train(&mut run, None, false, None);
+    let reports: Vec<_> = result.state.history.iter().filter_map(|r| r.pseudo_seeds).collect();
+    assert_eq!(reports.len(), 3, "checks at 10, 12, 14");
+    let added: usize = reports.iter().map(|r| r.added).sum();
+    let correct: usize = reports.iter().map(|r| r.added_correct).sum();
+    assert!(added > 0, "no pseudo seeds added: {reports:?}");
+    assert!(correct * 10 >= added * 8, "{correct} of {added} pseudo seeds correct");
+    assert_eq!(reports.last().unwrap().seeds, run.task.train.len() + added);
+}
