@@ -152,7 +152,7 @@ pub struct GraphTensors<B: Backend> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alignscope_datasets::{Entity, KnowledgeGraph, RelTriple, Vocabulary};
+    use alignscope_datasets::model::{Entity, KnowledgeGraph, RelTriple, Vocabulary};
 
     fn entity(key: &str) -> Entity {
         Entity {

@@ -24,7 +24,7 @@ pub fn planted_pair(entities: usize, relations: usize, triples_per_entity: usize
     }
     let mut permutation: Vec<u32> = (0..entities as u32).collect();
     rng.shuffle(&mut permutation);
-    let mut keep = |rng: &mut SeededRng| rng.next_f64() >= drop_share;
+    let keep = |rng: &mut SeededRng| rng.next_f64() >= drop_share;
     let left_triples: Vec<RelTriple> = triples.iter().copied().filter(|_| keep(&mut rng)).collect();
     let right_triples: Vec<RelTriple> = triples
         .iter()

@@ -42,6 +42,35 @@ fn prepared(entities: usize, config: LoginMeaConfig, train: TrainConfig) -> Prep
     prepare_pair(&spec(config, train), pair, "generated").expect("a generated pair prepares")
 }
 
+/// A planted pair whose entities also have attribute keys and image vectors (noisy
+/// copies across the two graphs), so every modality carries information.
+fn multimodal_pair(entities: usize) -> alignscope_datasets::MmkgPair {
+    use alignscope_datasets::model::{AttrTriple, ImageFeatures};
+    let mut pair = planted_pair(entities, 12, 4, 0.1, 7);
+    let mut rng = SeededRng::new(21);
+    let keys: Vec<u32> = (0..8).map(|k| pair.attribute_keys.intern(&format!("attr{k}"))).collect();
+    let dim = 6;
+    let base: Vec<Vec<f32>> = (0..entities).map(|_| rng.normal_vec(dim, 1.0)).collect();
+    let attrs: Vec<Vec<u32>> = (0..entities).map(|_| (0..2).map(|_| keys[rng.below(keys.len())]).collect()).collect();
+    let gold = pair.gold.clone();
+    for (side, right) in [(0, false), (1, true)] {
+        let _ = side;
+        let mut data = vec![0.0f32; entities * dim];
+        let mut attributes = Vec::new();
+        for g in &gold {
+            let (e, src) = if right { (g.right as usize, g.left as usize) } else { (g.left as usize, g.left as usize) };
+            for (k, v) in base[src].iter().enumerate() {
+                data[e * dim + k] = v + 0.1 * rng.normal() as f32;
+            }
+            attributes.extend(attrs[src].iter().map(|&key| AttrTriple { entity: e as u32, key, value: None }));
+        }
+        let graph = if right { &mut pair.right } else { &mut pair.left };
+        graph.image_features = Some(ImageFeatures { dim, rows: (0..entities as u32).map(Some).collect(), data });
+        graph.attributes = attributes;
+    }
+    pair
+}
+
 fn values(t: Tensor<Cpu, 2>) -> Vec<f32> {
     t.into_data().into_vec::<f32>().unwrap()
 }
@@ -117,7 +146,7 @@ impl ModuleVisitor<Train> for GradientCheck<'_> {
 }
 
 fn check_gradients(config: LoginMeaConfig) {
-    let run = prepared(60, config.clone(), TrainConfig::default());
+    let run = prepare_pair(&spec(config.clone(), TrainConfig::default()), multimodal_pair(60), "generated").unwrap();
     let model = config.init::<Train>(run.shape, 1, &DEVICE);
     let inputs = ModelInputs::<Train>::upload(&run.graph, &run.inputs, &DEVICE);
     let unit = l2_normalize(model.embed(&inputs));

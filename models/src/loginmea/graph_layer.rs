@@ -38,13 +38,17 @@ impl<B: Backend> GraphLayer<B> {
         Self { attention, neighbour_attention }
     }
 
-    /// One propagation step; `relations` is the `2R x d` relation table.
-    pub fn forward(&self, h: Tensor<B, 2>, relations: Tensor<B, 2>, graph: &GraphTensors<B>) -> Tensor<B, 2>
+    /// One propagation step; `relations` is the `2R x d` relation table (reflection
+    /// layers only).
+    pub fn forward(&self, h: Tensor<B, 2>, relations: Option<Tensor<B, 2>>, graph: &GraphTensors<B>) -> Tensor<B, 2>
     where
         B: GraphBackend,
     {
         match &self.neighbour_attention {
-            None => B::reflection_layer(h, relations, self.attention.val(), graph).tanh(),
+            None => {
+                let relations = relations.expect("reflection layers are built with a relation table");
+                B::reflection_layer(h, relations, self.attention.val(), graph).tanh()
+            }
             Some(neighbour_attention) => {
                 let neighbours = h.clone().select(0, graph.tails.clone());
                 let own = h.matmul(self.attention.val()).select(0, graph.heads.clone());

@@ -68,7 +68,7 @@ pub struct DataShape {
 #[derive(Module, Debug)]
 pub struct LoginMea<B: Backend> {
     entity_embeddings: Option<Param<Tensor<B, 2>>>,
-    relation_embeddings: Param<Tensor<B, 2>>,
+    relation_embeddings: Option<Param<Tensor<B, 2>>>,
     joint_relation_embeddings: Option<Param<Tensor<B, 2>>>,
     projections: Vec<Projection<B>>,
     global_weights: Param<Tensor<B, 2>>,
@@ -89,13 +89,17 @@ impl LoginMeaConfig {
         let entity_embeddings = self
             .uses_structure()
             .then(|| param_from(xavier_uniform(&mut rng, shape.entities, h, shape.entities * h), [shape.entities, h], device));
-        let relation_embeddings = param_from(
-            xavier_uniform(&mut rng, shape.relation_columns, h, shape.relation_columns * h),
-            [shape.relation_columns, h],
-            device,
-        );
+        // GAT layers do not use relations: no table then.
+        let reflection = self.graph_layer == super::config::GraphLayerKind::Reflection;
+        let relation_embeddings = reflection.then(|| {
+            param_from(
+                xavier_uniform(&mut rng, shape.relation_columns, h, shape.relation_columns * h),
+                [shape.relation_columns, h],
+                device,
+            )
+        });
         let fused_dim = self.fused_dim();
-        let joint_relation_embeddings = (!fused.is_empty() && fused_dim != h).then(|| {
+        let joint_relation_embeddings = (reflection && !fused.is_empty() && fused_dim != h).then(|| {
             param_from(
                 xavier_uniform(&mut rng, shape.relation_columns, fused_dim, shape.relation_columns * fused_dim),
                 [shape.relation_columns, fused_dim],
@@ -162,8 +166,8 @@ impl<B: Backend> LoginMea<B> {
     {
         let graph = &inputs.graph;
         let n = inputs.entity_count();
-        let relation_table = self.relation_embeddings.val();
-        let propagate = |layers: &[GraphLayer<B>], start: Tensor<B, 2>, relations: &Tensor<B, 2>| {
+        let relation_table = self.relation_embeddings.as_ref().map(|p| p.val());
+        let propagate = |layers: &[GraphLayer<B>], start: Tensor<B, 2>, relations: &Option<Tensor<B, 2>>| {
             let mut outputs = Vec::with_capacity(layers.len());
             let mut h = start;
             for layer in layers {
@@ -203,7 +207,7 @@ impl<B: Backend> LoginMea<B> {
                 },
             };
             let relations = match &self.joint_relation_embeddings {
-                Some(table) => table.val(),
+                Some(table) => Some(table.val()),
                 None => relation_table.clone(),
             };
             let mut parts = vec![layer0];
