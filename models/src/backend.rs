@@ -10,9 +10,9 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ndarray::NdArrayDevice;
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend;
-use burn::backend::ndarray::NdArrayDevice;
 use burn::tensor::{Tensor, TensorData, TensorMetadata, TensorPrimitive};
 use std::sync::Arc;
 
@@ -25,13 +25,23 @@ pub trait GraphBackend: Backend {
     /// One relational reflection attention layer before its `tanh` (see
     /// [`crate::kernels::reflection`] for the formula): `h` is `N x d`, `relations` the
     /// `2R x d` relation table, `attention` the layer's `d x 1` vector.
-    fn reflection_layer(h: Tensor<Self, 2>, relations: Tensor<Self, 2>, attention: Tensor<Self, 2>, graph: &GraphTensors<Self>) -> Tensor<Self, 2> {
+    fn reflection_layer(
+        h: Tensor<Self, 2>,
+        relations: Tensor<Self, 2>,
+        attention: Tensor<Self, 2>,
+        graph: &GraphTensors<Self>,
+    ) -> Tensor<Self, 2> {
         reflection_layer_composed(h, relations, attention, graph)
     }
 }
 
 /// The reflection layer written with tensor ops (any backend, autodiff by Burn).
-pub fn reflection_layer_composed<B: Backend>(h: Tensor<B, 2>, relations: Tensor<B, 2>, attention: Tensor<B, 2>, graph: &GraphTensors<B>) -> Tensor<B, 2> {
+pub fn reflection_layer_composed<B: Backend>(
+    h: Tensor<B, 2>,
+    relations: Tensor<B, 2>,
+    attention: Tensor<B, 2>,
+    graph: &GraphTensors<B>,
+) -> Tensor<B, 2> {
     let units = crate::loginmea::pair_relation_vectors(relations, graph);
     let logits = units.clone().matmul(attention);
     let weights = segment_softmax(logits, graph.heads.clone(), graph.entity_count);
@@ -48,12 +58,23 @@ fn host<B: Backend>(primitive: B::FloatTensorPrimitive) -> Vec<f32> {
         .expect("float values")
 }
 
-fn device_tensor<B: Backend>(values: Vec<f32>, shape: [usize; 2], device: &B::Device) -> B::FloatTensorPrimitive {
-    Tensor::<B, 2>::from_data(TensorData::new(values, shape), device).into_primitive().tensor()
+fn device_tensor<B: Backend>(
+    values: Vec<f32>,
+    shape: [usize; 2],
+    device: &B::Device,
+) -> B::FloatTensorPrimitive {
+    Tensor::<B, 2>::from_data(TensorData::new(values, shape), device)
+        .into_primitive()
+        .tensor()
 }
 
 impl GraphBackend for NdArray {
-    fn reflection_layer(h: Tensor<Self, 2>, relations: Tensor<Self, 2>, attention: Tensor<Self, 2>, graph: &GraphTensors<Self>) -> Tensor<Self, 2> {
+    fn reflection_layer(
+        h: Tensor<Self, 2>,
+        relations: Tensor<Self, 2>,
+        attention: Tensor<Self, 2>,
+        graph: &GraphTensors<Self>,
+    ) -> Tensor<Self, 2> {
         let [n, d] = h.dims();
         let device = h.device();
         let out = reflection::forward(
@@ -83,7 +104,12 @@ struct ReflectionBackward;
 impl Backward<NdArray, 3> for ReflectionBackward {
     type State = ReflectionState<NdArray>;
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
         let state = ops.state;
         let grad_out = grads.consume::<NdArray>(&ops.node);
         let device = NdArrayDevice::Cpu;
@@ -103,7 +129,10 @@ impl Backward<NdArray, 3> for ReflectionBackward {
             grads.register::<NdArray>(node.id, device_tensor::<NdArray>(grad_h, [n, d], &device));
         }
         if let Some(node) = rel_node {
-            grads.register::<NdArray>(node.id, device_tensor::<NdArray>(grad_rel, [r_rows, d], &device));
+            grads.register::<NdArray>(
+                node.id,
+                device_tensor::<NdArray>(grad_rel, [r_rows, d], &device),
+            );
         }
         if let Some(node) = a_node {
             grads.register::<NdArray>(node.id, device_tensor::<NdArray>(grad_a, [d, 1], &device));
@@ -112,7 +141,12 @@ impl Backward<NdArray, 3> for ReflectionBackward {
 }
 
 impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
-    fn reflection_layer(h: Tensor<Self, 2>, relations: Tensor<Self, 2>, attention: Tensor<Self, 2>, graph: &GraphTensors<Self>) -> Tensor<Self, 2> {
+    fn reflection_layer(
+        h: Tensor<Self, 2>,
+        relations: Tensor<Self, 2>,
+        attention: Tensor<Self, 2>,
+        graph: &GraphTensors<Self>,
+    ) -> Tensor<Self, 2> {
         let [n, d] = h.dims();
         let (h, relations, attention) = (
             h.into_primitive().tensor(),
@@ -129,7 +163,11 @@ impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
         );
         let out = device_tensor::<NdArray>(out, [n, d], &device);
         let result = match ReflectionBackward
-            .prepare::<C>([h.node.clone(), relations.node.clone(), attention.node.clone()])
+            .prepare::<C>([
+                h.node.clone(),
+                relations.node.clone(),
+                attention.node.clone(),
+            ])
             .compute_bound()
             .stateful()
         {

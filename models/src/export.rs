@@ -20,6 +20,9 @@ use crate::model::Explanation;
 use crate::ops::{l2_normalize, to_host};
 use crate::train::{CheckpointError, write_atomically};
 
+/// A host matrix: rows, columns, row-major values.
+type HostMatrix = (usize, usize, Vec<f32>);
+
 /// What was exported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportManifest {
@@ -36,9 +39,17 @@ pub struct ExportManifest {
 }
 
 /// Writes the exports of `explanation` and `evaluation` into `dir`.
-pub fn export<B: Backend>(dir: &Path, pair: &MmkgPair, explanation: &Explanation<B>, evaluation: &Evaluation) -> Result<ExportManifest, CheckpointError> {
-    std::fs::create_dir_all(dir).map_err(|source| CheckpointError::Io { path: dir.to_path_buf(), source })?;
-    let modalities: Vec<(ModalityKind, (usize, usize, Vec<f32>))> = explanation
+pub fn export<B: Backend>(
+    dir: &Path,
+    pair: &MmkgPair,
+    explanation: &Explanation<B>,
+    evaluation: &Evaluation,
+) -> Result<ExportManifest, CheckpointError> {
+    std::fs::create_dir_all(dir).map_err(|source| CheckpointError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let modalities: Vec<(ModalityKind, HostMatrix)> = explanation
         .modalities
         .iter()
         .map(|(k, t)| (*k, to_host(l2_normalize(t.clone()))))
@@ -46,12 +57,20 @@ pub fn export<B: Backend>(dir: &Path, pair: &MmkgPair, explanation: &Explanation
     let key = |i: u32| -> &str {
         let i = i as usize;
         let nl = pair.left.entities.len();
-        if i < nl { &pair.left.entities[i].key } else { &pair.right.entities[i - nl].key }
+        if i < nl {
+            &pair.left.entities[i].key
+        } else {
+            &pair.right.entities[i - nl].key
+        }
     };
-    let cosine = |m: &(usize, usize, Vec<f32>), a: u32, b: u32| -> f32 {
+    let cosine = |m: &HostMatrix, a: u32, b: u32| -> f32 {
         let d = m.1;
         let (a, b) = (a as usize * d, b as usize * d);
-        m.2[a..a + d].iter().zip(&m.2[b..b + d]).map(|(x, y)| x * y).sum()
+        m.2[a..a + d]
+            .iter()
+            .zip(&m.2[b..b + d])
+            .map(|(x, y)| x * y)
+            .sum()
     };
     let mut candidates = String::from("direction\tquery\trank\tcandidate\tscore\tis_true");
     for (k, _) in &modalities {
@@ -60,8 +79,16 @@ pub fn export<B: Backend>(dir: &Path, pair: &MmkgPair, explanation: &Explanation
     candidates.push('\n');
     let mut ranks = String::from("direction\tquery\ttrue_match\trank\n");
     let directions: [(&str, &DirectionResult, &DirectionResult); 2] = [
-        ("left_to_right", &evaluation.left_to_right, &evaluation.right_to_left),
-        ("right_to_left", &evaluation.right_to_left, &evaluation.left_to_right),
+        (
+            "left_to_right",
+            &evaluation.left_to_right,
+            &evaluation.right_to_left,
+        ),
+        (
+            "right_to_left",
+            &evaluation.right_to_left,
+            &evaluation.left_to_right,
+        ),
     ];
     let mut top_k = 0;
     for (name, result, other) in directions {
@@ -69,14 +96,29 @@ pub fn export<B: Backend>(dir: &Path, pair: &MmkgPair, explanation: &Explanation
             // The pairs are aligned by position: query q's true match is the other
             // direction's query q.
             let truth = other.queries[q];
-            writeln!(ranks, "{name}\t{}\t{}\t{}", key(query), key(truth), result.ranking.ranks[q]).expect("writing to a String");
+            writeln!(
+                ranks,
+                "{name}\t{}\t{}\t{}",
+                key(query),
+                key(truth),
+                result.ranking.ranks[q]
+            )
+            .expect("writing to a String");
             for (r, &(position, score)) in result.ranking.top[q].iter().enumerate() {
                 top_k = top_k.max(r + 1);
                 let candidate = result.candidates[position as usize];
-                write!(candidates, "{name}\t{}\t{}\t{}\t{score}\t{}", key(query), r + 1, key(candidate), u8::from(candidate == truth))
-                    .expect("writing to a String");
+                write!(
+                    candidates,
+                    "{name}\t{}\t{}\t{}\t{score}\t{}",
+                    key(query),
+                    r + 1,
+                    key(candidate),
+                    u8::from(candidate == truth)
+                )
+                .expect("writing to a String");
                 for (_, m) in &modalities {
-                    write!(candidates, "\t{}", cosine(m, query, candidate)).expect("writing to a String");
+                    write!(candidates, "\t{}", cosine(m, query, candidate))
+                        .expect("writing to a String");
                 }
                 candidates.push('\n');
             }

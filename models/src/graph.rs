@@ -79,7 +79,8 @@ impl AlignmentGraph {
     /// Row-normalised "self plus neighbours" averaging, as `(row, column, weight)`:
     /// the structure stream's input is this average of the entity embeddings.
     pub fn neighbour_mean_entries(&self) -> Vec<(u32, u32, f32)> {
-        let mut neighbours: Vec<Vec<u32>> = (0..self.entity_count as u32).map(|i| vec![i]).collect();
+        let mut neighbours: Vec<Vec<u32>> =
+            (0..self.entity_count as u32).map(|i| vec![i]).collect();
         for (&h, &t) in self.heads.iter().zip(&self.tails) {
             neighbours[h as usize].push(t);
         }
@@ -108,7 +109,10 @@ impl AlignmentGraph {
             mean_cols: int_tensor(mean.iter().map(|e| e.1), device),
             kernel: std::sync::Arc::new(crate::kernels::reflection::KernelGraph::new(self)),
             mean_weights: Tensor::from_data(
-                TensorData::new(mean.iter().map(|e| e.2).collect::<Vec<f32>>(), [mean.len(), 1]),
+                TensorData::new(
+                    mean.iter().map(|e| e.2).collect::<Vec<f32>>(),
+                    [mean.len(), 1],
+                ),
                 device,
             ),
         }
@@ -116,7 +120,10 @@ impl AlignmentGraph {
 }
 
 /// A 1-D integer tensor from indices.
-pub fn int_tensor<B: Backend>(values: impl Iterator<Item = u32>, device: &B::Device) -> Tensor<B, 1, Int> {
+pub fn int_tensor<B: Backend>(
+    values: impl Iterator<Item = u32>,
+    device: &B::Device,
+) -> Tensor<B, 1, Int> {
     let values: Vec<i64> = values.map(i64::from).collect();
     let n = values.len();
     Tensor::from_data(TensorData::new(values, [n]), device)
@@ -171,14 +178,26 @@ mod tests {
             left: KnowledgeGraph {
                 entities: vec![entity("a"), entity("b")],
                 triples: vec![
-                    RelTriple { head: 0, relation: 0, tail: 1 },
-                    RelTriple { head: 0, relation: 1, tail: 1 },
+                    RelTriple {
+                        head: 0,
+                        relation: 0,
+                        tail: 1,
+                    },
+                    RelTriple {
+                        head: 0,
+                        relation: 1,
+                        tail: 1,
+                    },
                 ],
                 ..Default::default()
             },
             right: KnowledgeGraph {
                 entities: vec![entity("x"), entity("y")],
-                triples: vec![RelTriple { head: 1, relation: 1, tail: 0 }],
+                triples: vec![RelTriple {
+                    head: 1,
+                    relation: 1,
+                    tail: 0,
+                }],
                 ..Default::default()
             },
             ..Default::default()

@@ -75,7 +75,10 @@ impl ModalityInput {
     pub fn to_device<B: Backend>(&self, device: &B::Device) -> DeviceInput<B> {
         match self {
             Self::PerEntity { width, data } => DeviceInput {
-                values: Tensor::from_data(TensorData::new(data.clone(), [data.len() / width, *width]), device),
+                values: Tensor::from_data(
+                    TensorData::new(data.clone(), [data.len() / width, *width]),
+                    device,
+                ),
                 shared: false,
             },
             Self::Shared { row } => DeviceInput {
@@ -130,7 +133,12 @@ pub const ABSENT_IMAGE_WIDTH: usize = 2048;
 impl ModalityInputs {
     /// Builds the inputs of `pair`, with `top_k` columns for the bags; `rng` draws the
     /// random vector for entities without an image.
-    pub fn from_pair(pair: &MmkgPair, graph: &AlignmentGraph, top_k: usize, rng: &mut SeededRng) -> Self {
+    pub fn from_pair(
+        pair: &MmkgPair,
+        graph: &AlignmentGraph,
+        top_k: usize,
+        rng: &mut SeededRng,
+    ) -> Self {
         let n = pair.entity_count();
         let relations = bag_of_relations(pair, top_k);
         let attributes = bag_of_attributes(pair, top_k);
@@ -141,12 +149,18 @@ impl ModalityInputs {
             width: top_k,
             entities_with_features: with_relations,
             imputed: 0,
-            policy: "raw head+tail counts of the most frequent relations; no relation: zeros".into(),
+            policy: "raw head+tail counts of the most frequent relations; no relation: zeros"
+                .into(),
         }];
         let attribute = if with_attributes == 0 {
-            ModalityInput::Shared { row: vec![0.0; top_k] }
+            ModalityInput::Shared {
+                row: vec![0.0; top_k],
+            }
         } else {
-            ModalityInput::PerEntity { width: top_k, data: attributes.to_dense() }
+            ModalityInput::PerEntity {
+                width: top_k,
+                data: attributes.to_dense(),
+            }
         };
         reports.push(ModalityInputReport {
             modality: ModalityKind::Attribute,
@@ -158,7 +172,10 @@ impl ModalityInputs {
         let (image, image_report) = image_input(pair, graph, rng);
         reports.push(image_report);
         Self {
-            relation: ModalityInput::PerEntity { width: top_k, data: relations.to_dense() },
+            relation: ModalityInput::PerEntity {
+                width: top_k,
+                data: relations.to_dense(),
+            },
             attribute,
             image,
             reports,
@@ -166,7 +183,11 @@ impl ModalityInputs {
     }
 }
 
-fn image_input(pair: &MmkgPair, graph: &AlignmentGraph, rng: &mut SeededRng) -> (ModalityInput, ModalityInputReport) {
+fn image_input(
+    pair: &MmkgPair,
+    graph: &AlignmentGraph,
+    rng: &mut SeededRng,
+) -> (ModalityInput, ModalityInputReport) {
     let n = pair.entity_count();
     let width = Side::BOTH
         .iter()
@@ -208,7 +229,10 @@ fn image_input(pair: &MmkgPair, graph: &AlignmentGraph, rng: &mut SeededRng) -> 
             data.extend_from_slice(v);
             continue;
         }
-        let known_neighbours: Vec<&Vec<f32>> = neighbours[i].iter().filter_map(|&j| rows[j as usize].as_ref()).collect();
+        let known_neighbours: Vec<&Vec<f32>> = neighbours[i]
+            .iter()
+            .filter_map(|&j| rows[j as usize].as_ref())
+            .collect();
         if known_neighbours.is_empty() {
             random += 1;
             data.extend_from_slice(&shared);
@@ -238,5 +262,9 @@ fn image_input(pair: &MmkgPair, graph: &AlignmentGraph, rng: &mut SeededRng) -> 
 /// `v / |v|` (zero stays zero).
 pub fn l2_normalized(v: &[f32]) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 { v.iter().map(|x| x / norm).collect() } else { v.to_vec() }
+    if norm > 0.0 {
+        v.iter().map(|x| x / norm).collect()
+    } else {
+        v.to_vec()
+    }
 }

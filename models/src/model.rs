@@ -20,7 +20,11 @@ pub struct ModelInputs<B: Backend> {
 
 impl<B: Backend> ModelInputs<B> {
     /// Uploads host inputs.
-    pub fn upload(graph: &crate::graph::AlignmentGraph, inputs: &ModalityInputs, device: &B::Device) -> Self {
+    pub fn upload(
+        graph: &crate::graph::AlignmentGraph,
+        inputs: &ModalityInputs,
+        device: &B::Device,
+    ) -> Self {
         Self {
             graph: graph.to_device(device),
             relation: inputs.relation.to_device(device),

@@ -16,14 +16,27 @@ pub fn l2_normalize<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
 }
 
 /// Sums the rows of `values` into `rows` output rows: `out[index[e]] += values[e]`.
-pub fn scatter_rows<B: Backend>(rows: usize, index: Tensor<B, 1, Int>, values: Tensor<B, 2>) -> Tensor<B, 2> {
+pub fn scatter_rows<B: Backend>(
+    rows: usize,
+    index: Tensor<B, 1, Int>,
+    values: Tensor<B, 2>,
+) -> Tensor<B, 2> {
     let [_, width] = values.dims();
-    Tensor::zeros([rows, width], &values.device()).select_assign(0, index, values, IndexingUpdateOp::Add)
+    Tensor::zeros([rows, width], &values.device()).select_assign(
+        0,
+        index,
+        values,
+        IndexingUpdateOp::Add,
+    )
 }
 
 /// Softmax of `logits` (`E x 1`) over the entries that share a segment (`segments[e]`
 /// in `0..segment_count`): the attention over each head entity's neighbours.
-pub fn segment_softmax<B: Backend>(logits: Tensor<B, 2>, segments: Tensor<B, 1, Int>, segment_count: usize) -> Tensor<B, 2> {
+pub fn segment_softmax<B: Backend>(
+    logits: Tensor<B, 2>,
+    segments: Tensor<B, 1, Int>,
+    segment_count: usize,
+) -> Tensor<B, 2> {
     let max = logits.clone().max().detach().reshape([1, 1]);
     let exp = (logits - max).exp();
     let sums = scatter_rows(segment_count, segments.clone(), exp.clone());
@@ -37,12 +50,21 @@ pub fn log_sum_exp_rows<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
 }
 
 /// A trainable parameter from host values.
-pub fn param_from<B: Backend, const D: usize>(values: Vec<f32>, shape: [usize; D], device: &B::Device) -> Param<Tensor<B, D>> {
+pub fn param_from<B: Backend, const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Param<Tensor<B, D>> {
     Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
 /// Glorot/Xavier uniform values for a `fan_in x fan_out` matrix.
-pub fn xavier_uniform(rng: &mut SeededRng, fan_in: usize, fan_out: usize, count: usize) -> Vec<f32> {
+pub fn xavier_uniform(
+    rng: &mut SeededRng,
+    fan_in: usize,
+    fan_out: usize,
+    count: usize,
+) -> Vec<f32> {
     let bound = (6.0 / (fan_in + fan_out) as f64).sqrt();
     rng.uniform_vec(count, bound)
 }

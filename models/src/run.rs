@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use alignscope_datasets::{DatasetError, LoadOptions, MmkgPair, Side, SplitSpec, fingerprint, load, split_gold};
+use alignscope_datasets::{
+    DatasetError, LoadOptions, MmkgPair, Side, SplitSpec, fingerprint, load, split_gold,
+};
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +24,8 @@ use crate::model::{AlignmentModel, ModelInputs};
 use crate::ops::l2_normalize;
 use crate::rng::SeededRng;
 use crate::train::{
-    AlignmentTask, CheckpointError, CheckpointStore, TrainConfig, TrainEvent, TrainIo, TrainState, TrainStatus, load_model,
-    train, write_atomically,
+    AlignmentTask, CheckpointError, CheckpointStore, TrainConfig, TrainEvent, TrainIo, TrainState,
+    TrainStatus, load_model, train, write_atomically,
 };
 
 /// What to run.
@@ -118,7 +120,9 @@ pub enum RunError {
     #[error("{0}: the dataset has no gold pairs, so there is nothing to train or evaluate on")]
     NoGold(PathBuf),
     /// The output folder holds another run.
-    #[error("{0} already holds a run (config.json differs); choose another --out or pass --resume for the same run")]
+    #[error(
+        "{0} already holds a run (config.json differs); choose another --out or pass --resume for the same run"
+    )]
     OutputInUse(PathBuf),
     /// Not a run folder.
     #[error("{0} is not a run folder (no config.json); pass the --out folder of a `train` run")]
@@ -132,7 +136,9 @@ pub enum RunError {
         source: serde_json::Error,
     },
     /// The dataset changed since the run.
-    #[error("the dataset at {path} changed since the run (fingerprint {found}, the run used {expected})")]
+    #[error(
+        "the dataset at {path} changed since the run (fingerprint {found}, the run used {expected})"
+    )]
     DatasetChanged {
         /// Its folder.
         path: PathBuf,
@@ -196,14 +202,23 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
     let seed = spec.train.seed;
     let split = split_gold(
         &pair,
-        SplitSpec { train_ratio: spec.train_ratio, valid_ratio: spec.valid_ratio, seed },
+        SplitSpec {
+            train_ratio: spec.train_ratio,
+            valid_ratio: spec.valid_ratio,
+            seed,
+        },
     )?;
     let graph = AlignmentGraph::from_pair(&pair);
     let mut rng = SeededRng::new(seed).fork("missing-modalities");
     let inputs = ModalityInputs::from_pair(&pair, &graph, spec.model.bag_top_k, &mut rng);
     let joint = |ps: &[alignscope_datasets::model::GoldPair]| -> Vec<(u32, u32)> {
         ps.iter()
-            .map(|p| (pair.joint_index(Side::Left, p.left) as u32, pair.joint_index(Side::Right, p.right) as u32))
+            .map(|p| {
+                (
+                    pair.joint_index(Side::Left, p.left) as u32,
+                    pair.joint_index(Side::Right, p.right) as u32,
+                )
+            })
             .collect()
     };
     let nl = pair.left.entities.len();
@@ -251,7 +266,14 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
         deviations: deviations(&spec.model, &spec.train, !task.valid.is_empty()),
         device: String::new(),
     };
-    Ok(PreparedRun { pair, graph, inputs, task, shape, config })
+    Ok(PreparedRun {
+        pair,
+        graph,
+        inputs,
+        task,
+        shape,
+        config,
+    })
 }
 
 /// The result of a run.
@@ -303,9 +325,14 @@ where
     if let Some(dir) = out {
         claim_run_dir(dir, &prepared.config, resume)?;
     }
-    let model = prepared.config.loginmea.init::<B>(prepared.shape, prepared.config.train.seed, device);
+    let model =
+        prepared
+            .config
+            .loginmea
+            .init::<B>(prepared.shape, prepared.config.train.seed, device);
     let inputs = ModelInputs::<B>::upload(&prepared.graph, &prepared.inputs, device);
-    let eval_inputs = ModelInputs::<B::InnerBackend>::upload(&prepared.graph, &prepared.inputs, device);
+    let eval_inputs =
+        ModelInputs::<B::InnerBackend>::upload(&prepared.graph, &prepared.inputs, device);
     let outcome = train(
         model,
         &inputs,
@@ -313,13 +340,22 @@ where
         &prepared.task,
         &prepared.config.train,
         resume,
-        TrainIo { checkpoints: store.as_ref(), cancel, progress },
+        TrainIo {
+            checkpoints: store.as_ref(),
+            cancel,
+            progress,
+        },
     )?;
     let mut exports = None;
     if let (Some(dir), Some(evaluation)) = (out, &outcome.final_test) {
         use burn::module::AutodiffModule;
         let explanation = outcome.model.valid().explain(&eval_inputs);
-        exports = Some(export(&exports_dir(dir), &prepared.pair, &explanation, evaluation)?);
+        exports = Some(export(
+            &exports_dir(dir),
+            &prepared.pair,
+            &explanation,
+            evaluation,
+        )?);
         let summary = RunSummary {
             status: match outcome.status {
                 TrainStatus::Completed => "completed".into(),
@@ -330,7 +366,10 @@ where
             test: Some(evaluation.metrics),
             best: outcome.state.best.clone(),
         };
-        write_atomically(&dir.join("summary.json"), &serde_json::to_vec_pretty(&summary).expect("summary serialises"))?;
+        write_atomically(
+            &dir.join("summary.json"),
+            &serde_json::to_vec_pretty(&summary).expect("summary serialises"),
+        )?;
     }
     Ok(RunResult {
         config: prepared.config.clone(),
@@ -343,11 +382,18 @@ where
 
 /// Mean seconds per training epoch in a state's history.
 pub fn seconds_per_epoch(state: &TrainState) -> f64 {
-    if state.history.is_empty() { 0.0 } else { state.history.iter().map(|r| r.seconds).sum::<f64>() / state.history.len() as f64 }
+    if state.history.is_empty() {
+        0.0
+    } else {
+        state.history.iter().map(|r| r.seconds).sum::<f64>() / state.history.len() as f64
+    }
 }
 
 fn claim_run_dir(dir: &Path, config: &RunConfig, resume: bool) -> Result<(), RunError> {
-    let io = |source| CheckpointError::Io { path: dir.to_path_buf(), source };
+    let io = |source| CheckpointError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(io)?;
     let path = dir.join("config.json");
     if path.exists() {
@@ -393,7 +439,10 @@ pub fn evaluate_run<B: GraphBackend>(
     let config = read_config(run_dir)?;
     let spec = RunSpec {
         dataset: config.dataset.path.clone(),
-        load: LoadOptions { format: config.dataset.format.parse().ok(), image_features: None },
+        load: LoadOptions {
+            format: config.dataset.format.parse().ok(),
+            image_features: None,
+        },
         model: config.loginmea.clone(),
         train: config.train.clone(),
         train_ratio: config.split.train_ratio,
@@ -413,15 +462,31 @@ pub fn evaluate_run<B: GraphBackend>(
         SavedModel::Latest => store.latest()?.map(|d| d.join("model")),
     }
     .ok_or_else(|| CheckpointError::Missing(run_dir.to_path_buf()))?;
-    let model = load_model(&path, config.loginmea.init::<B>(prepared.shape, config.train.seed, device), device)?;
+    let model = load_model(
+        &path,
+        config
+            .loginmea
+            .init::<B>(prepared.shape, config.train.seed, device),
+        device,
+    )?;
     let inputs = ModelInputs::<B>::upload(&prepared.graph, &prepared.inputs, device);
     let unit = l2_normalize(model.embed(&inputs));
     let options = options.unwrap_or_else(|| config.train.eval.clone());
-    let evaluation = evaluate(&unit, &prepared.task.test, prepared.task.left.clone(), prepared.task.right.clone(), &options);
+    let evaluation = evaluate(
+        &unit,
+        &prepared.task.test,
+        prepared.task.left.clone(),
+        prepared.task.right.clone(),
+        &options,
+    );
     Ok((config, evaluation))
 }
 
 /// The modalities a configuration fuses, for display.
 pub fn modality_names(config: &LoginMeaConfig) -> Vec<&'static str> {
-    config.modalities.iter().map(|m: &ModalityKind| m.as_str()).collect()
+    config
+        .modalities
+        .iter()
+        .map(|m: &ModalityKind| m.as_str())
+        .collect()
 }

@@ -7,7 +7,13 @@ use crate::rng::SeededRng;
 
 /// A pair of graphs where the right graph is a relabelled copy of the left one with a
 /// share of its triples dropped on each side; the relabelling is the gold alignment.
-pub fn planted_pair(entities: usize, relations: usize, triples_per_entity: usize, drop_share: f64, seed: u64) -> MmkgPair {
+pub fn planted_pair(
+    entities: usize,
+    relations: usize,
+    triples_per_entity: usize,
+    drop_share: f64,
+    seed: u64,
+) -> MmkgPair {
     let mut rng = SeededRng::new(seed).fork("planted-pair");
     let mut vocabulary = Vocabulary::default();
     for r in 0..relations {
@@ -18,7 +24,11 @@ pub fn planted_pair(entities: usize, relations: usize, triples_per_entity: usize
         for _ in 0..triples_per_entity {
             let t = rng.below(entities);
             if t != h {
-                triples.push(RelTriple { head: h as u32, relation: rng.below(relations) as u32, tail: t as u32 });
+                triples.push(RelTriple {
+                    head: h as u32,
+                    relation: rng.below(relations) as u32,
+                    tail: t as u32,
+                });
             }
         }
     }
@@ -29,10 +39,19 @@ pub fn planted_pair(entities: usize, relations: usize, triples_per_entity: usize
     let right_triples: Vec<RelTriple> = triples
         .iter()
         .filter(|_| keep(&mut rng))
-        .map(|t| RelTriple { head: permutation[t.head as usize], relation: t.relation, tail: permutation[t.tail as usize] })
+        .map(|t| RelTriple {
+            head: permutation[t.head as usize],
+            relation: t.relation,
+            tail: permutation[t.tail as usize],
+        })
         .collect();
     let graph = |prefix: &str, triples: Vec<RelTriple>| KnowledgeGraph {
-        entities: (0..entities).map(|i| Entity { key: format!("{prefix}{i}"), name: format!("{prefix}{i}") }).collect(),
+        entities: (0..entities)
+            .map(|i| Entity {
+                key: format!("{prefix}{i}"),
+                name: format!("{prefix}{i}"),
+            })
+            .collect(),
         triples,
         images: vec![Vec::new(); entities],
         ..Default::default()
@@ -41,7 +60,12 @@ pub fn planted_pair(entities: usize, relations: usize, triples_per_entity: usize
         relations: vocabulary,
         left: graph("l", left_triples),
         right: graph("r", right_triples),
-        gold: (0..entities as u32).map(|l| GoldPair { left: l, right: permutation[l as usize] }).collect(),
+        gold: (0..entities as u32)
+            .map(|l| GoldPair {
+                left: l,
+                right: permutation[l as usize],
+            })
+            .collect(),
         ..Default::default()
     }
 }

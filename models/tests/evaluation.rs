@@ -2,8 +2,8 @@
 //! worked out by hand, and on embeddings (held matrix and block-by-block agree).
 
 use alignscope_models::eval::{
-    CandidatePool, DenseSimilarity, EvalOptions, Similarity, SimilaritySource, evaluate, mutual_nearest, neighbourhood_means,
-    rank_rows,
+    CandidatePool, DenseSimilarity, EvalOptions, Similarity, SimilaritySource, evaluate,
+    mutual_nearest, neighbourhood_means, rank_rows,
 };
 use alignscope_models::ops::l2_normalize;
 use alignscope_models::rng::SeededRng;
@@ -45,13 +45,26 @@ fn csls_matches_the_formula_worked_by_hand() {
     let (rows, cols) = neighbourhood_means(&mut s, 2);
     assert!((rows[0] - 0.85).abs() < 1e-6 && (rows[1] - 0.65).abs() < 1e-6);
     // Columns have 2 rows, so k = 2 takes both.
-    assert!((cols[0] - 0.8).abs() < 1e-6 && (cols[1] - 0.7).abs() < 1e-6 && (cols[2] - 0.3).abs() < 1e-6);
+    assert!(
+        (cols[0] - 0.8).abs() < 1e-6
+            && (cols[1] - 0.7).abs() < 1e-6
+            && (cols[2] - 0.3).abs() < 1e-6
+    );
     // Row 1, CSLS: 2*0.7-0.65-0.8 = -0.05, 2*0.6-0.65-0.7 = -0.15, 2*0.5-0.65-0.3 = 0.05.
     let ranking = rank_rows(&mut s, &[0, 0], Similarity::Csls { k: 2 }, 3);
-    assert_eq!(ranking.ranks[1], 2, "column 2 overtakes column 0 under CSLS");
-    assert_eq!(ranking.top[1].iter().map(|c| c.0).collect::<Vec<_>>(), vec![2, 0, 1]);
+    assert_eq!(
+        ranking.ranks[1], 2,
+        "column 2 overtakes column 0 under CSLS"
+    );
+    assert_eq!(
+        ranking.top[1].iter().map(|c| c.0).collect::<Vec<_>>(),
+        vec![2, 0, 1]
+    );
     // Under cosine, column 0 is first.
-    assert_eq!(rank_rows(&mut s, &[0, 0], Similarity::Cosine, 1).ranks[1], 1);
+    assert_eq!(
+        rank_rows(&mut s, &[0, 0], Similarity::Cosine, 1).ranks[1],
+        1
+    );
 }
 
 #[test]
@@ -74,16 +87,35 @@ fn held_and_blockwise_evaluation_agree_in_both_directions_and_pools() {
     let mut rng = SeededRng::new(4);
     let (n_left, n_right, d) = (70usize, 80usize, 12usize);
     let values = rng.normal_vec((n_left + n_right) * d, 1.0);
-    let unit = l2_normalize(Tensor::<NdArray, 2>::from_data(TensorData::new(values, [n_left + n_right, d]), &device));
+    let unit = l2_normalize(Tensor::<NdArray, 2>::from_data(
+        TensorData::new(values, [n_left + n_right, d]),
+        &device,
+    ));
     let pairs: Vec<(u32, u32)> = (0..50).map(|i| (i, n_left as u32 + (i * 7 % 80))).collect();
     for pool in [CandidatePool::TestPairs, CandidatePool::AllEntities] {
         for similarity in [Similarity::Cosine, Similarity::Csls { k: 3 }] {
-            let held = EvalOptions { pool, similarity, block_rows: 1000, dense_budget_bytes: usize::MAX, top_k: 5 };
-            let blocks = EvalOptions { block_rows: 7, dense_budget_bytes: 0, ..held.clone() };
+            let held = EvalOptions {
+                pool,
+                similarity,
+                block_rows: 1000,
+                dense_budget_bytes: usize::MAX,
+                top_k: 5,
+            };
+            let blocks = EvalOptions {
+                block_rows: 7,
+                dense_budget_bytes: 0,
+                ..held.clone()
+            };
             let a = evaluate(&unit, &pairs, 0..n_left, n_left..n_left + n_right, &held);
             let b = evaluate(&unit, &pairs, 0..n_left, n_left..n_left + n_right, &blocks);
-            assert_eq!(a.left_to_right.ranking.ranks, b.left_to_right.ranking.ranks, "{pool:?} {similarity:?}");
-            assert_eq!(a.right_to_left.ranking.ranks, b.right_to_left.ranking.ranks, "{pool:?} {similarity:?}");
+            assert_eq!(
+                a.left_to_right.ranking.ranks, b.left_to_right.ranking.ranks,
+                "{pool:?} {similarity:?}"
+            );
+            assert_eq!(
+                a.right_to_left.ranking.ranks, b.right_to_left.ranking.ranks,
+                "{pool:?} {similarity:?}"
+            );
             assert_eq!(a.metrics.left_to_right.queries, 50);
         }
     }

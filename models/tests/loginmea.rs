@@ -34,7 +34,13 @@ fn spec(config: LoginMeaConfig, train: TrainConfig) -> RunSpec {
 }
 
 fn small_config() -> LoginMeaConfig {
-    LoginMeaConfig { hidden: 32, modality_dim: 32, fusion_rank: 4, bag_top_k: 50, ..Default::default() }
+    LoginMeaConfig {
+        hidden: 32,
+        modality_dim: 32,
+        fusion_rank: 4,
+        bag_top_k: 50,
+        ..Default::default()
+    }
 }
 
 fn prepared(entities: usize, config: LoginMeaConfig, train: TrainConfig) -> PreparedRun {
@@ -48,24 +54,44 @@ fn multimodal_pair(entities: usize) -> alignscope_datasets::MmkgPair {
     use alignscope_datasets::model::{AttrTriple, ImageFeatures};
     let mut pair = planted_pair(entities, 12, 4, 0.1, 7);
     let mut rng = SeededRng::new(21);
-    let keys: Vec<u32> = (0..8).map(|k| pair.attribute_keys.intern(&format!("attr{k}"))).collect();
+    let keys: Vec<u32> = (0..8)
+        .map(|k| pair.attribute_keys.intern(&format!("attr{k}")))
+        .collect();
     let dim = 6;
     let base: Vec<Vec<f32>> = (0..entities).map(|_| rng.normal_vec(dim, 1.0)).collect();
-    let attrs: Vec<Vec<u32>> = (0..entities).map(|_| (0..2).map(|_| keys[rng.below(keys.len())]).collect()).collect();
+    let attrs: Vec<Vec<u32>> = (0..entities)
+        .map(|_| (0..2).map(|_| keys[rng.below(keys.len())]).collect())
+        .collect();
     let gold = pair.gold.clone();
     for (side, right) in [(0, false), (1, true)] {
         let _ = side;
         let mut data = vec![0.0f32; entities * dim];
         let mut attributes = Vec::new();
         for g in &gold {
-            let (e, src) = if right { (g.right as usize, g.left as usize) } else { (g.left as usize, g.left as usize) };
+            let (e, src) = if right {
+                (g.right as usize, g.left as usize)
+            } else {
+                (g.left as usize, g.left as usize)
+            };
             for (k, v) in base[src].iter().enumerate() {
                 data[e * dim + k] = v + 0.1 * rng.normal() as f32;
             }
-            attributes.extend(attrs[src].iter().map(|&key| AttrTriple { entity: e as u32, key, value: None }));
+            attributes.extend(attrs[src].iter().map(|&key| AttrTriple {
+                entity: e as u32,
+                key,
+                value: None,
+            }));
         }
-        let graph = if right { &mut pair.right } else { &mut pair.left };
-        graph.image_features = Some(ImageFeatures { dim, rows: (0..entities as u32).map(Some).collect(), data });
+        let graph = if right {
+            &mut pair.right
+        } else {
+            &mut pair.left
+        };
+        graph.image_features = Some(ImageFeatures {
+            dim,
+            rows: (0..entities as u32).map(Some).collect(),
+            data,
+        });
         graph.attributes = attributes;
     }
     pair
@@ -77,11 +103,18 @@ fn values(t: Tensor<Cpu, 2>) -> Vec<f32> {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 fn random(rng: &mut SeededRng, shape: [usize; 2]) -> Tensor<Train, 2> {
-    Tensor::from_data(TensorData::new(rng.normal_vec(shape[0] * shape[1], 1.0), shape), &DEVICE).require_grad()
+    Tensor::from_data(
+        TensorData::new(rng.normal_vec(shape[0] * shape[1], 1.0), shape),
+        &DEVICE,
+    )
+    .require_grad()
 }
 
 #[test]
@@ -94,11 +127,22 @@ fn fused_reflection_kernel_matches_tensor_ops_forward_and_gradients() {
     let h = random(&mut rng, [graph.entity_count, d]);
     let rel = random(&mut rng, [2 * graph.relation_count, d]);
     let a = random(&mut rng, [d, 1]);
-    let weights = Tensor::<Train, 2>::from_data(TensorData::new(rng.normal_vec(graph.entity_count * d, 1.0), [graph.entity_count, d]), &DEVICE);
+    let weights = Tensor::<Train, 2>::from_data(
+        TensorData::new(
+            rng.normal_vec(graph.entity_count * d, 1.0),
+            [graph.entity_count, d],
+        ),
+        &DEVICE,
+    );
 
     let fused = Train::reflection_layer(h.clone(), rel.clone(), a.clone(), &tensors);
     let composed = reflection_layer_composed(h.clone(), rel.clone(), a.clone(), &tensors);
-    assert!(max_abs_diff(&values(fused.clone().inner()), &values(composed.clone().inner())) < 1e-4);
+    assert!(
+        max_abs_diff(
+            &values(fused.clone().inner()),
+            &values(composed.clone().inner())
+        ) < 1e-4
+    );
 
     let g_fused = (fused * weights.clone()).sum().backward();
     let g_composed = (composed * weights).sum().backward();
@@ -107,20 +151,36 @@ fn fused_reflection_kernel_matches_tensor_ops_forward_and_gradients() {
         let y = values(t.grad(&g_composed).expect("composed gradient"));
         let diff = max_abs_diff(&x, &y);
         assert!(diff < 1e-3, "gradient of {name} differs by {diff}");
-        assert!(y.iter().any(|v| v.abs() > 1e-6), "gradient of {name} is zero");
+        assert!(
+            y.iter().any(|v| v.abs() > 1e-6),
+            "gradient of {name} is zero"
+        );
     }
 }
 
 #[test]
 fn reflection_preserves_norms() {
     let mut rng = SeededRng::new(5);
-    let x = Tensor::<Cpu, 2>::from_data(TensorData::new(rng.normal_vec(64 * 16, 3.0), [64, 16]), &DEVICE);
-    let u = l2_normalize(Tensor::<Cpu, 2>::from_data(TensorData::new(rng.normal_vec(64 * 16, 1.0), [64, 16]), &DEVICE));
+    let x = Tensor::<Cpu, 2>::from_data(
+        TensorData::new(rng.normal_vec(64 * 16, 3.0), [64, 16]),
+        &DEVICE,
+    );
+    let u = l2_normalize(Tensor::<Cpu, 2>::from_data(
+        TensorData::new(rng.normal_vec(64 * 16, 1.0), [64, 16]),
+        &DEVICE,
+    ));
     let before = values(x.clone().powi_scalar(2).sum_dim(1).sqrt());
     let reflected = reflect(x.clone(), u.clone());
     let after = values(reflected.clone().powi_scalar(2).sum_dim(1).sqrt());
-    let relative: Vec<f32> = before.iter().zip(&after).map(|(b, a)| (b - a).abs() / b).collect();
-    assert!(relative.iter().all(|r| *r < 1e-5), "norms changed: {relative:?}");
+    let relative: Vec<f32> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| (b - a).abs() / b)
+        .collect();
+    assert!(
+        relative.iter().all(|r| *r < 1e-5),
+        "norms changed: {relative:?}"
+    );
     // Orthogonal and an involution: reflecting twice gives the input back.
     let twice = values(reflect(reflected, u));
     assert!(max_abs_diff(&twice, &values(x)) < 1e-4);
@@ -146,7 +206,12 @@ impl ModuleVisitor<Train> for GradientCheck<'_> {
 }
 
 fn check_gradients(config: LoginMeaConfig) {
-    let run = prepare_pair(&spec(config.clone(), TrainConfig::default()), multimodal_pair(60), "generated").unwrap();
+    let run = prepare_pair(
+        &spec(config.clone(), TrainConfig::default()),
+        multimodal_pair(60),
+        "generated",
+    )
+    .unwrap();
     let model = config.init::<Train>(run.shape, 1, &DEVICE);
     let inputs = ModelInputs::<Train>::upload(&run.graph, &run.inputs, &DEVICE);
     let unit = l2_normalize(model.embed(&inputs));
@@ -154,10 +219,18 @@ fn check_gradients(config: LoginMeaConfig) {
     let left = alignscope_models::graph::int_tensor::<Train>(seeds.iter().map(|p| p.0), &DEVICE);
     let right = alignscope_models::graph::int_tensor::<Train>(seeds.iter().map(|p| p.1), &DEVICE);
     let grads = contrastive_loss(&unit, left, right, 0.1, false).backward();
-    let mut check = GradientCheck { grads: &grads, missing: Vec::new(), seen: 0 };
+    let mut check = GradientCheck {
+        grads: &grads,
+        missing: Vec::new(),
+        seen: 0,
+    };
     model.visit(&mut check);
     assert!(check.seen >= 8, "only {} parameter groups", check.seen);
-    assert!(check.missing.is_empty(), "{config:?}: no gradient for parameters of shape {:?}", check.missing);
+    assert!(
+        check.missing.is_empty(),
+        "{config:?}: no gradient for parameters of shape {:?}",
+        check.missing
+    );
 }
 
 #[test]
@@ -167,11 +240,23 @@ fn gradients_reach_every_parameter_group() {
 
 #[test]
 fn gradients_reach_every_parameter_group_in_ablations() {
-    check_gradients(LoginMeaConfig { fusion: FusionKind::Concat, adaptive_weights: false, ..small_config() });
-    check_gradients(LoginMeaConfig { graph_layer: GraphLayerKind::Gat, ..small_config() });
+    check_gradients(LoginMeaConfig {
+        fusion: FusionKind::Concat,
+        adaptive_weights: false,
+        ..small_config()
+    });
+    check_gradients(LoginMeaConfig {
+        graph_layer: GraphLayerKind::Gat,
+        ..small_config()
+    });
 }
 
-fn quiet_train(run: &mut PreparedRun, out: Option<&std::path::Path>, resume: bool, cancel_after: Option<usize>) -> alignscope_models::run::RunResult {
+fn quiet_train(
+    run: &mut PreparedRun,
+    out: Option<&std::path::Path>,
+    resume: bool,
+    cancel_after: Option<usize>,
+) -> alignscope_models::run::RunResult {
     let cancel = AtomicBool::new(false);
     let mut on_event = |e: &TrainEvent| {
         if let (TrainEvent::Epoch(r), Some(limit)) = (e, cancel_after)
@@ -180,11 +265,18 @@ fn quiet_train(run: &mut PreparedRun, out: Option<&std::path::Path>, resume: boo
             cancel.store(true, Ordering::Relaxed);
         }
     };
-    execute::<Train>(run, &DEVICE, "cpu", out, resume, &cancel, &mut on_event).expect("training runs")
+    execute::<Train>(run, &DEVICE, "cpu", out, resume, &cancel, &mut on_event)
+        .expect("training runs")
 }
 
 fn short_training(epochs: usize) -> TrainConfig {
-    TrainConfig { epochs, eval_every: 2, learning_rate: 5e-3, optimizer_restart: None, ..TrainConfig::default() }
+    TrainConfig {
+        epochs,
+        eval_every: 2,
+        learning_rate: 5e-3,
+        optimizer_restart: None,
+        ..TrainConfig::default()
+    }
 }
 
 #[test]
@@ -192,7 +284,15 @@ fn same_seed_gives_identical_metrics() {
     let history = || {
         let mut run = prepared(80, small_config(), short_training(4));
         let result = quiet_train(&mut run, None, false, None);
-        serde_json::to_string(&result.state.history.iter().map(|r| (r.loss, r.test)).collect::<Vec<_>>()).unwrap()
+        serde_json::to_string(
+            &result
+                .state
+                .history
+                .iter()
+                .map(|r| (r.loss, r.test))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
     };
     let (first, second) = (history(), history());
     assert_eq!(first, second);
@@ -204,7 +304,12 @@ fn planted_alignment_is_found() {
     let mut run = prepared(300, small_config(), short_training(60));
     let result = quiet_train(&mut run, None, false, None);
     let m = result.final_test.expect("evaluated").metrics.left_to_right;
-    assert!(m.hits_at_1 >= 0.9, "H@1 {:.3} after 60 epochs (MRR {:.3})", m.hits_at_1, m.mrr);
+    assert!(
+        m.hits_at_1 >= 0.9,
+        "H@1 {:.3} after 60 epochs (MRR {:.3})",
+        m.hits_at_1,
+        m.mrr
+    );
 }
 
 #[test]
@@ -217,15 +322,25 @@ fn a_cancelled_run_resumes_to_the_same_result_as_an_uninterrupted_one() {
     let stopped = quiet_train(&mut first, Some(dir.path()), false, Some(2));
     assert_eq!(stopped.status, TrainStatus::Cancelled);
     assert_eq!(stopped.state.epoch, 2);
-    let latest = CheckpointStore::new(dir.path()).latest().unwrap().expect("a checkpoint");
+    let latest = CheckpointStore::new(dir.path())
+        .latest()
+        .unwrap()
+        .expect("a checkpoint");
     assert!(latest.join("model.bin").exists() && latest.join("state.json").exists());
 
     let mut again = prepared(80, small_config(), short_training(6));
     let resumed = quiet_train(&mut again, Some(dir.path()), true, None);
     assert_eq!(resumed.status, TrainStatus::Completed);
     assert_eq!(resumed.state.epoch, 6);
-    let strip = |h: &[alignscope_models::train::EpochRecord]| h.iter().map(|r| (r.epoch, r.loss, r.test)).collect::<Vec<_>>();
-    assert_eq!(strip(&resumed.state.history), strip(&straight.state.history));
+    let strip = |h: &[alignscope_models::train::EpochRecord]| {
+        h.iter()
+            .map(|r| (r.epoch, r.loss, r.test))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(&resumed.state.history),
+        strip(&straight.state.history)
+    );
     assert!(dir.path().join("exports/candidates.tsv").exists());
     assert!(dir.path().join("exports/modality_weights.npy").exists());
 }
@@ -233,16 +348,28 @@ fn a_cancelled_run_resumes_to_the_same_result_as_an_uninterrupted_one() {
 #[test]
 fn iterative_learning_adds_mostly_correct_pseudo_seeds() {
     let train = TrainConfig {
-        iterative: Some(alignscope_models::train::IterativeConfig { start_epoch: 10, check_every: 2, window: 4 }),
+        iterative: Some(alignscope_models::train::IterativeConfig {
+            start_epoch: 10,
+            check_every: 2,
+            window: 4,
+        }),
         ..short_training(14)
     };
     let mut run = prepared(200, small_config(), train);
     let result = quiet_train(&mut run, None, false, None);
-    let reports: Vec<_> = result.state.history.iter().filter_map(|r| r.pseudo_seeds).collect();
+    let reports: Vec<_> = result
+        .state
+        .history
+        .iter()
+        .filter_map(|r| r.pseudo_seeds)
+        .collect();
     assert_eq!(reports.len(), 3, "checks at 10, 12, 14");
     let added: usize = reports.iter().map(|r| r.added).sum();
     let correct: usize = reports.iter().map(|r| r.added_correct).sum();
     assert!(added > 0, "no pseudo seeds added: {reports:?}");
-    assert!(correct * 10 >= added * 8, "{correct} of {added} pseudo seeds correct");
+    assert!(
+        correct * 10 >= added * 8,
+        "{correct} of {added} pseudo seeds correct"
+    );
     assert_eq!(reports.last().unwrap().seeds, run.task.train.len() + added);
 }

@@ -14,7 +14,9 @@ use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
 
 pub use metrics::{AlignmentMetrics, DirectionMetrics, rank_of};
-pub use ranking::{DirectionRanking, Similarity, best_candidates, mutual_nearest, neighbourhood_means, rank_rows};
+pub use ranking::{
+    DirectionRanking, Similarity, best_candidates, mutual_nearest, neighbourhood_means, rank_rows,
+};
 pub use similarity::{DenseSimilarity, EmbeddingSimilarity, SimilaritySource};
 
 use crate::graph::int_tensor;
@@ -92,36 +94,60 @@ pub fn evaluate<B: Backend>(
     let lefts: Vec<u32> = pairs.iter().map(|p| p.0).collect();
     let rights: Vec<u32> = pairs.iter().map(|p| p.1).collect();
     let device = unit.device();
-    let rows_of = |ids: &[u32]| unit.clone().select(0, int_tensor::<B>(ids.iter().copied(), &device));
+    let rows_of = |ids: &[u32]| {
+        unit.clone()
+            .select(0, int_tensor::<B>(ids.iter().copied(), &device))
+    };
     match options.pool {
         CandidatePool::TestPairs => {
             let truth: Vec<usize> = (0..pairs.len()).collect();
-            let mut source = EmbeddingSimilarity::new(rows_of(&lefts), rows_of(&rights), options.block_rows);
+            let mut source =
+                EmbeddingSimilarity::new(rows_of(&lefts), rows_of(&rights), options.block_rows);
             let fits = pairs.len() * pairs.len() * 4 <= options.dense_budget_bytes;
             let (l2r, r2l) = if fits {
                 let mut dense = DenseSimilarity::collect(&mut source);
                 let l2r = rank_rows(&mut dense, &truth, options.similarity, options.top_k);
-                let r2l = rank_rows(&mut dense.transposed(), &truth, options.similarity, options.top_k);
+                let r2l = rank_rows(
+                    &mut dense.transposed(),
+                    &truth,
+                    options.similarity,
+                    options.top_k,
+                );
                 (l2r, r2l)
             } else {
                 let l2r = rank_rows(&mut source, &truth, options.similarity, options.top_k);
-                let mut back = EmbeddingSimilarity::new(rows_of(&rights), rows_of(&lefts), options.block_rows);
-                (l2r, rank_rows(&mut back, &truth, options.similarity, options.top_k))
+                let mut back =
+                    EmbeddingSimilarity::new(rows_of(&rights), rows_of(&lefts), options.block_rows);
+                (
+                    l2r,
+                    rank_rows(&mut back, &truth, options.similarity, options.top_k),
+                )
             };
             finish(lefts.clone(), rights.clone(), l2r, rights, lefts, r2l)
         }
         CandidatePool::AllEntities => {
             let all_right: Vec<u32> = right.clone().map(|i| i as u32).collect();
             let all_left: Vec<u32> = left.clone().map(|i| i as u32).collect();
-            let direction = |queries: &[u32], candidates: &[u32], offset: usize, truth_ids: &[u32]| {
-                let truth: Vec<usize> = truth_ids.iter().map(|&t| t as usize - offset).collect();
-                let mut source = EmbeddingSimilarity::new(rows_of(queries), rows_of(candidates), options.block_rows);
-                if queries.len() * candidates.len() * 4 <= options.dense_budget_bytes {
-                    rank_rows(&mut DenseSimilarity::collect(&mut source), &truth, options.similarity, options.top_k)
-                } else {
-                    rank_rows(&mut source, &truth, options.similarity, options.top_k)
-                }
-            };
+            let direction =
+                |queries: &[u32], candidates: &[u32], offset: usize, truth_ids: &[u32]| {
+                    let truth: Vec<usize> =
+                        truth_ids.iter().map(|&t| t as usize - offset).collect();
+                    let mut source = EmbeddingSimilarity::new(
+                        rows_of(queries),
+                        rows_of(candidates),
+                        options.block_rows,
+                    );
+                    if queries.len() * candidates.len() * 4 <= options.dense_budget_bytes {
+                        rank_rows(
+                            &mut DenseSimilarity::collect(&mut source),
+                            &truth,
+                            options.similarity,
+                            options.top_k,
+                        )
+                    } else {
+                        rank_rows(&mut source, &truth, options.similarity, options.top_k)
+                    }
+                };
             let l2r = direction(&lefts, &all_right, right.start, &rights);
             let r2l = direction(&rights, &all_left, left.start, &lefts);
             finish(lefts, all_right, l2r, rights, all_left, r2l)
@@ -142,19 +168,35 @@ fn finish(
             left_to_right: DirectionMetrics::from_ranks(&l2r.ranks),
             right_to_left: DirectionMetrics::from_ranks(&r2l.ranks),
         },
-        left_to_right: DirectionResult { queries: l_queries, candidates: l_candidates, ranking: l2r },
-        right_to_left: DirectionResult { queries: r_queries, candidates: r_candidates, ranking: r2l },
+        left_to_right: DirectionResult {
+            queries: l_queries,
+            candidates: l_candidates,
+            ranking: l2r,
+        },
+        right_to_left: DirectionResult {
+            queries: r_queries,
+            candidates: r_candidates,
+            ranking: r2l,
+        },
     }
 }
 
 /// Mutual nearest neighbours (cosine) between `left` and `right` entities (joint
 /// indices), as joint-index pairs.
-pub fn mutual_nearest_pairs<B: Backend>(unit: &Tensor<B, 2>, left: &[u32], right: &[u32], block_rows: usize) -> Vec<(u32, u32)> {
+pub fn mutual_nearest_pairs<B: Backend>(
+    unit: &Tensor<B, 2>,
+    left: &[u32],
+    right: &[u32],
+    block_rows: usize,
+) -> Vec<(u32, u32)> {
     if left.is_empty() || right.is_empty() {
         return Vec::new();
     }
     let device = unit.device();
-    let rows_of = |ids: &[u32]| unit.clone().select(0, int_tensor::<B>(ids.iter().copied(), &device));
+    let rows_of = |ids: &[u32]| {
+        unit.clone()
+            .select(0, int_tensor::<B>(ids.iter().copied(), &device))
+    };
     let mut source = EmbeddingSimilarity::new(rows_of(left), rows_of(right), block_rows);
     mutual_nearest(&mut source)
         .into_iter()

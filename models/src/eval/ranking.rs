@@ -69,7 +69,12 @@ pub fn neighbourhood_means(source: &mut dyn SimilaritySource, k: usize) -> (Vec<
 
 /// Ranks every row's true column (`truth[row]`) under `similarity`, and keeps each row's
 /// `top_k` candidates.
-pub fn rank_rows(source: &mut dyn SimilaritySource, truth: &[usize], similarity: Similarity, top_k: usize) -> DirectionRanking {
+pub fn rank_rows(
+    source: &mut dyn SimilaritySource,
+    truth: &[usize],
+    similarity: Similarity,
+    top_k: usize,
+) -> DirectionRanking {
     let (rows, cols) = source.shape();
     assert_eq!(truth.len(), rows, "one true column per row");
     let adjust = match similarity {

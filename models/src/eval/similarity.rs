@@ -28,7 +28,12 @@ impl DenseSimilarity {
     /// # Panics
     /// If the number of values is not `rows * cols`.
     pub fn new(rows: usize, cols: usize, values: Vec<f32>) -> Self {
-        assert_eq!(values.len(), rows * cols, "a {rows} x {cols} matrix needs {} values", rows * cols);
+        assert_eq!(
+            values.len(),
+            rows * cols,
+            "a {rows} x {cols} matrix needs {} values",
+            rows * cols
+        );
         Self { rows, cols, values }
     }
 
@@ -86,7 +91,11 @@ pub struct EmbeddingSimilarity<B: Backend> {
 impl<B: Backend> EmbeddingSimilarity<B> {
     /// Similarities of `queries` (`q x D`) against `candidates` (`c x D`), both unit rows.
     pub fn new(queries: Tensor<B, 2>, candidates: Tensor<B, 2>, block_rows: usize) -> Self {
-        Self { queries, candidates_t: candidates.transpose(), block_rows: block_rows.max(1) }
+        Self {
+            queries,
+            candidates_t: candidates.transpose(),
+            block_rows: block_rows.max(1),
+        }
     }
 }
 
@@ -101,7 +110,11 @@ impl<B: Backend> SimilaritySource for EmbeddingSimilarity<B> {
         let mut start = 0;
         while start < rows {
             let end = (start + self.block_rows).min(rows);
-            let block = self.queries.clone().slice([start..end, 0..d]).matmul(self.candidates_t.clone());
+            let block = self
+                .queries
+                .clone()
+                .slice([start..end, 0..d])
+                .matmul(self.candidates_t.clone());
             let (_, _, values) = to_host(block);
             visit(start, &values);
             start = end;

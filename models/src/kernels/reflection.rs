@@ -64,10 +64,14 @@ impl KernelGraph {
         let columns = 2 * graph.relation_count;
         let (head_starts, _) = group(graph.heads.iter().copied(), n);
         let (tail_starts, by_tail) = group(graph.tails.iter().copied(), n);
-        let (pair_col_starts, _) = group(graph.pair_columns.iter().map(|p| p.0), graph.pair_count());
+        let (pair_col_starts, _) =
+            group(graph.pair_columns.iter().map(|p| p.0), graph.pair_count());
         let pair_cols: Vec<u32> = graph.pair_columns.iter().map(|p| p.1).collect();
         let (col_starts, incidences) = group(pair_cols.iter().copied(), columns);
-        let by_col = incidences.iter().map(|&k| graph.pair_columns[k as usize].0).collect();
+        let by_col = incidences
+            .iter()
+            .map(|&k| graph.pair_columns[k as usize].0)
+            .collect();
         Self {
             entities: n,
             columns,
@@ -108,7 +112,15 @@ fn relation_unit(g: &KernelGraph, rel: &[f32], d: usize, e: usize, u: &mut [f32]
 }
 
 /// Attention weights of head `i`'s pairs, with their unit relation vectors in `units`.
-fn head_attention(g: &KernelGraph, rel: &[f32], a: &[f32], d: usize, i: usize, units: &mut Vec<f32>, norms: &mut Vec<f32>) -> Vec<f32> {
+fn head_attention(
+    g: &KernelGraph,
+    rel: &[f32],
+    a: &[f32],
+    d: usize,
+    i: usize,
+    units: &mut Vec<f32>,
+    norms: &mut Vec<f32>,
+) -> Vec<f32> {
     let pairs = g.head_starts[i]..g.head_starts[i + 1];
     units.resize(pairs.len() * d, 0.0);
     norms.clear();
@@ -161,7 +173,14 @@ struct PairGrad {
 
 /// Gradients of the layer (before `tanh`) given `grad_out` (`N x d`): with respect to
 /// `h` (`N x d`), the relation table (`2R x d`) and the attention vector (`d`).
-pub fn backward(g: &KernelGraph, h: &[f32], rel: &[f32], a: &[f32], d: usize, grad_out: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+pub fn backward(
+    g: &KernelGraph,
+    h: &[f32],
+    rel: &[f32],
+    a: &[f32],
+    d: usize,
+    grad_out: &[f32],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     // Pass 1, per head: attention, s_e = h_j . u_e, q_e = G_i . u_e, dlogit_e.
     let per_head: Vec<Vec<PairGrad>> = (0..g.entities)
         .into_par_iter()
@@ -180,7 +199,13 @@ pub fn backward(g: &KernelGraph, h: &[f32], rel: &[f32], a: &[f32], d: usize, gr
                     let grad_along = dot(gi, u);
                     let grad_alpha = dot(gi, hj) - 2.0 * along * grad_along;
                     weighted += alpha[k] * grad_alpha;
-                    out.push(PairGrad { alpha: alpha[k], along, grad_along, grad_logit: grad_alpha, norm: norms[k] });
+                    out.push(PairGrad {
+                        alpha: alpha[k],
+                        along,
+                        grad_along,
+                        grad_logit: grad_alpha,
+                        norm: norms[k],
+                    });
                 }
                 for p in out.iter_mut() {
                     p.grad_logit = p.alpha * (p.grad_logit - weighted);
@@ -222,7 +247,11 @@ pub fn backward(g: &KernelGraph, h: &[f32], rel: &[f32], a: &[f32], d: usize, gr
         let radial = dot(du, u);
         let scale = 1.0 / p.norm.max(NORM_EPS);
         for k in 0..d {
-            du[k] = if p.norm > NORM_EPS { (du[k] - radial * u[k]) * scale } else { du[k] * scale };
+            du[k] = if p.norm > NORM_EPS {
+                (du[k] - radial * u[k]) * scale
+            } else {
+                du[k] * scale
+            };
         }
     };
     let mut grad_rel = vec![0.0f32; g.columns * d];
@@ -243,9 +272,13 @@ pub fn backward(g: &KernelGraph, h: &[f32], rel: &[f32], a: &[f32], d: usize, gr
         .map(|b| {
             let mut acc = vec![0.0f32; d];
             let mut u = vec![0.0f32; d];
-            for e in b * BLOCK..((b + 1) * BLOCK).min(pair.len()) {
-                relation_unit(g, rel, d, e, &mut u);
-                acc.iter_mut().zip(&u).for_each(|(o, x)| *o += pair[e].grad_logit * x);
+            let first = b * BLOCK;
+            let block = &pair[first..(first + BLOCK).min(pair.len())];
+            for (offset, p) in block.iter().enumerate() {
+                relation_unit(g, rel, d, first + offset, &mut u);
+                acc.iter_mut()
+                    .zip(&u)
+                    .for_each(|(o, x)| *o += p.grad_logit * x);
             }
             acc
         })

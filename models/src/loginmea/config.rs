@@ -97,10 +97,14 @@ pub struct ConfigError(pub String);
 impl LoginMeaConfig {
     /// The fused (non-structure) modalities in use, in a fixed order.
     pub fn fused_modalities(&self) -> Vec<ModalityKind> {
-        [ModalityKind::Relation, ModalityKind::Attribute, ModalityKind::Image]
-            .into_iter()
-            .filter(|m| self.modalities.contains(m))
-            .collect()
+        [
+            ModalityKind::Relation,
+            ModalityKind::Attribute,
+            ModalityKind::Image,
+        ]
+        .into_iter()
+        .filter(|m| self.modalities.contains(m))
+        .collect()
     }
 
     /// Whether the structure stream is on.
@@ -118,9 +122,17 @@ impl LoginMeaConfig {
 
     /// Width of the final embedding.
     pub fn output_dim(&self) -> usize {
-        let structure = if self.uses_structure() { self.hidden * (self.graph_layers + 1) } else { 0 };
+        let structure = if self.uses_structure() {
+            self.hidden * (self.graph_layers + 1)
+        } else {
+            0
+        };
         let fused = self.fused_modalities().len();
-        let joint = if fused == 0 { 0 } else { self.modality_dim * fused + self.fused_dim() * self.graph_layers };
+        let joint = if fused == 0 {
+            0
+        } else {
+            self.modality_dim * fused + self.fused_dim() * self.graph_layers
+        };
         structure + joint
     }
 
@@ -136,7 +148,10 @@ impl LoginMeaConfig {
             return Err(ConfigError(format!("{name} must be at least 1")));
         }
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(ConfigError(format!("temperature must be positive, got {}", self.temperature)));
+            return Err(ConfigError(format!(
+                "temperature must be positive, got {}",
+                self.temperature
+            )));
         }
         if self.output_dim() == 0 {
             return Err(ConfigError("at least one modality must be on".into()));
@@ -156,7 +171,10 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_json() {
-        let c = LoginMeaConfig { fusion: FusionKind::Concat, ..Default::default() };
+        let c = LoginMeaConfig {
+            fusion: FusionKind::Concat,
+            ..Default::default()
+        };
         let text = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<LoginMeaConfig>(&text).unwrap(), c);
         assert!(serde_json::from_str::<LoginMeaConfig>("{\"hiden\": 3}").is_err());

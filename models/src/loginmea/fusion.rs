@@ -43,7 +43,9 @@ pub struct AdaptiveWeights<B: Backend> {
 impl<B: Backend> AdaptiveWeights<B> {
     /// Scores `dim`-wide embeddings.
     pub fn new(dim: usize, rng: &mut SeededRng, device: &B::Device) -> Self {
-        Self { score: param_from(xavier_uniform(rng, dim, 1, dim), [dim, 1], device) }
+        Self {
+            score: param_from(xavier_uniform(rng, dim, 1, dim), [dim, 1], device),
+        }
     }
 
     /// Per-entity softmax weights over the modalities (`N x M`): a score
@@ -79,7 +81,14 @@ impl<B: Backend> LowRankFusion<B> {
     /// Factors for `modalities` inputs of width `d_in`, rank `rank`, output `d_out`;
     /// initialised as the LMF reference code (Xavier normal factors and slice weights,
     /// zero bias).
-    pub fn new(modalities: usize, d_in: usize, d_out: usize, rank: usize, rng: &mut SeededRng, device: &B::Device) -> Self {
+    pub fn new(
+        modalities: usize,
+        d_in: usize,
+        d_out: usize,
+        rank: usize,
+        rng: &mut SeededRng,
+        device: &B::Device,
+    ) -> Self {
         // PyTorch's fans for an (R, d_in+1, d_out) tensor.
         let (fan_in, fan_out) = ((d_in + 1) * d_out, rank * d_out);
         let mut factors = Vec::new();
@@ -119,7 +128,12 @@ impl<B: Backend> LowRankFusion<B> {
 
     /// Fuses the weighted embeddings: `weights` is `N x M` (column `m` scales input `m`),
     /// `inputs[m]` the unit-normalised embedding (shared or per entity).
-    pub fn forward(&self, inputs: &[ModalityEmbedding<B>], weights: Option<Tensor<B, 2>>, entities: usize) -> Tensor<B, 2> {
+    pub fn forward(
+        &self,
+        inputs: &[ModalityEmbedding<B>],
+        weights: Option<Tensor<B, 2>>,
+        entities: usize,
+    ) -> Tensor<B, 2> {
         let rank = self.rank();
         let mut product: Option<Tensor<B, 2>> = None;
         for (m, input) in inputs.iter().enumerate() {
@@ -129,7 +143,8 @@ impl<B: Backend> LowRankFusion<B> {
                 let row = input.values.clone().matmul(self.factors[m].val());
                 match weight {
                     Some(w) => w * row + self.factor_bias[m].val(),
-                    None => (row + self.factor_bias[m].val()).expand([entities, self.factor_bias[m].dims()[1]]),
+                    None => (row + self.factor_bias[m].val())
+                        .expand([entities, self.factor_bias[m].dims()[1]]),
                 }
             } else {
                 let x = match weight {
@@ -154,7 +169,11 @@ impl<B: Backend> LowRankFusion<B> {
 
 /// Weighted, unit-normalised modality embeddings concatenated (the ablation without
 /// low-rank fusion, and the joint stream's layer 0 with global weights).
-pub fn weighted_concat<B: Backend>(inputs: &[ModalityEmbedding<B>], weights: Tensor<B, 2>, entities: usize) -> Tensor<B, 2> {
+pub fn weighted_concat<B: Backend>(
+    inputs: &[ModalityEmbedding<B>],
+    weights: Tensor<B, 2>,
+    entities: usize,
+) -> Tensor<B, 2> {
     let parts = inputs
         .iter()
         .enumerate()
@@ -169,7 +188,10 @@ pub fn weighted_concat<B: Backend>(inputs: &[ModalityEmbedding<B>], weights: Ten
 
 /// Unit-normalises a modality embedding.
 pub fn normalized<B: Backend>(m: &ModalityEmbedding<B>) -> ModalityEmbedding<B> {
-    ModalityEmbedding { values: l2_normalize(m.values.clone()), shared: m.shared }
+    ModalityEmbedding {
+        values: l2_normalize(m.values.clone()),
+        shared: m.shared,
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +209,7 @@ mod tests {
     /// with the weight tensor `sum_r w_r W_1^r (x) W_2^r (x) W_3^r` built explicitly —
     /// here with rank 9 = (d_in + 1)^2, enough to express any 3 x 3 x 3 x d_out tensor.
     #[test]
+    #[allow(clippy::needless_range_loop)] // the indices spell out the tensor formula
     fn low_rank_fusion_equals_explicit_tensor_fusion() {
         let device = NdArrayDevice::Cpu;
         let (d_in, d_out, rank, n) = (2usize, 3usize, 9usize, 5usize);
@@ -194,7 +217,10 @@ mod tests {
         let fusion = LowRankFusion::<NdArray>::new(3, d_in, d_out, rank, &mut rng, &device);
         let inputs: Vec<ModalityEmbedding<NdArray>> = (0..3)
             .map(|m| ModalityEmbedding {
-                values: Tensor::from_data(TensorData::new(rng.normal_vec(n * d_in, 1.0), [n, d_in]), &device),
+                values: Tensor::from_data(
+                    TensorData::new(rng.normal_vec(n * d_in, 1.0), [n, d_in]),
+                    &device,
+                ),
                 shared: m == 2,
             })
             .map(|mut e| {
@@ -204,14 +230,21 @@ mod tests {
                 e
             })
             .collect();
-        let weights = Tensor::<NdArray, 2>::from_data(TensorData::new(rng.uniform_vec(n * 3, 1.0), [n, 3]), &device);
+        let weights = Tensor::<NdArray, 2>::from_data(
+            TensorData::new(rng.uniform_vec(n * 3, 1.0), [n, 3]),
+            &device,
+        );
         let fused = host(fusion.forward(&inputs, Some(weights.clone()), n));
 
         // Factor W_m^r[a][k]: row a < d_in from `factors`, row d_in from `factor_bias`.
         let factors: Vec<Vec<f32>> = fusion.factors.iter().map(|p| host(p.val())).collect();
         let biases: Vec<Vec<f32>> = fusion.factor_bias.iter().map(|p| host(p.val())).collect();
         let w = |m: usize, r: usize, a: usize, k: usize| {
-            if a < d_in { factors[m][a * rank * d_out + r * d_out + k] } else { biases[m][r * d_out + k] }
+            if a < d_in {
+                factors[m][a * rank * d_out + r * d_out + k]
+            } else {
+                biases[m][r * d_out + k]
+            }
         };
         let rank_weights = host(fusion.rank_weights.val());
         let bias = host(fusion.bias.val());
@@ -219,7 +252,10 @@ mod tests {
             let row = if inputs[m].shared { 0 } else { i };
             let v = host(inputs[m].values.clone());
             let scale = host(weights.clone())[i * 3 + m];
-            let mut z: Vec<f32> = v[row * d_in..(row + 1) * d_in].iter().map(|x| x * scale).collect();
+            let mut z: Vec<f32> = v[row * d_in..(row + 1) * d_in]
+                .iter()
+                .map(|x| x * scale)
+                .collect();
             z.push(1.0);
             z
         };
@@ -231,14 +267,22 @@ mod tests {
                     for b in 0..=d_in {
                         for c in 0..=d_in {
                             let weight: f64 = (0..rank)
-                                .map(|r| (rank_weights[r] * w(0, r, a, k) * w(1, r, b, k) * w(2, r, c, k)) as f64)
+                                .map(|r| {
+                                    (rank_weights[r]
+                                        * w(0, r, a, k)
+                                        * w(1, r, b, k)
+                                        * w(2, r, c, k)) as f64
+                                })
                                 .sum();
                             explicit += (z1[a] * z2[b] * z3[c]) as f64 * weight;
                         }
                     }
                 }
                 let got = fused[i * d_out + k] as f64;
-                assert!((got - explicit).abs() < 1e-5 * (1.0 + explicit.abs()), "entity {i} unit {k}: {got} vs {explicit}");
+                assert!(
+                    (got - explicit).abs() < 1e-5 * (1.0 + explicit.abs()),
+                    "entity {i} unit {k}: {got} vs {explicit}"
+                );
             }
         }
     }

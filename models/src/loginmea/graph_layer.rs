@@ -33,28 +33,52 @@ impl<B: Backend> GraphLayer<B> {
         let attention = param_from(xavier_uniform(rng, dim, 1, dim), [dim, 1], device);
         let neighbour_attention = match kind {
             GraphLayerKind::Reflection => None,
-            GraphLayerKind::Gat => Some(param_from(xavier_uniform(rng, dim, 1, dim), [dim, 1], device)),
+            GraphLayerKind::Gat => Some(param_from(
+                xavier_uniform(rng, dim, 1, dim),
+                [dim, 1],
+                device,
+            )),
         };
-        Self { attention, neighbour_attention }
+        Self {
+            attention,
+            neighbour_attention,
+        }
     }
 
     /// One propagation step; `relations` is the `2R x d` relation table (reflection
     /// layers only).
-    pub fn forward(&self, h: Tensor<B, 2>, relations: Option<Tensor<B, 2>>, graph: &GraphTensors<B>) -> Tensor<B, 2>
+    pub fn forward(
+        &self,
+        h: Tensor<B, 2>,
+        relations: Option<Tensor<B, 2>>,
+        graph: &GraphTensors<B>,
+    ) -> Tensor<B, 2>
     where
         B: GraphBackend,
     {
         match &self.neighbour_attention {
             None => {
-                let relations = relations.expect("reflection layers are built with a relation table");
+                let relations =
+                    relations.expect("reflection layers are built with a relation table");
                 B::reflection_layer(h, relations, self.attention.val(), graph).tanh()
             }
             Some(neighbour_attention) => {
                 let neighbours = h.clone().select(0, graph.tails.clone());
-                let own = h.matmul(self.attention.val()).select(0, graph.heads.clone());
+                let own = h
+                    .matmul(self.attention.val())
+                    .select(0, graph.heads.clone());
                 let other = neighbours.clone().matmul(neighbour_attention.val());
-                let weights = segment_softmax(activation::leaky_relu(own + other, 0.2), graph.heads.clone(), graph.entity_count);
-                scatter_rows(graph.entity_count, graph.heads.clone(), neighbours * weights).tanh()
+                let weights = segment_softmax(
+                    activation::leaky_relu(own + other, 0.2),
+                    graph.heads.clone(),
+                    graph.entity_count,
+                );
+                scatter_rows(
+                    graph.entity_count,
+                    graph.heads.clone(),
+                    neighbours * weights,
+                )
+                .tanh()
             }
         }
     }
@@ -68,9 +92,16 @@ pub fn reflect<B: Backend>(x: Tensor<B, 2>, u: Tensor<B, 2>) -> Tensor<B, 2> {
 
 /// Each pair's relation vector: the L2-normalised sum of its relation columns'
 /// embeddings (the authors average, which normalisation makes the same).
-pub fn pair_relation_vectors<B: Backend>(relation_embeddings: Tensor<B, 2>, graph: &GraphTensors<B>) -> Tensor<B, 2> {
+pub fn pair_relation_vectors<B: Backend>(
+    relation_embeddings: Tensor<B, 2>,
+    graph: &GraphTensors<B>,
+) -> Tensor<B, 2> {
     let per_column = relation_embeddings.select(0, graph.columns.clone());
-    crate::ops::l2_normalize(scatter_rows(graph.pair_count, graph.column_pairs.clone(), per_column))
+    crate::ops::l2_normalize(scatter_rows(
+        graph.pair_count,
+        graph.column_pairs.clone(),
+        per_column,
+    ))
 }
 
 /// The structure stream's input: each entity's embedding averaged with its neighbours'.

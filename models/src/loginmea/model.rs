@@ -22,7 +22,9 @@ use crate::ops::{param_from, xavier_uniform};
 use crate::rng::SeededRng;
 
 use super::config::{FusionKind, LoginMeaConfig, LossDirection};
-use super::fusion::{AdaptiveWeights, LowRankFusion, ModalityEmbedding, normalized, weighted_concat};
+use super::fusion::{
+    AdaptiveWeights, LowRankFusion, ModalityEmbedding, normalized, weighted_concat,
+};
 use super::graph_layer::{GraphLayer, neighbour_mean};
 use crate::backend::GraphBackend;
 
@@ -86,26 +88,41 @@ impl LoginMeaConfig {
         let mut rng = SeededRng::new(seed).fork("loginmea-init");
         let h = self.hidden;
         let fused = self.fused_modalities();
-        let entity_embeddings = self
-            .uses_structure()
-            .then(|| param_from(xavier_uniform(&mut rng, shape.entities, h, shape.entities * h), [shape.entities, h], device));
+        let entity_embeddings = self.uses_structure().then(|| {
+            param_from(
+                xavier_uniform(&mut rng, shape.entities, h, shape.entities * h),
+                [shape.entities, h],
+                device,
+            )
+        });
         // GAT layers do not use relations: no table then.
         let reflection = self.graph_layer == super::config::GraphLayerKind::Reflection;
         let relation_embeddings = reflection.then(|| {
             param_from(
-                xavier_uniform(&mut rng, shape.relation_columns, h, shape.relation_columns * h),
+                xavier_uniform(
+                    &mut rng,
+                    shape.relation_columns,
+                    h,
+                    shape.relation_columns * h,
+                ),
                 [shape.relation_columns, h],
                 device,
             )
         });
         let fused_dim = self.fused_dim();
-        let joint_relation_embeddings = (reflection && !fused.is_empty() && fused_dim != h).then(|| {
-            param_from(
-                xavier_uniform(&mut rng, shape.relation_columns, fused_dim, shape.relation_columns * fused_dim),
-                [shape.relation_columns, fused_dim],
-                device,
-            )
-        });
+        let joint_relation_embeddings =
+            (reflection && !fused.is_empty() && fused_dim != h).then(|| {
+                param_from(
+                    xavier_uniform(
+                        &mut rng,
+                        shape.relation_columns,
+                        fused_dim,
+                        shape.relation_columns * fused_dim,
+                    ),
+                    [shape.relation_columns, fused_dim],
+                    device,
+                )
+            });
         let projections = fused
             .iter()
             .map(|m| {
@@ -117,19 +134,36 @@ impl LoginMeaConfig {
                 Projection::new(width, self.modality_dim, &mut rng, device)
             })
             .collect();
-        let global_weights = param_from(vec![1.0; fused.len().max(1)], [1, fused.len().max(1)], device);
-        let adaptive = (self.adaptive_weights && !fused.is_empty()).then(|| AdaptiveWeights::new(self.modality_dim, &mut rng, device));
-        let fusion = (self.fusion == FusionKind::LowRank && !fused.is_empty())
-            .then(|| LowRankFusion::new(fused.len(), self.modality_dim, h, self.fusion_rank, &mut rng, device));
+        let global_weights = param_from(
+            vec![1.0; fused.len().max(1)],
+            [1, fused.len().max(1)],
+            device,
+        );
+        let adaptive = (self.adaptive_weights && !fused.is_empty())
+            .then(|| AdaptiveWeights::new(self.modality_dim, &mut rng, device));
+        let fusion = (self.fusion == FusionKind::LowRank && !fused.is_empty()).then(|| {
+            LowRankFusion::new(
+                fused.len(),
+                self.modality_dim,
+                h,
+                self.fusion_rank,
+                &mut rng,
+                device,
+            )
+        });
         let structure_layers = if self.uses_structure() {
-            (0..self.graph_layers).map(|_| GraphLayer::new(self.graph_layer, h, &mut rng, device)).collect()
+            (0..self.graph_layers)
+                .map(|_| GraphLayer::new(self.graph_layer, h, &mut rng, device))
+                .collect()
         } else {
             Vec::new()
         };
         let joint_layers = if fused.is_empty() {
             Vec::new()
         } else {
-            (0..self.graph_layers).map(|_| GraphLayer::new(self.graph_layer, fused_dim, &mut rng, device)).collect()
+            (0..self.graph_layers)
+                .map(|_| GraphLayer::new(self.graph_layer, fused_dim, &mut rng, device))
+                .collect()
         };
         LoginMea {
             entity_embeddings,
@@ -167,15 +201,16 @@ impl<B: Backend> LoginMea<B> {
         let graph = &inputs.graph;
         let n = inputs.entity_count();
         let relation_table = self.relation_embeddings.as_ref().map(|p| p.val());
-        let propagate = |layers: &[GraphLayer<B>], start: Tensor<B, 2>, relations: &Option<Tensor<B, 2>>| {
-            let mut outputs = Vec::with_capacity(layers.len());
-            let mut h = start;
-            for layer in layers {
-                h = layer.forward(h, relations.clone(), graph);
-                outputs.push(h.clone());
-            }
-            outputs
-        };
+        let propagate =
+            |layers: &[GraphLayer<B>], start: Tensor<B, 2>, relations: &Option<Tensor<B, 2>>| {
+                let mut outputs = Vec::with_capacity(layers.len());
+                let mut h = start;
+                for layer in layers {
+                    h = layer.forward(h, relations.clone(), graph);
+                    outputs.push(h.clone());
+                }
+                outputs
+            };
 
         let structure = self.entity_embeddings.as_ref().map(|e| {
             let x0 = neighbour_mean(e.val(), graph).tanh();
@@ -190,7 +225,10 @@ impl<B: Backend> LoginMea<B> {
             .zip(&self.projections)
             .map(|(&kind, projection)| {
                 let input = inputs.modality(kind).expect("fused modalities have inputs");
-                ModalityEmbedding { values: projection.forward(input.values.clone()), shared: input.shared }
+                ModalityEmbedding {
+                    values: projection.forward(input.values.clone()),
+                    shared: input.shared,
+                }
             })
             .collect();
         let mut weights = None;
@@ -215,7 +253,12 @@ impl<B: Backend> LoginMea<B> {
             Tensor::cat(parts, 1)
         });
         let modality_embeddings = fused_kinds.into_iter().zip(embeddings).collect();
-        Forward { structure, joint, modality_embeddings, weights }
+        Forward {
+            structure,
+            joint,
+            modality_embeddings,
+            weights,
+        }
     }
 }
 

@@ -77,12 +77,17 @@ pub enum CheckpointError {
         source: serde_json::Error,
     },
     /// No checkpoint there.
-    #[error("no checkpoint in {0} (expected checkpoints/latest; was the run started with --out there?)")]
+    #[error(
+        "no checkpoint in {0} (expected checkpoints/latest; was the run started with --out there?)"
+    )]
     Missing(PathBuf),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError::Io { path: path.to_path_buf(), source }
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 type Rec = BinFileRecorder<FullPrecisionSettings>;
@@ -105,11 +110,18 @@ pub struct CheckpointStore {
 impl CheckpointStore {
     /// The checkpoints under `run_dir/checkpoints`.
     pub fn new(run_dir: &Path) -> Self {
-        Self { root: run_dir.join("checkpoints") }
+        Self {
+            root: run_dir.join("checkpoints"),
+        }
     }
 
     /// Writes a checkpoint of `model`, `optimizer` and `state`; returns its folder.
-    pub fn save<B, M, O>(&self, model: &M, optimizer: &O, state: &TrainState) -> Result<PathBuf, CheckpointError>
+    pub fn save<B, M, O>(
+        &self,
+        model: &M,
+        optimizer: &O,
+        state: &TrainState,
+    ) -> Result<PathBuf, CheckpointError>
     where
         B: AutodiffBackend,
         M: AutodiffModule<B>,
@@ -122,9 +134,14 @@ impl CheckpointStore {
         fs::create_dir_all(&stage).map_err(io(&stage))?;
         let recorder = Rec::new();
         let model_path = stage.join("model");
-        model.clone().save_file(&model_path, &recorder).map_err(|e| record_error(&model_path, e))?;
+        model
+            .clone()
+            .save_file(&model_path, &recorder)
+            .map_err(|e| record_error(&model_path, e))?;
         let optim_path = stage.join("optimizer");
-        recorder.record(optimizer.to_record(), optim_path.clone()).map_err(|e| record_error(&optim_path, e))?;
+        recorder
+            .record(optimizer.to_record(), optim_path.clone())
+            .map_err(|e| record_error(&optim_path, e))?;
         let state_json = serde_json::to_vec_pretty(state).expect("the trainer state serialises");
         write_atomically(&stage.join("state.json"), &state_json)?;
         let target = self.root.join(&name);
@@ -138,13 +155,19 @@ impl CheckpointStore {
     }
 
     /// Saves `model` as the best one (replacing the previous best).
-    pub fn save_best<B: AutodiffBackend, M: AutodiffModule<B>>(&self, model: &M) -> Result<(), CheckpointError> {
+    pub fn save_best<B: AutodiffBackend, M: AutodiffModule<B>>(
+        &self,
+        model: &M,
+    ) -> Result<(), CheckpointError> {
         fs::create_dir_all(&self.root).map_err(io(&self.root))?;
         let stage = self.root.join(".staging-best");
         let _ = fs::remove_dir_all(&stage);
         fs::create_dir_all(&stage).map_err(io(&stage))?;
         let path = stage.join("model");
-        model.clone().save_file(&path, &Rec::new()).map_err(|e| record_error(&path, e))?;
+        model
+            .clone()
+            .save_file(&path, &Rec::new())
+            .map_err(|e| record_error(&path, e))?;
         let best = self.root.join("best");
         let old = self.root.join(".old-best");
         let _ = fs::remove_dir_all(&old);
@@ -162,7 +185,10 @@ impl CheckpointStore {
         match fs::read_to_string(&pointer) {
             Ok(name) => Ok(Some(self.root.join(name.trim()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CheckpointError::Io { path: pointer, source: e }),
+            Err(e) => Err(CheckpointError::Io {
+                path: pointer,
+                source: e,
+            }),
         }
     }
 
@@ -173,7 +199,12 @@ impl CheckpointStore {
     }
 
     /// Loads the checkpoint in `dir` into `model` and `optimizer`.
-    pub fn load<B, M, O>(dir: &Path, model: M, optimizer: O, device: &B::Device) -> Result<(M, O, TrainState), CheckpointError>
+    pub fn load<B, M, O>(
+        dir: &Path,
+        model: M,
+        optimizer: O,
+        device: &B::Device,
+    ) -> Result<(M, O, TrainState), CheckpointError>
     where
         B: AutodiffBackend,
         M: AutodiffModule<B>,
@@ -181,7 +212,9 @@ impl CheckpointStore {
     {
         let model = load_model(&dir.join("model"), model, device)?;
         let optim_path = dir.join("optimizer");
-        let record = Rec::new().load(optim_path.clone(), device).map_err(|e| record_error(&optim_path, e))?;
+        let record = Rec::new()
+            .load(optim_path.clone(), device)
+            .map_err(|e| record_error(&optim_path, e))?;
         let optimizer = optimizer.load_record(record);
         Ok((model, optimizer, read_state(dir)?))
     }
@@ -190,7 +223,11 @@ impl CheckpointStore {
         let mut epochs: Vec<PathBuf> = fs::read_dir(&self.root)
             .map_err(io(&self.root))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("epoch-")))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("epoch-"))
+            })
             .collect();
         epochs.sort();
         let excess = epochs.len().saturating_sub(keep);
@@ -202,8 +239,14 @@ impl CheckpointStore {
 }
 
 /// Loads a model record (path without extension) into `model`.
-pub fn load_model<B: burn::tensor::backend::Backend, M: Module<B>>(path: &Path, model: M, device: &B::Device) -> Result<M, CheckpointError> {
-    model.load_file(path, &Rec::new(), device).map_err(|e| record_error(path, e))
+pub fn load_model<B: burn::tensor::backend::Backend, M: Module<B>>(
+    path: &Path,
+    model: M,
+    device: &B::Device,
+) -> Result<M, CheckpointError> {
+    model
+        .load_file(path, &Rec::new(), device)
+        .map_err(|e| record_error(path, e))
 }
 
 /// Reads `state.json` of a checkpoint folder.
@@ -214,5 +257,8 @@ pub fn read_state(dir: &Path) -> Result<TrainState, CheckpointError> {
 }
 
 fn record_error(path: &Path, e: impl std::fmt::Display) -> CheckpointError {
-    CheckpointError::Record { path: path.to_path_buf(), message: e.to_string() }
+    CheckpointError::Record {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }

@@ -29,7 +29,11 @@ pub struct IterativeConfig {
 
 impl Default for IterativeConfig {
     fn default() -> Self {
-        Self { start_epoch: 50, check_every: 5, window: 50 }
+        Self {
+            start_epoch: 50,
+            check_every: 5,
+            window: 50,
+        }
     }
 }
 
@@ -66,7 +70,10 @@ impl Default for TrainConfig {
             learning_rate: 5e-4,
             weight_decay: 0.01,
             epsilon: 1e-8,
-            optimizer_restart: Some(OptimizerRestart { after_epoch: 50, learning_rate: 1e-4 }),
+            optimizer_restart: Some(OptimizerRestart {
+                after_epoch: 50,
+                learning_rate: 1e-4,
+            }),
             chunk_size: 3500,
             eval_every: 10,
             iterative: None,

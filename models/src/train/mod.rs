@@ -17,10 +17,13 @@ use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
-use burn::tensor::{ElementConversion, Tensor};
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor};
 
-pub use checkpoint::{BestEpoch, CheckpointError, CheckpointStore, TrainState, load_model, read_state, write_atomically};
+pub use checkpoint::{
+    BestEpoch, CheckpointError, CheckpointStore, TrainState, load_model, read_state,
+    write_atomically,
+};
 pub use config::{IterativeConfig, OptimizerRestart, TrainConfig};
 pub use progress::{EpochRecord, PseudoSeedReport, TrainEvent};
 
@@ -79,7 +82,9 @@ pub enum TrainError {
     #[error("no seed pairs to train on (train ratio 0?)")]
     NoSeeds,
     /// The loss is not a number: training diverged.
-    #[error("the loss became {loss} at epoch {epoch}: training diverged (try a lower learning rate)")]
+    #[error(
+        "the loss became {loss} at epoch {epoch}: training diverged (try a lower learning rate)"
+    )]
     Diverged {
         /// Epoch.
         epoch: usize,
@@ -98,7 +103,9 @@ pub struct TrainIo<'a> {
     pub progress: &'a mut dyn FnMut(&TrainEvent),
 }
 
-fn fresh_optimizer<B: AutodiffBackend, M: AutodiffModule<B>>(config: &TrainConfig) -> impl Optimizer<M, B> {
+fn fresh_optimizer<B: AutodiffBackend, M: AutodiffModule<B>>(
+    config: &TrainConfig,
+) -> impl Optimizer<M, B> {
     AdamWConfig::new()
         .with_weight_decay(config.weight_decay as f32)
         .with_epsilon(config.epsilon as f32)
@@ -165,7 +172,12 @@ where
             _ => config.learning_rate,
         };
         let started = Instant::now();
-        let mut seeds: Vec<(u32, u32)> = task.train.iter().chain(&state.pseudo_seeds).copied().collect();
+        let mut seeds: Vec<(u32, u32)> = task
+            .train
+            .iter()
+            .chain(&state.pseudo_seeds)
+            .copied()
+            .collect();
         state.rng.shuffle(&mut seeds);
         let unit = l2_normalize(model.embed(inputs));
         let chunks = chunks_of(seeds.len());
@@ -174,17 +186,31 @@ where
         for (c, chunk) in seeds.chunks(config.chunk_size.max(1)).enumerate() {
             let left = int_tensor::<B>(chunk.iter().map(|p| p.0), &device);
             let right = int_tensor::<B>(chunk.iter().map(|p| p.1), &device);
-            let loss = contrastive_loss(&unit, left, right, model.temperature(), model.loss_both_directions());
+            let loss = contrastive_loss(
+                &unit,
+                left,
+                right,
+                model.temperature(),
+                model.loss_both_directions(),
+            );
             let value: f64 = loss.clone().into_scalar().elem();
             epoch_loss += value;
-            (io.progress)(&TrainEvent::Chunk { epoch, chunk: c + 1, chunks, loss: value });
+            (io.progress)(&TrainEvent::Chunk {
+                epoch,
+                chunk: c + 1,
+                chunks,
+                loss: value,
+            });
             total = Some(match total {
                 None => loss,
                 Some(t) => t + loss,
             });
         }
         if !epoch_loss.is_finite() {
-            return Err(TrainError::Diverged { epoch, loss: epoch_loss });
+            return Err(TrainError::Diverged {
+                epoch,
+                loss: epoch_loss,
+            });
         }
         let total = total.expect("at least one chunk");
         let grads = GradientsParams::from_grads(total.backward(), &model);
@@ -203,34 +229,61 @@ where
             eval_seconds: None,
             pseudo_seeds: None,
         };
-        let evaluate_now = epoch % config.eval_every.max(1) == 0 || epoch == config.epochs;
-        let iterate_now = config
-            .iterative
-            .is_some_and(|it| epoch >= it.start_epoch && (epoch - it.start_epoch) % it.check_every.max(1) == 0);
+        let evaluate_now = epoch.is_multiple_of(config.eval_every.max(1)) || epoch == config.epochs;
+        let iterate_now = config.iterative.is_some_and(|it| {
+            epoch >= it.start_epoch
+                && (epoch - it.start_epoch).is_multiple_of(it.check_every.max(1))
+        });
         let mut improved = false;
         if evaluate_now || iterate_now {
             let eval_started = Instant::now();
             let inner = model.valid();
             let unit = l2_normalize(inner.embed(eval_inputs));
             if evaluate_now {
-                let test = evaluate(&unit, &task.test, task.left.clone(), task.right.clone(), &config.eval);
+                let test = evaluate(
+                    &unit,
+                    &task.test,
+                    task.left.clone(),
+                    task.right.clone(),
+                    &config.eval,
+                );
                 record.test = Some(test.metrics);
                 if !task.valid.is_empty() {
-                    record.valid =
-                        Some(evaluate(&unit, &task.valid, task.left.clone(), task.right.clone(), &config.eval).metrics);
+                    record.valid = Some(
+                        evaluate(
+                            &unit,
+                            &task.valid,
+                            task.left.clone(),
+                            task.right.clone(),
+                            &config.eval,
+                        )
+                        .metrics,
+                    );
                 }
                 let (selection, by) = match &record.valid {
                     Some(v) => (v.left_to_right.hits_at_1, "validation"),
                     None => (test.metrics.left_to_right.hits_at_1, "test"),
                 };
                 if state.best.as_ref().is_none_or(|b| selection > b.hits_at_1) {
-                    state.best = Some(BestEpoch { epoch, hits_at_1: selection, selected_by: by.into() });
+                    state.best = Some(BestEpoch {
+                        epoch,
+                        hits_at_1: selection,
+                        selected_by: by.into(),
+                    });
                     improved = true;
                 }
                 last_eval = Some((epoch, test));
             }
             if let Some(it) = config.iterative.filter(|_| iterate_now) {
-                record.pseudo_seeds = Some(iterate(&unit, task, &mut state, &gold, it, epoch, config.eval.block_rows));
+                record.pseudo_seeds = Some(iterate(
+                    &unit,
+                    task,
+                    &mut state,
+                    &gold,
+                    it,
+                    epoch,
+                    config.eval.block_rows,
+                ));
             }
             record.eval_seconds = Some(eval_started.elapsed().as_secs_f64());
         }
@@ -257,11 +310,22 @@ where
         Some((epoch, evaluation)) if epoch == state.epoch => Some(evaluation),
         _ if state.epoch > 0 => {
             let unit = l2_normalize(model.valid().embed(eval_inputs));
-            Some(evaluate(&unit, &task.test, task.left.clone(), task.right.clone(), &config.eval))
+            Some(evaluate(
+                &unit,
+                &task.test,
+                task.left.clone(),
+                task.right.clone(),
+                &config.eval,
+            ))
         }
         _ => None,
     };
-    Ok(TrainOutcome { model, state, status, final_test })
+    Ok(TrainOutcome {
+        model,
+        state,
+        status,
+        final_test,
+    })
 }
 
 /// One iterative-learning check: mutual nearest neighbours among entities in no seed pair
@@ -275,15 +339,27 @@ fn iterate<B: burn::tensor::backend::Backend>(
     epoch: usize,
     block_rows: usize,
 ) -> PseudoSeedReport {
-    let seeded: BTreeSet<u32> = task.train.iter().chain(&state.pseudo_seeds).flat_map(|&(l, r)| [l, r]).collect();
-    let free = |range: &Range<usize>| range.clone().map(|i| i as u32).filter(|i| !seeded.contains(i)).collect::<Vec<_>>();
+    let seeded: BTreeSet<u32> = task
+        .train
+        .iter()
+        .chain(&state.pseudo_seeds)
+        .flat_map(|&(l, r)| [l, r])
+        .collect();
+    let free = |range: &Range<usize>| {
+        range
+            .clone()
+            .map(|i| i as u32)
+            .filter(|i| !seeded.contains(i))
+            .collect::<Vec<_>>()
+    };
     let mutual = mutual_nearest_pairs(unit, &free(&task.left), &free(&task.right), block_rows);
     let found: BTreeSet<(u32, u32)> = mutual.iter().copied().collect();
     let candidates: BTreeSet<(u32, u32)> = match state.candidates.take() {
         None => found,
         Some(previous) => previous.into_iter().filter(|p| found.contains(p)).collect(),
     };
-    let window_ends = epoch > it.start_epoch && (epoch - it.start_epoch) % it.window.max(1) == 0;
+    let window_ends =
+        epoch > it.start_epoch && (epoch - it.start_epoch).is_multiple_of(it.window.max(1));
     let (mut added, mut correct) = (0, 0);
     let standing = candidates.len();
     if window_ends {
@@ -308,5 +384,9 @@ fn iterate<B: burn::tensor::backend::Backend>(
 
 /// Whether `dir` holds a checkpoint.
 pub fn has_checkpoint(run_dir: &Path) -> bool {
-    CheckpointStore::new(run_dir).latest().ok().flatten().is_some()
+    CheckpointStore::new(run_dir)
+        .latest()
+        .ok()
+        .flatten()
+        .is_some()
 }

@@ -39,6 +39,7 @@ pub struct EpochRecord {
 }
 
 /// A progress event.
+#[allow(clippy::large_enum_variant)] // One event per epoch; boxing buys nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainEvent {
     /// Training starts (or resumes after `first_epoch - 1`).

@@ -2,9 +2,9 @@
 //! binary was built with the `cuda` feature and a GPU answers; otherwise a clear message
 //! and the CPU.
 
+use alignscope_models::GraphBackend;
 use burn::backend::ndarray::NdArrayDevice;
 use burn::backend::{Autodiff, NdArray};
-use alignscope_models::GraphBackend;
 use burn::tensor::backend::AutodiffBackend;
 
 /// The `--device` values.
@@ -63,7 +63,9 @@ fn run_on_cuda<T: BackendTask>(task: T) -> T::Output {
     match probe {
         Ok(device) => task.run::<Autodiff<Cuda>>(device, "cuda:0"),
         Err(_) => {
-            eprintln!("note: no usable CUDA GPU found (the CUDA driver could not be loaded or has no device); using the CPU");
+            eprintln!(
+                "note: no usable CUDA GPU found (the CUDA driver could not be loaded or has no device); using the CPU"
+            );
             task.run::<Autodiff<NdArray>>(NdArrayDevice::Cpu, "cpu (no cuda device)")
         }
     }

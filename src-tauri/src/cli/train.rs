@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use alignscope_models::eval::{AlignmentMetrics, CandidatePool, DirectionMetrics, EvalOptions, Similarity};
+use alignscope_models::GraphBackend;
+use alignscope_models::eval::{
+    AlignmentMetrics, CandidatePool, DirectionMetrics, EvalOptions, Similarity,
+};
 use alignscope_models::inputs::ModalityKind;
 use alignscope_models::loginmea::{FusionKind, GraphLayerKind, LoginMeaConfig, LossDirection};
 use alignscope_models::run::{self, RunResult, RunSpec, SavedModel};
 use alignscope_models::train::{IterativeConfig, TrainConfig, TrainEvent};
-use alignscope_models::GraphBackend;
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -86,7 +88,9 @@ impl EvalArgs {
         };
         let similarity = match (self.similarity, base.similarity) {
             (Some(SimilarityArg::Cosine), _) => Similarity::Cosine,
-            (Some(SimilarityArg::Csls), _) | (None, Similarity::Csls { .. }) => Similarity::Csls { k },
+            (Some(SimilarityArg::Csls), _) | (None, Similarity::Csls { .. }) => {
+                Similarity::Csls { k }
+            }
             (None, Similarity::Cosine) => Similarity::Cosine,
         };
         let pool = match self.candidates {
@@ -94,7 +98,11 @@ impl EvalArgs {
             Some(PoolArg::All) => CandidatePool::AllEntities,
             None => base.pool,
         };
-        EvalOptions { similarity, pool, ..base }
+        EvalOptions {
+            similarity,
+            pool,
+            ..base
+        }
     }
 }
 
@@ -175,10 +183,27 @@ impl TrainArgs {
         let defaults = LoginMeaConfig::default();
         let model = LoginMeaConfig {
             adaptive_weights: !self.no_adaptive_weights,
-            fusion: if self.concat_fusion { FusionKind::Concat } else { FusionKind::LowRank },
-            graph_layer: if self.gat { GraphLayerKind::Gat } else { GraphLayerKind::Reflection },
-            loss_direction: if self.both_directions { LossDirection::Both } else { LossDirection::LeftToRight },
-            modalities: defaults.modalities.iter().copied().filter(|m| !off.contains(m)).collect(),
+            fusion: if self.concat_fusion {
+                FusionKind::Concat
+            } else {
+                FusionKind::LowRank
+            },
+            graph_layer: if self.gat {
+                GraphLayerKind::Gat
+            } else {
+                GraphLayerKind::Reflection
+            },
+            loss_direction: if self.both_directions {
+                LossDirection::Both
+            } else {
+                LossDirection::LeftToRight
+            },
+            modalities: defaults
+                .modalities
+                .iter()
+                .copied()
+                .filter(|m| !off.contains(m))
+                .collect(),
             ..defaults
         };
         let train = TrainConfig {
@@ -216,7 +241,15 @@ impl BackendTask for TrainTask<'_> {
     {
         let cancel = AtomicBool::new(false);
         let mut reporter = Reporter::new(self.prepared.config.train.epochs);
-        run::execute::<B>(self.prepared, &device, label, self.out, self.resume, &cancel, &mut |e| reporter.event(e))
+        run::execute::<B>(
+            self.prepared,
+            &device,
+            label,
+            self.out,
+            self.resume,
+            &cancel,
+            &mut |e| reporter.event(e),
+        )
     }
 }
 
@@ -233,36 +266,62 @@ impl Reporter {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(epochs as u64);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} epoch {pos}/{len} [{bar:30}] {elapsed} ETA {eta}  {msg}")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} epoch {pos}/{len} [{bar:30}] {elapsed} ETA {eta}  {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             );
             bar
         });
-        Self { bar, started: Instant::now(), epochs }
+        Self {
+            bar,
+            started: Instant::now(),
+            epochs,
+        }
     }
 
     fn event(&mut self, event: &TrainEvent) {
         match event {
-            TrainEvent::Started { first_epoch, epochs, chunks } => {
+            TrainEvent::Started {
+                first_epoch,
+                epochs,
+                chunks,
+            } => {
                 self.epochs = *epochs;
                 if let Some(bar) = &self.bar {
                     bar.set_position(first_epoch.saturating_sub(1) as u64);
                     bar.reset_eta();
                 }
-                let what = if *first_epoch > 1 { format!("resuming at epoch {first_epoch}") } else { "training".into() };
-                self.line(&format!("{what}: {epochs} epochs, {chunks} loss chunk(s) per epoch"));
+                let what = if *first_epoch > 1 {
+                    format!("resuming at epoch {first_epoch}")
+                } else {
+                    "training".into()
+                };
+                self.line(&format!(
+                    "{what}: {epochs} epochs, {chunks} loss chunk(s) per epoch"
+                ));
             }
-            TrainEvent::Chunk { epoch, chunk, chunks, loss } => {
+            TrainEvent::Chunk {
+                epoch,
+                chunk,
+                chunks,
+                loss,
+            } => {
                 if let Some(bar) = &self.bar {
-                    bar.set_message(format!("epoch {epoch} chunk {chunk}/{chunks} loss {loss:.4}"));
+                    bar.set_message(format!(
+                        "epoch {epoch} chunk {chunk}/{chunks} loss {loss:.4}"
+                    ));
                 }
             }
             TrainEvent::Epoch(record) => {
                 let mut msg = format!("loss {:.4}  {:.1} s/epoch", record.loss, record.seconds);
                 if let Some(test) = &record.test {
                     let m = test.left_to_right;
-                    msg.push_str(&format!("  H@1 {:.3} H@10 {:.3} MRR {:.3}", m.hits_at_1, m.hits_at_10, m.mrr));
+                    msg.push_str(&format!(
+                        "  H@1 {:.3} H@10 {:.3} MRR {:.3}",
+                        m.hits_at_1, m.hits_at_10, m.mrr
+                    ));
                 }
                 if let Some(p) = &record.pseudo_seeds {
                     msg.push_str(&format!(
@@ -304,7 +363,11 @@ pub fn train(args: &TrainArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let mut prepared = run::prepare(&spec)?;
     let result = run_on(
         args.device,
-        TrainTask { prepared: &mut prepared, out: args.out.as_deref(), resume: args.resume },
+        TrainTask {
+            prepared: &mut prepared,
+            out: args.out.as_deref(),
+            resume: args.resume,
+        },
     )?;
     let metrics = result.final_test.as_ref().map(|e| e.metrics);
     let seconds = run::seconds_per_epoch(&result.state);
@@ -331,11 +394,21 @@ pub fn train(args: &TrainArgs, out: &mut dyn Write) -> Result<(), CliError> {
         writeln!(out, "{value}")?;
         return Ok(());
     }
-    writeln!(out, "LoginMEA on {} ({}), device {}", result.config.dataset.path.display(), result.config.dataset.format, result.config.device)?;
+    writeln!(
+        out,
+        "LoginMEA on {} ({}), device {}",
+        result.config.dataset.path.display(),
+        result.config.dataset.format,
+        result.config.device
+    )?;
     writeln!(
         out,
         "seeds {} / valid {} / test {}; {} epochs, {:.2} s per epoch",
-        result.config.split.train, result.config.split.valid, result.config.split.test, result.state.epoch, seconds
+        result.config.split.train,
+        result.config.split.valid,
+        result.config.split.test,
+        result.state.epoch,
+        seconds
     )?;
     render_curve(&result, out)?;
     if let Some(m) = metrics {
@@ -343,10 +416,18 @@ pub fn train(args: &TrainArgs, out: &mut dyn Write) -> Result<(), CliError> {
         render_metrics(&m, &similarity_label(&result.config.train.eval), out)?;
     }
     if let Some(best) = &result.state.best {
-        writeln!(out, "best epoch {} (H@1 {:.4}, chosen by {})", best.epoch, best.hits_at_1, best.selected_by)?;
+        writeln!(
+            out,
+            "best epoch {} (H@1 {:.4}, chosen by {})",
+            best.epoch, best.hits_at_1, best.selected_by
+        )?;
     }
     if let Some(dir) = &args.out {
-        writeln!(out, "run folder: {} (config.json, checkpoints/, exports/)", dir.display())?;
+        writeln!(
+            out,
+            "run folder: {} (config.json, checkpoints/, exports/)",
+            dir.display()
+        )?;
     }
     Ok(())
 }
@@ -365,7 +446,12 @@ fn similarity_label(options: &EvalOptions) -> String {
 
 /// The evaluated epochs as a small bar chart of left-to-right H@1.
 fn render_curve(result: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
-    let evaluated: Vec<_> = result.state.history.iter().filter_map(|r| r.test.map(|t| (r.epoch, r.loss, t))).collect();
+    let evaluated: Vec<_> = result
+        .state
+        .history
+        .iter()
+        .filter_map(|r| r.test.map(|t| (r.epoch, r.loss, t)))
+        .collect();
     if evaluated.is_empty() {
         return Ok(());
     }
@@ -374,14 +460,22 @@ fn render_curve(result: &RunResult, out: &mut dyn Write) -> std::io::Result<()> 
     for (epoch, loss, t) in evaluated {
         let m = t.left_to_right;
         let bar = "#".repeat((m.hits_at_1 * 40.0).round() as usize);
-        writeln!(out, "  {epoch:>5} {loss:>9.4} {:>6.3} {:>6.3}  {bar}", m.hits_at_1, m.mrr)?;
+        writeln!(
+            out,
+            "  {epoch:>5} {loss:>9.4} {:>6.3} {:>6.3}  {bar}",
+            m.hits_at_1, m.mrr
+        )?;
     }
     Ok(())
 }
 
 fn render_metrics(m: &AlignmentMetrics, label: &str, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "Test metrics ({label})")?;
-    writeln!(out, "  {:<15}{:>8}{:>8}{:>8}{:>8}{:>10}{:>8}", "direction", "H@1", "H@5", "H@10", "MRR", "MR", "queries")?;
+    writeln!(
+        out,
+        "  {:<15}{:>8}{:>8}{:>8}{:>8}{:>10}{:>8}",
+        "direction", "H@1", "H@5", "H@10", "MRR", "MR", "queries"
+    )?;
     let row = |out: &mut dyn Write, name: &str, d: &DirectionMetrics| {
         writeln!(
             out,
@@ -426,7 +520,11 @@ impl BackendTask for EvalTask<'_> {
         B: AutodiffBackend + GraphBackend,
         B::InnerBackend: GraphBackend,
     {
-        let which = if self.args.best { SavedModel::Best } else { SavedModel::Latest };
+        let which = if self.args.best {
+            SavedModel::Best
+        } else {
+            SavedModel::Latest
+        };
         run::evaluate_run::<B::InnerBackend>(&self.args.checkpoint, which, self.options, &device)
     }
 }
@@ -435,7 +533,10 @@ impl BackendTask for EvalTask<'_> {
 pub fn eval(args: &EvalCommandArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let stored = run::read_config(&args.checkpoint)?;
     let options = args.eval.apply(stored.train.eval.clone());
-    let task = EvalTask { args, options: args.eval.any().then(|| options.clone()) };
+    let task = EvalTask {
+        args,
+        options: args.eval.any().then(|| options.clone()),
+    };
     let (config, evaluation) = run_on(args.device, task)?;
     let m = evaluation.metrics;
     if args.json {
@@ -452,7 +553,13 @@ pub fn eval(args: &EvalCommandArgs, out: &mut dyn Write) -> Result<(), CliError>
         });
         writeln!(out, "{value}")?;
     } else {
-        writeln!(out, "{} run in {} on {}", config.model, args.checkpoint.display(), config.dataset.path.display())?;
+        writeln!(
+            out,
+            "{} run in {} on {}",
+            config.model,
+            args.checkpoint.display(),
+            config.dataset.path.display()
+        )?;
         render_metrics(&m, &similarity_label(&options), out)?;
     }
     Ok(())
