@@ -15,3 +15,5 @@ echo "== cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== cargo check --features cuda (the CUDA backend must keep compiling; CI has no GPU)"
+cargo check -p alignscope --features cuda --locked
