@@ -15,6 +15,13 @@ fn dataset(root: &Path) -> String {
     dir.to_string_lossy().into_owned()
 }
 
+/// `alignscope train --dataset <data> <args>`.
+fn train_on(data: &str, args: &[&str]) -> common::Run {
+    let mut all = vec!["train", "--dataset", data];
+    all.extend_from_slice(args);
+    alignscope(&all)
+}
+
 fn last_json(stdout: &str) -> Value {
     let line = stdout.lines().last().expect("some output");
     serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
@@ -26,20 +33,20 @@ fn train_writes_a_run_that_eval_reproduces() {
     let data = dataset(tmp.path());
     let out = tmp.path().join("run");
     let out_str = out.to_string_lossy();
-    let run = alignscope(&[
-        "train",
-        "--dataset",
+    let run = train_on(
         &data,
-        "--epochs",
-        "4",
-        "--eval-every",
-        "2",
-        "--seed",
-        "5",
-        "--out",
-        &out_str,
-        "--json",
-    ]);
+        &[
+            "--epochs",
+            "4",
+            "--eval-every",
+            "2",
+            "--seed",
+            "5",
+            "--out",
+            &out_str,
+            "--json",
+        ],
+    );
     run.assert_no_panic();
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let result = last_json(&run.stdout);
@@ -109,17 +116,7 @@ fn train_writes_a_run_that_eval_reproduces() {
     );
 
     // The same folder cannot take a different run.
-    let clash = alignscope(&[
-        "train",
-        "--dataset",
-        &data,
-        "--epochs",
-        "2",
-        "--seed",
-        "6",
-        "--out",
-        &out_str,
-    ]);
+    let clash = train_on(&data, &["--epochs", "2", "--seed", "6", "--out", &out_str]);
     assert_eq!(clash.code, Some(1));
     assert!(
         clash.stderr.contains("already holds a run"),
@@ -132,17 +129,17 @@ fn train_writes_a_run_that_eval_reproduces() {
 fn human_output_has_a_curve_and_a_metric_table() {
     let tmp = tempfile::tempdir().unwrap();
     let data = dataset(tmp.path());
-    let run = alignscope(&[
-        "train",
-        "--dataset",
+    let run = train_on(
         &data,
-        "--epochs",
-        "2",
-        "--eval-every",
-        "1",
-        "--similarity",
-        "cosine",
-    ]);
+        &[
+            "--epochs",
+            "2",
+            "--eval-every",
+            "1",
+            "--similarity",
+            "cosine",
+        ],
+    );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
         run.stdout
@@ -158,15 +155,7 @@ fn human_output_has_a_curve_and_a_metric_table() {
 fn bad_arguments_and_inputs_get_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let data = dataset(tmp.path());
-    let bad_ratio = alignscope(&[
-        "train",
-        "--dataset",
-        &data,
-        "--ratio",
-        "1.5",
-        "--epochs",
-        "1",
-    ]);
+    let bad_ratio = train_on(&data, &["--ratio", "1.5", "--epochs", "1"]);
     bad_ratio.assert_no_panic();
     assert_eq!(bad_ratio.code, Some(1));
     assert!(
@@ -175,10 +164,10 @@ fn bad_arguments_and_inputs_get_clear_errors() {
         bad_ratio.stderr
     );
 
-    let zero_epochs = alignscope(&["train", "--dataset", &data, "--epochs", "0"]);
+    let zero_epochs = train_on(&data, &["--epochs", "0"]);
     assert_eq!(zero_epochs.code, Some(2));
 
-    let missing = alignscope(&["train", "--dataset", "/nonexistent/data", "--epochs", "1"]);
+    let missing = train_on("/nonexistent/data", &["--epochs", "1"]);
     assert_eq!(missing.code, Some(1));
     assert!(
         missing.stderr.contains("/nonexistent/data"),
@@ -194,7 +183,7 @@ fn bad_arguments_and_inputs_get_clear_errors() {
         not_a_run.stderr
     );
 
-    let resume_without_out = alignscope(&["train", "--dataset", &data, "--resume"]);
+    let resume_without_out = train_on(&data, &["--resume"]);
     assert_eq!(resume_without_out.code, Some(2));
 }
 
@@ -202,16 +191,7 @@ fn bad_arguments_and_inputs_get_clear_errors() {
 fn cuda_request_falls_back_to_the_cpu_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let data = dataset(tmp.path());
-    let run = alignscope(&[
-        "train",
-        "--dataset",
-        &data,
-        "--epochs",
-        "1",
-        "--device",
-        "cuda",
-        "--json",
-    ]);
+    let run = train_on(&data, &["--epochs", "1", "--device", "cuda", "--json"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stderr.contains("using the CPU"), "{}", run.stderr);
     assert!(

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::graph::GraphTensors;
 use crate::kernels::reflection::{self, KernelGraph};
-use crate::ops::{scatter_rows, segment_softmax};
+use crate::ops::{scatter_rows, segment_softmax, to_host};
 
 /// A backend the alignment models run on.
 pub trait GraphBackend: Backend {
@@ -51,11 +51,31 @@ pub fn reflection_layer_composed<B: Backend>(
 }
 
 fn host<B: Backend>(primitive: B::FloatTensorPrimitive) -> Vec<f32> {
-    Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(primitive))
-        .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .expect("float values")
+    to_host(Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(
+        primitive,
+    )))
+    .2
+}
+
+type CpuTensor = burn::backend::ndarray::NdArrayTensor;
+
+/// The fused forward pass on CPU tensors: `h` is `N x d`.
+fn fused_forward(
+    graph: &KernelGraph,
+    h: CpuTensor,
+    relations: CpuTensor,
+    attention: CpuTensor,
+) -> CpuTensor {
+    let shape = h.shape();
+    let (n, d) = (shape[0], shape[1]);
+    let out = reflection::forward(
+        graph,
+        &host::<NdArray>(h),
+        &host::<NdArray>(relations),
+        &host::<NdArray>(attention),
+        d,
+    );
+    device_tensor::<NdArray>(out, [n, d], &NdArrayDevice::Cpu)
 }
 
 fn device_tensor<B: Backend>(
@@ -75,16 +95,13 @@ impl GraphBackend for NdArray {
         attention: Tensor<Self, 2>,
         graph: &GraphTensors<Self>,
     ) -> Tensor<Self, 2> {
-        let [n, d] = h.dims();
-        let device = h.device();
-        let out = reflection::forward(
+        let out = fused_forward(
             &graph.kernel,
-            &host::<NdArray>(h.into_primitive().tensor()),
-            &host::<NdArray>(relations.into_primitive().tensor()),
-            &host::<NdArray>(attention.into_primitive().tensor()),
-            d,
+            h.into_primitive().tensor(),
+            relations.into_primitive().tensor(),
+            attention.into_primitive().tensor(),
         );
-        Tensor::from_data(TensorData::new(out, [n, d]), &device)
+        Tensor::from_primitive(TensorPrimitive::Float(out))
     }
 }
 
@@ -147,21 +164,17 @@ impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
         attention: Tensor<Self, 2>,
         graph: &GraphTensors<Self>,
     ) -> Tensor<Self, 2> {
-        let [n, d] = h.dims();
         let (h, relations, attention) = (
             h.into_primitive().tensor(),
             relations.into_primitive().tensor(),
             attention.into_primitive().tensor(),
         );
-        let device = NdArrayDevice::Cpu;
-        let out = reflection::forward(
+        let out = fused_forward(
             &graph.kernel,
-            &host::<NdArray>(h.primitive.clone()),
-            &host::<NdArray>(relations.primitive.clone()),
-            &host::<NdArray>(attention.primitive.clone()),
-            d,
+            h.primitive.clone(),
+            relations.primitive.clone(),
+            attention.primitive.clone(),
         );
-        let out = device_tensor::<NdArray>(out, [n, d], &device);
         let result = match ReflectionBackward
             .prepare::<C>([
                 h.node.clone(),

@@ -18,7 +18,7 @@ use crate::backend::GraphBackend;
 use crate::eval::{EvalOptions, Evaluation, evaluate};
 use crate::export::{ExportManifest, export, exports_dir};
 use crate::graph::AlignmentGraph;
-use crate::inputs::{ModalityInputReport, ModalityInputs, ModalityKind};
+use crate::inputs::{ModalityInputReport, ModalityInputs};
 use crate::loginmea::{ConfigError, DataShape, LoginMeaConfig};
 use crate::model::{AlignmentModel, ModelInputs};
 use crate::ops::l2_normalize;
@@ -52,6 +52,9 @@ pub struct DatasetRecord {
     pub path: PathBuf,
     /// Format it was read as.
     pub format: String,
+    /// The image-feature file given instead of the one beside the data, if any.
+    #[serde(default)]
+    pub image_features: Option<PathBuf>,
     /// Content fingerprint.
     pub fingerprint: String,
     /// Entities per graph.
@@ -250,6 +253,7 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
         dataset: DatasetRecord {
             path: spec.dataset.clone(),
             format: format.to_string(),
+            image_features: spec.load.image_features.clone(),
             fingerprint: fingerprint(&pair)?,
             entities: [nl, pair.right.entities.len()],
             gold_pairs: pair.gold.len(),
@@ -441,7 +445,7 @@ pub fn evaluate_run<B: GraphBackend>(
         dataset: config.dataset.path.clone(),
         load: LoadOptions {
             format: config.dataset.format.parse().ok(),
-            image_features: None,
+            image_features: config.dataset.image_features.clone(),
         },
         model: config.loginmea.clone(),
         train: config.train.clone(),
@@ -480,13 +484,4 @@ pub fn evaluate_run<B: GraphBackend>(
         &options,
     );
     Ok((config, evaluation))
-}
-
-/// The modalities a configuration fuses, for display.
-pub fn modality_names(config: &LoginMeaConfig) -> Vec<&'static str> {
-    config
-        .modalities
-        .iter()
-        .map(|m: &ModalityKind| m.as_str())
-        .collect()
 }

@@ -181,8 +181,10 @@ pub fn backward(
     d: usize,
     grad_out: &[f32],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    // Pass 1, per head: attention, s_e = h_j . u_e, q_e = G_i . u_e, dlogit_e.
-    let per_head: Vec<Vec<PairGrad>> = (0..g.entities)
+    // Pass 1, per head: attention, s_e = h_j . u_e, q_e = G_i . u_e, dlogit_e, and the
+    // head's share of the attention vector's gradient, sum_e dlogit_e u_e (while the
+    // head's unit vectors are at hand).
+    let per_head: Vec<(Vec<PairGrad>, Vec<f32>)> = (0..g.entities)
         .into_par_iter()
         .map_init(
             || (Vec::new(), Vec::new()),
@@ -207,14 +209,26 @@ pub fn backward(
                         norm: norms[k],
                     });
                 }
-                for p in out.iter_mut() {
+                let mut grad_a_share = vec![0.0f32; if out.is_empty() { 0 } else { d }];
+                for (k, p) in out.iter_mut().enumerate() {
                     p.grad_logit = p.alpha * (p.grad_logit - weighted);
+                    let u = &units[k * d..(k + 1) * d];
+                    grad_a_share
+                        .iter_mut()
+                        .zip(u)
+                        .for_each(|(o, x)| *o += p.grad_logit * x);
                 }
-                out
+                (out, grad_a_share)
             },
         )
         .collect();
-    let pair: Vec<PairGrad> = per_head.into_iter().flatten().collect();
+    // Summed head by head in order: deterministic.
+    let mut grad_a = vec![0.0f32; d];
+    let mut pair: Vec<PairGrad> = Vec::with_capacity(g.pairs());
+    for (pairs, share) in per_head {
+        pair.extend(pairs);
+        grad_a.iter_mut().zip(share).for_each(|(o, x)| *o += x);
+    }
 
     // Pass 2, per tail: dh_j = sum alpha_e (G_i - 2 q_e u_e).
     let mut grad_h = vec![0.0f32; g.entities * d];
@@ -265,27 +279,5 @@ pub fn backward(
         },
     );
 
-    // The attention vector: sum_e dlogit_e u_e, in fixed blocks summed in order.
-    const BLOCK: usize = 4096;
-    let partials: Vec<Vec<f32>> = (0..pair.len().div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| {
-            let mut acc = vec![0.0f32; d];
-            let mut u = vec![0.0f32; d];
-            let first = b * BLOCK;
-            let block = &pair[first..(first + BLOCK).min(pair.len())];
-            for (offset, p) in block.iter().enumerate() {
-                relation_unit(g, rel, d, first + offset, &mut u);
-                acc.iter_mut()
-                    .zip(&u)
-                    .for_each(|(o, x)| *o += p.grad_logit * x);
-            }
-            acc
-        })
-        .collect();
-    let mut grad_a = vec![0.0f32; d];
-    for p in partials {
-        grad_a.iter_mut().zip(p).for_each(|(o, x)| *o += x);
-    }
     (grad_h, grad_rel, grad_a)
 }

@@ -11,7 +11,6 @@ mod progress;
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -380,13 +379,4 @@ fn iterate<B: burn::tensor::backend::Backend>(
         added_correct: correct,
         seeds: task.train.len() + state.pseudo_seeds.len(),
     }
-}
-
-/// Whether `dir` holds a checkpoint.
-pub fn has_checkpoint(run_dir: &Path) -> bool {
-    CheckpointStore::new(run_dir)
-        .latest()
-        .ok()
-        .flatten()
-        .is_some()
 }
