@@ -1,5 +1,21 @@
-//! AlignScope's backend library. For now it holds the headless command-line interface;
-//! the store, job runner and API join it as their issues land (see ARCHITECTURE.md).
+//! AlignScope's backend library: the SQLite store, the training job runner, the one API
+//! every client calls, and the headless command-line interface built on it (see
+//! ARCHITECTURE.md).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod cli;
+pub mod data_dir;
+pub mod device;
+pub mod jobs;
+pub mod run_files;
+pub mod store;
+
+/// This build's version: the crate version and the commit it was built from.
+pub fn code_version() -> String {
+    format!(
+        "{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        env!("ALIGNSCOPE_COMMIT")
+    )
+}

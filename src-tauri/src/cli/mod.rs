@@ -1,9 +1,10 @@
 //! The `alignscope` command line: argument parsing, dispatch and exit codes.
 
 mod convert;
-mod device;
+mod decisions;
 mod inspect;
 mod render;
+mod runs;
 mod train;
 
 use std::io::Write;
@@ -26,6 +27,13 @@ pub const EXIT_USAGE: u8 = 2;
     about = "AlignScope: multi-modal entity alignment workbench (headless CLI)"
 )]
 pub struct Cli {
+    /// The data directory (database and run folders) [default: $ALIGNSCOPE_HOME, else
+    /// the platform's data folder].
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Print JSON instead of tables (one object; for `train`, the last stdout line).
+    #[arg(long, global = true)]
+    pub json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -37,10 +45,17 @@ pub enum Command {
     /// Read, validate, describe and convert knowledge-graph pairs.
     #[command(subcommand)]
     Dataset(DatasetCommand),
-    /// Train a model on a dataset, evaluating as it goes; optionally save a run folder.
+    /// Train a model on a dataset, evaluating as it goes; the run is recorded in the
+    /// data directory.
     Train(Box<train::TrainArgs>),
-    /// Re-evaluate a saved run (`train --out`) on its dataset.
+    /// Re-evaluate a recorded run (or a run folder) on its dataset.
     Eval(train::EvalCommandArgs),
+    /// List, show, compare, resume, cancel and delete recorded runs.
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
+    /// Record, undo, list and export decisions about candidate pairs.
+    #[command(subcommand)]
+    Decisions(decisions::DecisionsCommand),
 }
 
 /// `alignscope dataset ...`
@@ -53,9 +68,6 @@ pub enum DatasetCommand {
         /// How to read it.
         #[command(flatten)]
         source: SourceArgs,
-        /// Print one JSON object instead of tables.
-        #[arg(long)]
-        json: bool,
     },
     /// Convert a dataset folder to AlignScope's own TSV format.
     Convert {
@@ -67,10 +79,20 @@ pub enum DatasetCommand {
         /// How to read it.
         #[command(flatten)]
         source: SourceArgs,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
     },
+    /// Validate a dataset folder and register it in the data directory.
+    Import {
+        /// The dataset folder.
+        dir: PathBuf,
+        /// How to read it.
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Display name [default: the folder's name].
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the registered datasets.
+    List,
 }
 
 /// Options for reading a dataset folder.
@@ -107,6 +129,9 @@ pub enum CliError {
     /// Training or evaluation failed.
     #[error(transparent)]
     Run(#[from] alignscope_models::run::RunError),
+    /// The backend refused or failed.
+    #[error("{0}")]
+    Api(#[from] crate::api::ApiError),
     /// Writing to the terminal failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -124,19 +149,53 @@ pub enum CliError {
 
 /// Runs a parsed command, writing results to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    let json = cli.json;
+    let data_dir = cli.data_dir.clone();
     match cli.command {
-        Command::Dataset(DatasetCommand::Inspect { dir, source, json }) => {
+        Command::Dataset(DatasetCommand::Inspect { dir, source }) => {
             inspect::inspect(&dir, &source.load_options(), json, out)
         }
-        Command::Dataset(DatasetCommand::Convert {
-            dir,
-            to,
-            source,
-            json,
-        }) => convert::convert(&dir, &to, &source.load_options(), json, out),
-        Command::Train(args) => train::train(&args, out),
-        Command::Eval(args) => train::eval(&args, out),
+        Command::Dataset(DatasetCommand::Convert { dir, to, source }) => {
+            convert::convert(&dir, &to, &source.load_options(), json, out)
+        }
+        Command::Dataset(DatasetCommand::Import { dir, source, name }) => {
+            with_api(data_dir, |api| async move {
+                runs::import(&api, &dir, &source, name, json, out).await
+            })
+        }
+        Command::Dataset(DatasetCommand::List) => {
+            with_api(data_dir, |api| async move { runs::list_datasets(&api, json, out).await })
+        }
+        Command::Train(args) => {
+            with_api(data_dir, |api| async move { train::train(&api, &args, json, out).await })
+        }
+        Command::Eval(args) => train::eval(data_dir, &args, json, out),
+        Command::Runs(command) => {
+            with_api(data_dir, |api| async move { runs::run(&api, command, json, out).await })
+        }
+        Command::Decisions(command) => with_api(data_dir, |api| async move {
+            decisions::run(&api, command, json, out).await
+        }),
     }
+}
+
+/// Opens the API on the data directory inside a tokio runtime and runs `body`.
+fn with_api<'a, F, Fut>(data_dir: Option<PathBuf>, body: F) -> Result<(), CliError>
+where
+    F: FnOnce(crate::api::Api) -> Fut,
+    Fut: std::future::Future<Output = Result<(), CliError>> + 'a,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let dir = crate::data_dir::DataDir::resolve(data_dir.as_deref())
+            .map_err(crate::api::ApiError::from)?;
+        let api = crate::api::Api::open(dir).await?;
+        let result = body(api.clone()).await;
+        api.close().await;
+        result
+    })
 }
 
 /// The binary's entry point: parses arguments, runs, prints errors to stderr.

@@ -1,8 +1,7 @@
 //! `alignscope train` and `alignscope eval`.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use alignscope_models::GraphBackend;
@@ -11,15 +10,20 @@ use alignscope_models::eval::{
 };
 use alignscope_models::inputs::ModalityKind;
 use alignscope_models::loginmea::{FusionKind, GraphLayerKind, LoginMeaConfig, LossDirection};
-use alignscope_models::run::{self, RunResult, RunSpec, SavedModel};
-use alignscope_models::train::{IterativeConfig, TrainConfig, TrainEvent};
+use alignscope_models::run::{self, RunSpec, SavedModel};
+use alignscope_models::train::{IterativeConfig, TrainConfig};
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use tokio::sync::broadcast;
 
-use super::device::{BackendTask, DeviceArg, run_on};
 use super::{CliError, SourceArgs};
+use crate::api::dto::{EpochDto, ImportRequest, RunDto, StartRunRequest};
+use crate::api::{Api, ApiError, ErrorCode};
+use crate::device::{BackendTask, DeviceArg, run_on};
+use crate::jobs::JobEvent;
+use crate::store::{RunId, RunStatus};
 
 /// Models `train` knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -133,12 +137,6 @@ pub struct TrainArgs {
     /// Where to train.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
-    /// Run folder for config, checkpoints and exports (none: nothing is written).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run in --out from its newest checkpoint.
-    #[arg(long, requires = "out")]
-    pub resume: bool,
     /// Evaluate (and checkpoint) every N epochs.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub eval_every: u32,
@@ -163,9 +161,6 @@ pub struct TrainArgs {
     /// Evaluation options.
     #[command(flatten)]
     pub eval: EvalArgs,
-    /// Print one JSON object last on stdout.
-    #[arg(long)]
-    pub json: bool,
 }
 
 impl TrainArgs {
@@ -225,34 +220,6 @@ impl TrainArgs {
     }
 }
 
-struct TrainTask<'a> {
-    prepared: &'a mut run::PreparedRun,
-    out: Option<&'a Path>,
-    resume: bool,
-}
-
-impl BackendTask for TrainTask<'_> {
-    type Output = Result<RunResult, run::RunError>;
-
-    fn run<B>(self, device: B::Device, label: &str) -> Self::Output
-    where
-        B: AutodiffBackend + GraphBackend,
-        B::InnerBackend: GraphBackend,
-    {
-        let cancel = AtomicBool::new(false);
-        let mut reporter = Reporter::new(self.prepared.config.train.epochs);
-        run::execute::<B>(
-            self.prepared,
-            &device,
-            label,
-            self.out,
-            self.resume,
-            &cancel,
-            &mut |e| reporter.event(e),
-        )
-    }
-}
-
 /// Draws training progress on stderr: a bar on a terminal, a line per evaluation
 /// otherwise (logs).
 struct Reporter {
@@ -281,15 +248,19 @@ impl Reporter {
         }
     }
 
-    fn event(&mut self, event: &TrainEvent) {
+    fn event(&mut self, event: &JobEvent) {
         match event {
-            TrainEvent::Started {
+            JobEvent::Queued { run } => {
+                self.line(&format!("run {run} queued (waiting for its device)"));
+            }
+            JobEvent::Started {
                 first_epoch,
                 epochs,
-                chunks,
+                ..
             } => {
                 self.epochs = *epochs;
                 if let Some(bar) = &self.bar {
+                    bar.set_length(*epochs as u64);
                     bar.set_position(first_epoch.saturating_sub(1) as u64);
                     bar.reset_eta();
                 }
@@ -298,46 +269,39 @@ impl Reporter {
                 } else {
                     "training".into()
                 };
-                self.line(&format!(
-                    "{what}: {epochs} epochs, {chunks} loss chunk(s) per epoch"
-                ));
+                self.line(&format!("{what}: {epochs} epochs"));
             }
-            TrainEvent::Chunk {
+            JobEvent::Progress {
                 epoch,
-                chunk,
-                chunks,
-                loss,
+                batch,
+                batches,
+                ..
             } => {
                 if let Some(bar) = &self.bar {
-                    bar.set_message(format!(
-                        "epoch {epoch} chunk {chunk}/{chunks} loss {loss:.4}"
-                    ));
+                    bar.set_message(format!("epoch {epoch} chunk {batch}/{batches}"));
                 }
             }
-            TrainEvent::Epoch(record) => {
-                let mut msg = format!("loss {:.4}  {:.1} s/epoch", record.loss, record.seconds);
-                if let Some(test) = &record.test {
-                    let m = test.left_to_right;
-                    msg.push_str(&format!(
-                        "  H@1 {:.3} H@10 {:.3} MRR {:.3}",
-                        m.hits_at_1, m.hits_at_10, m.mrr
-                    ));
-                }
-                if let Some(p) = &record.pseudo_seeds {
-                    msg.push_str(&format!(
-                        "  pseudo: {} mutual, {} standing, +{} ({} correct), {} seeds",
-                        p.mutual, p.candidates, p.added, p.added_correct, p.seeds
-                    ));
+            JobEvent::Metric {
+                epoch,
+                loss,
+                hits_at_1,
+                mrr,
+                ..
+            } => {
+                let mut msg = format!("loss {loss:.4}");
+                if let (Some(h1), Some(mrr)) = (hits_at_1, mrr) {
+                    msg.push_str(&format!("  H@1 {h1:.3} MRR {mrr:.3}"));
                 }
                 if let Some(bar) = &self.bar {
-                    bar.set_position(record.epoch as u64);
+                    bar.set_position(*epoch as u64);
                     bar.set_message(msg.clone());
                 }
-                if record.test.is_some() || record.pseudo_seeds.is_some() {
-                    self.line(&format!("epoch {:>4}/{}  {msg}", record.epoch, self.epochs));
+                if hits_at_1.is_some() {
+                    self.line(&format!("epoch {epoch:>4}/{}  {msg}", self.epochs));
                 }
             }
-            TrainEvent::Checkpoint { .. } => {}
+            JobEvent::Log { line, .. } => self.line(line),
+            JobEvent::Finished { .. } | JobEvent::Failed { .. } | JobEvent::Cancelled { .. } => {}
         }
     }
 
@@ -357,28 +321,109 @@ impl Drop for Reporter {
     }
 }
 
-/// Runs `alignscope train`.
-pub fn train(args: &TrainArgs, out: &mut dyn Write) -> Result<(), CliError> {
+/// Runs `alignscope train`: registers the dataset, queues the run, follows it.
+pub async fn train(
+    api: &Api,
+    args: &TrainArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let spec = args.spec();
-    let mut prepared = run::prepare(&spec)?;
-    let result = run_on(
-        args.device,
-        TrainTask {
-            prepared: &mut prepared,
-            out: args.out.as_deref(),
-            resume: args.resume,
-        },
-    )?;
-    let metrics = result.final_test.as_ref().map(|e| e.metrics);
-    let seconds = run::seconds_per_epoch(&result.state);
-    if args.json {
+    let imported = api
+        .import_dataset(ImportRequest {
+            path: spec.dataset.clone(),
+            format: args.source.format.map(|f| f.to_string()),
+            image_features: args.source.image_features.clone(),
+            name: None,
+        })
+        .await?;
+    for w in &imported.warnings {
+        eprintln!("warning: {w}");
+    }
+    let events = api.subscribe();
+    let run = api
+        .start_run(StartRunRequest {
+            dataset: imported.dataset.id,
+            model: "loginmea".into(),
+            loginmea: spec.model,
+            train: spec.train,
+            train_ratio: spec.train_ratio,
+            valid_ratio: spec.valid_ratio,
+            device: args.device,
+        })
+        .await?;
+    follow(api, run.id, events, json, out).await
+}
+
+/// Follows a run of this process to its end (Ctrl-C cancels it), then prints it.
+pub async fn follow(
+    api: &Api,
+    id: RunId,
+    mut events: broadcast::Receiver<JobEvent>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut reporter = Reporter::new(0);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) if event.run() == id => {
+                    reporter.event(&event);
+                    if matches!(event, JobEvent::Finished { .. } | JobEvent::Failed { .. } | JobEvent::Cancelled { .. }) {
+                        break;
+                    }
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                reporter.line("interrupted: stopping after the current step (checkpoint kept; `alignscope runs resume` continues)");
+                api.cancel_run(id).await?;
+            }
+        }
+    }
+    drop(reporter);
+    let run = api.wait_run(id).await?;
+    if run.status == RunStatus::Failed {
+        return Err(ApiError::new(
+            ErrorCode::Training,
+            format!(
+                "run {id} failed: {}",
+                run.error.as_deref().unwrap_or("no message")
+            ),
+        )
+        .into());
+    }
+    let epochs = api.run_metrics(id).await?;
+    report(&run, &epochs, json, out)
+}
+
+/// Prints a finished run: JSON, or a curve and a metric table.
+fn report(run: &RunDto, epochs: &[EpochDto], json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let metrics: Option<AlignmentMetrics> = run
+        .metrics
+        .clone()
+        .and_then(|m| serde_json::from_value(m).ok());
+    let config: Option<run::RunConfig> = run
+        .config
+        .clone()
+        .and_then(|c| serde_json::from_value(c).ok());
+    let seconds = if epochs.is_empty() {
+        0.0
+    } else {
+        epochs.iter().map(|e| e.seconds).sum::<f64>() / epochs.len() as f64
+    };
+    if json {
         let l2r = metrics.map(|m| m.left_to_right);
         let value = json!({
-            "model": "loginmea",
-            "status": format!("{:?}", result.status).to_lowercase(),
-            "device": result.config.device,
-            "dataset": result.config.dataset.path,
-            "epochs": result.state.epoch,
+            "run_id": run.id,
+            "model": run.model,
+            "status": run.status,
+            "device": run.device_label,
+            "dataset": config.as_ref().map(|c| &c.dataset.path),
+            "epochs": run.epochs_done,
             "seconds_per_epoch": seconds,
             "hits_at_1": l2r.map(|m| m.hits_at_1),
             "hits_at_5": l2r.map(|m| m.hits_at_5),
@@ -386,49 +431,44 @@ pub fn train(args: &TrainArgs, out: &mut dyn Write) -> Result<(), CliError> {
             "mrr": l2r.map(|m| m.mrr),
             "mr": l2r.map(|m| m.mr),
             "right_to_left": metrics.map(|m| m.right_to_left),
-            "similarity": result.config.train.eval.similarity,
-            "best": result.state.best,
-            "history": result.state.history,
-            "out": args.out,
+            "similarity": config.as_ref().map(|c| c.train.eval.similarity),
+            "best_epoch": run.best_epoch,
+            "history": epochs,
+            "run_dir": run.run_dir,
         });
         writeln!(out, "{value}")?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "LoginMEA on {} ({}), device {}",
-        result.config.dataset.path.display(),
-        result.config.dataset.format,
-        result.config.device
-    )?;
-    writeln!(
-        out,
-        "seeds {} / valid {} / test {}; {} epochs, {:.2} s per epoch",
-        result.config.split.train,
-        result.config.split.valid,
-        result.config.split.test,
-        result.state.epoch,
-        seconds
-    )?;
-    render_curve(&result, out)?;
-    if let Some(m) = metrics {
+    if let Some(c) = &config {
+        writeln!(
+            out,
+            "LoginMEA on {} ({}), device {}",
+            c.dataset.path.display(),
+            c.dataset.format,
+            c.device
+        )?;
+        writeln!(
+            out,
+            "seeds {} / valid {} / test {}; {} epochs, {:.2} s per epoch",
+            c.split.train, c.split.valid, c.split.test, run.epochs_done, seconds
+        )?;
+    }
+    render_curve(epochs, out)?;
+    if let (Some(m), Some(c)) = (metrics, &config) {
         writeln!(out)?;
-        render_metrics(&m, &similarity_label(&result.config.train.eval), out)?;
+        render_metrics(&m, &similarity_label(&c.train.eval), out)?;
     }
-    if let Some(best) = &result.state.best {
-        writeln!(
-            out,
-            "best epoch {} (H@1 {:.4}, chosen by {})",
-            best.epoch, best.hits_at_1, best.selected_by
-        )?;
+    if let Some(best) = run.best_epoch {
+        writeln!(out, "best epoch {best}")?;
     }
-    if let Some(dir) = &args.out {
-        writeln!(
-            out,
-            "run folder: {} (config.json, checkpoints/, exports/)",
-            dir.display()
-        )?;
-    }
+    writeln!(
+        out,
+        "run {} {} ({}); folder {}",
+        run.id,
+        run.status.as_str(),
+        "`alignscope runs show` has the details",
+        run.run_dir.display()
+    )?;
     Ok(())
 }
 
@@ -445,26 +485,19 @@ fn similarity_label(options: &EvalOptions) -> String {
 }
 
 /// The evaluated epochs as a small bar chart of left-to-right H@1.
-fn render_curve(result: &RunResult, out: &mut dyn Write) -> std::io::Result<()> {
-    let evaluated: Vec<_> = result
-        .state
-        .history
+fn render_curve(epochs: &[EpochDto], out: &mut dyn Write) -> std::io::Result<()> {
+    let evaluated: Vec<_> = epochs
         .iter()
-        .filter_map(|r| r.test.map(|t| (r.epoch, r.loss, t)))
+        .filter_map(|e| Some((e.epoch, e.loss, e.hits_at_1?, e.mrr?)))
         .collect();
     if evaluated.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
     writeln!(out, "  epoch      loss    H@1    MRR  H@1 (left to right)")?;
-    for (epoch, loss, t) in evaluated {
-        let m = t.left_to_right;
-        let bar = "#".repeat((m.hits_at_1 * 40.0).round() as usize);
-        writeln!(
-            out,
-            "  {epoch:>5} {loss:>9.4} {:>6.3} {:>6.3}  {bar}",
-            m.hits_at_1, m.mrr
-        )?;
+    for (epoch, loss, h1, mrr) in evaluated {
+        let bar = "#".repeat((h1 * 40.0).round() as usize);
+        writeln!(out, "  {epoch:>5} {loss:>9.4} {h1:>6.3} {mrr:>6.3}  {bar}")?;
     }
     Ok(())
 }
@@ -489,10 +522,14 @@ fn render_metrics(m: &AlignmentMetrics, label: &str, out: &mut dyn Write) -> std
 
 /// `alignscope eval` options.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["run", "checkpoint"])))]
 pub struct EvalCommandArgs {
-    /// The run folder written by `train --out`.
+    /// A recorded run's id.
     #[arg(long)]
-    pub checkpoint: PathBuf,
+    pub run: Option<i64>,
+    /// A run folder (`runs/<id>` in the data directory).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
     /// Evaluate the best epoch's model instead of the newest checkpoint.
     #[arg(long)]
     pub best: bool,
@@ -502,13 +539,11 @@ pub struct EvalCommandArgs {
     /// Evaluation options (default: the run's own).
     #[command(flatten)]
     pub eval: EvalArgs,
-    /// Print one JSON object.
-    #[arg(long)]
-    pub json: bool,
 }
 
 struct EvalTask<'a> {
     args: &'a EvalCommandArgs,
+    dir: &'a std::path::Path,
     options: Option<EvalOptions>,
 }
 
@@ -525,23 +560,44 @@ impl BackendTask for EvalTask<'_> {
         } else {
             SavedModel::Latest
         };
-        run::evaluate_run::<B::InnerBackend>(&self.args.checkpoint, which, self.options, &device)
+        run::evaluate_run::<B::InnerBackend>(self.dir, which, self.options, &device)
     }
 }
 
 /// Runs `alignscope eval`.
-pub fn eval(args: &EvalCommandArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let stored = run::read_config(&args.checkpoint)?;
+pub fn eval(
+    data_dir: Option<PathBuf>,
+    args: &EvalCommandArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let dir = match (&args.checkpoint, args.run) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(id)) => {
+            let mut found = None;
+            super::with_api(data_dir, |api| {
+                let found = &mut found;
+                async move {
+                    *found = Some(api.get_run(RunId(id)).await?.run_dir);
+                    Ok(())
+                }
+            })?;
+            found.expect("set on success")
+        }
+        (None, None) => unreachable!("clap requires --run or --checkpoint"),
+    };
+    let stored = run::read_config(&dir)?;
     let options = args.eval.apply(stored.train.eval.clone());
     let task = EvalTask {
         args,
+        dir: &dir,
         options: args.eval.any().then(|| options.clone()),
     };
     let (config, evaluation) = run_on(args.device, task)?;
     let m = evaluation.metrics;
-    if args.json {
+    if json {
         let value = json!({
-            "checkpoint": args.checkpoint,
+            "checkpoint": dir,
             "model": config.model,
             "hits_at_1": m.left_to_right.hits_at_1,
             "hits_at_5": m.left_to_right.hits_at_5,
@@ -557,7 +613,7 @@ pub fn eval(args: &EvalCommandArgs, out: &mut dyn Write) -> Result<(), CliError>
             out,
             "{} run in {} on {}",
             config.model,
-            args.checkpoint.display(),
+            dir.display(),
             config.dataset.path.display()
         )?;
         render_metrics(&m, &similarity_label(&options), out)?;

@@ -1,0 +1,80 @@
+//! The one backend API every client calls (desktop commands, HTTP server, CLI): async
+//! functions taking and returning serde DTOs, failing with [`ApiError`].
+//!
+//! Grouped by subject: [`datasets`](self::datasets) (import, list, search, entity
+//! detail), [`runs`](self::runs) (start, list, metrics, cancel, resume, delete,
+//! compare), [`candidates`](self::candidates) (an entity's ranked candidates with the
+//! per-modality breakdown), [`decisions`](self::decisions) (record, undo, history, the
+//! review queue, seeds for a new run) and [`exports`](self::exports) (SSSOM, N-Triples,
+//! TSV).
+
+pub mod candidates;
+pub mod datasets;
+pub mod decisions;
+pub mod dto;
+mod error;
+pub mod exports;
+pub mod runs;
+
+use std::sync::{Arc, Mutex};
+
+use alignscope_datasets::MmkgPair;
+
+use crate::data_dir::DataDir;
+use crate::jobs::{JobEvent, JobRunner};
+use crate::store::{DatasetId, Store};
+
+pub use error::{ApiError, ApiResult, ErrorCode};
+
+/// The backend: store, data directory, job runner. Cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    store: Store,
+    data_dir: DataDir,
+    jobs: JobRunner,
+    /// The most recently used dataset, loaded (entity detail needs the triples).
+    loaded: Arc<Mutex<Option<(DatasetId, Arc<MmkgPair>)>>>,
+}
+
+impl Api {
+    /// Opens the store in `data_dir` and marks runs orphaned by a crash `interrupted`.
+    pub async fn open(data_dir: DataDir) -> ApiResult<Self> {
+        let store = Store::open(&data_dir.database()).await?;
+        let jobs = JobRunner::new(store.clone(), data_dir.clone());
+        jobs.recover_orphans().await?;
+        Ok(Self {
+            store,
+            data_dir,
+            jobs,
+            loaded: Arc::default(),
+        })
+    }
+
+    /// The store (for tools and tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.data_dir
+    }
+
+    /// Job events from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<JobEvent> {
+        self.jobs.subscribe()
+    }
+
+    /// Closes the store.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}
+
+/// The OS user, as the default author of decisions.
+pub fn default_author() -> String {
+    std::env::var("ALIGNSCOPE_AUTHOR")
+        .or_else(|_| std::env::var("USER"))
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}

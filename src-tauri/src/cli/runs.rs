@@ -1,0 +1,283 @@
+//! `alignscope dataset import|list` and `alignscope runs ...`.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::Subcommand;
+
+use super::{CliError, SourceArgs};
+use crate::api::Api;
+use crate::api::dto::{ImportRequest, RunDto};
+use crate::store::RunId;
+
+/// `alignscope runs ...`
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Every recorded run, newest first.
+    List,
+    /// One run: status, config, per-epoch metrics, files.
+    Show {
+        /// Run id.
+        id: i64,
+    },
+    /// Two runs side by side, with the test pairs whose top-1 flips.
+    Compare {
+        /// Run A.
+        a: i64,
+        /// Run B.
+        b: i64,
+    },
+    /// Continue an interrupted, cancelled or failed run from its last checkpoint (in the
+    /// foreground, like `train`).
+    Resume {
+        /// Run id.
+        id: i64,
+    },
+    /// Ask a queued or running run to stop (it keeps its checkpoints).
+    Cancel {
+        /// Run id.
+        id: i64,
+    },
+    /// Delete a run that is not running, with its files.
+    Delete {
+        /// Run id.
+        id: i64,
+    },
+}
+
+pub(super) fn line(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), CliError> {
+    serde_json::to_writer(&mut *out, value).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn metric(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into())
+}
+
+/// `dataset import`.
+pub async fn import(
+    api: &Api,
+    dir: &Path,
+    source: &SourceArgs,
+    name: Option<String>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let imported = api
+        .import_dataset(ImportRequest {
+            path: dir.to_path_buf(),
+            format: source.format.map(|f| f.to_string()),
+            image_features: source.image_features.clone(),
+            name,
+        })
+        .await?;
+    if json {
+        return line(out, &imported);
+    }
+    let d = &imported.dataset;
+    writeln!(
+        out,
+        "dataset {} \"{}\" ({}) from {}{}",
+        d.id,
+        d.name,
+        d.format,
+        d.source_path,
+        if imported.already_known {
+            " (already registered)"
+        } else {
+            ""
+        }
+    )?;
+    for w in &imported.warnings {
+        writeln!(out, "  warning: {w}")?;
+    }
+    Ok(())
+}
+
+/// `dataset list`.
+pub async fn list_datasets(api: &Api, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let datasets = api.list_datasets().await?;
+    if json {
+        return line(out, &datasets);
+    }
+    writeln!(out, "{:>4}  {:<24} {:<11} source", "id", "name", "format")?;
+    for d in datasets {
+        writeln!(out, "{:>4}  {:<24} {:<11} {}", d.id.0, d.name, d.format, d.source_path)?;
+    }
+    Ok(())
+}
+
+/// `runs ...`.
+pub async fn run(
+    api: &Api,
+    command: RunsCommand,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    match command {
+        RunsCommand::List => {
+            let runs = api.list_runs().await?;
+            if json {
+                return line(out, &runs);
+            }
+            writeln!(
+                out,
+                "{:>4}  {:<11} {:<9} {:>7} {:>11} {:>7} {:>7} {:>7}",
+                "id", "status", "model", "dataset", "epochs", "H@1", "H@10", "MRR"
+            )?;
+            for r in runs {
+                writeln!(
+                    out,
+                    "{:>4}  {:<11} {:<9} {:>7} {:>11} {:>7} {:>7} {:>7}",
+                    r.id.0,
+                    r.status.as_str(),
+                    r.model,
+                    r.dataset_id.0,
+                    format!("{}/{}", r.epochs_done, r.epochs_planned),
+                    metric(r.hits_at_1),
+                    metric(r.hits_at_10),
+                    metric(r.mrr)
+                )?;
+            }
+            Ok(())
+        }
+        RunsCommand::Show { id } => {
+            let id = RunId(id);
+            let run = api.get_run(id).await?;
+            let epochs = api.run_metrics(id).await?;
+            let artifacts = api.run_artifacts(id).await?;
+            if json {
+                let artifacts: Vec<_> = artifacts
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({"kind": a.kind, "path": a.path, "bytes": a.bytes, "sha256": a.sha256})
+                    })
+                    .collect();
+                return line(
+                    out,
+                    &serde_json::json!({"run": run, "epochs": epochs, "artifacts": artifacts}),
+                );
+            }
+            describe(&run, out)?;
+            let evaluated: Vec<_> = epochs.iter().filter(|e| e.hits_at_1.is_some()).collect();
+            if !evaluated.is_empty() {
+                writeln!(out, "\n  epoch      loss    H@1    MRR  H@1 (left to right)")?;
+                for e in evaluated {
+                    let h1 = e.hits_at_1.unwrap_or(0.0);
+                    writeln!(
+                        out,
+                        "  {:>5} {:>9.4} {h1:>6.3} {:>6.3}  {}",
+                        e.epoch,
+                        e.loss,
+                        e.mrr.unwrap_or(0.0),
+                        "#".repeat((h1 * 40.0).round() as usize)
+                    )?;
+                }
+            }
+            if !artifacts.is_empty() {
+                writeln!(out, "\nfiles:")?;
+                for a in artifacts {
+                    writeln!(out, "  {:<17} {:>12} B  {}", a.kind, a.bytes, a.path)?;
+                }
+            }
+            Ok(())
+        }
+        RunsCommand::Compare { a, b } => {
+            let c = api.compare_runs(RunId(a), RunId(b)).await?;
+            if json {
+                return line(out, &c);
+            }
+            writeln!(out, "{:<10} {:>10} {:>10} {:>10}", "", format!("run {a}"), format!("run {b}"), "B - A")?;
+            let rows = [
+                ("H@1", c.a.hits_at_1, c.b.hits_at_1),
+                ("H@10", c.a.hits_at_10, c.b.hits_at_10),
+                ("MRR", c.a.mrr, c.b.mrr),
+            ];
+            for (name, x, y) in rows {
+                let delta = match (x, y) {
+                    (Some(x), Some(y)) => format!("{:+.4}", y - x),
+                    _ => "-".into(),
+                };
+                writeln!(out, "{name:<10} {:>10} {:>10} {delta:>10}", metric(x), metric(y))?;
+            }
+            writeln!(
+                out,
+                "\n{} common test queries: {} right in both, {} in neither, {} only in run {a}, {} only in run {b}",
+                c.common_queries,
+                c.both_correct,
+                c.neither_correct,
+                c.a_only.len(),
+                c.b_only.len()
+            )?;
+            for (title, flips) in [(format!("lost by run {b}"), &c.a_only), (format!("gained by run {b}"), &c.b_only)] {
+                if flips.is_empty() {
+                    continue;
+                }
+                writeln!(out, "\n{title} (first 10):")?;
+                for f in flips.iter().take(10) {
+                    writeln!(
+                        out,
+                        "  {} = {}  (rank {} -> {})",
+                        f.query.label, f.truth.label, f.rank_a, f.rank_b
+                    )?;
+                }
+            }
+            Ok(())
+        }
+        RunsCommand::Resume { id } => {
+            let events = api.subscribe();
+            let run = api.resume_run(RunId(id)).await?;
+            super::train::follow(api, run.id, events, json, out).await
+        }
+        RunsCommand::Cancel { id } => {
+            let run = api.cancel_run(RunId(id)).await?;
+            if json {
+                return line(out, &run);
+            }
+            writeln!(
+                out,
+                "run {id}: cancel requested (status {}); it stops at the end of its current step",
+                run.status.as_str()
+            )?;
+            Ok(())
+        }
+        RunsCommand::Delete { id } => {
+            api.delete_run(RunId(id)).await?;
+            if json {
+                return line(out, &serde_json::json!({"deleted": id}));
+            }
+            writeln!(out, "run {id} deleted")?;
+            Ok(())
+        }
+    }
+}
+
+/// A few lines about a run.
+pub fn describe(run: &RunDto, out: &mut dyn Write) -> Result<(), CliError> {
+    writeln!(
+        out,
+        "run {}: {} on dataset {}, {} ({}), epochs {}/{}",
+        run.id,
+        run.model,
+        run.dataset_id,
+        run.status.as_str(),
+        run.device_label.as_deref().unwrap_or(&run.device),
+        run.epochs_done,
+        run.epochs_planned
+    )?;
+    writeln!(
+        out,
+        "  H@1 {}  H@10 {}  MRR {}  MR {}  best epoch {}",
+        metric(run.hits_at_1),
+        metric(run.hits_at_10),
+        metric(run.mrr),
+        run.mr.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()),
+        run.best_epoch.map(|e| e.to_string()).unwrap_or_else(|| "-".into())
+    )?;
+    if let Some(error) = &run.error {
+        writeln!(out, "  note: {error}")?;
+    }
+    writeln!(out, "  folder: {}  code: {}", run.run_dir.display(), run.code_version)?;
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The training job: prepares the dataset, trains on the chosen device with checkpoints
+//! in `runs/<id>/`, stores every epoch before announcing it, then loads the run's
+//! predictions and files into the store.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use alignscope_models::GraphBackend;
+use alignscope_models::run::{self, PreparedRun, RunResult, RunSpec};
+use alignscope_models::train::{TrainEvent, TrainStatus};
+use burn::tensor::backend::AutodiffBackend;
+
+use super::{JobContext, JobEnd, JobEvent, JobFailure, JobWork};
+use crate::device::{BackendTask, DeviceArg, run_on};
+use crate::run_files::{EntityIndex, list_artifacts, read_exports};
+use crate::store::{EpochRow, RunOutcome};
+
+/// A training job.
+#[derive(Debug, Clone)]
+pub struct TrainJob {
+    /// What to train.
+    pub spec: RunSpec,
+    /// Where.
+    pub device: DeviceArg,
+    /// Continue from the run folder's newest checkpoint.
+    pub resume: bool,
+}
+
+impl TrainJob {
+    /// The job as runner work.
+    pub fn into_work(self) -> JobWork {
+        Box::new(move |context| self.run(context))
+    }
+
+    fn run(self, context: &JobContext) -> Result<JobEnd, JobFailure> {
+        let fail = |e: &dyn std::fmt::Display| JobFailure(e.to_string());
+        context.emit(JobEvent::Log {
+            run: context.run,
+            line: format!("loading {}", self.spec.dataset.display()),
+        });
+        let mut prepared = run::prepare(&self.spec).map_err(|e| fail(&e))?;
+        let run_dir = context
+            .data_dir
+            .root()
+            .join("runs")
+            .join(context.run.to_string());
+        let result = run_on(
+            self.device,
+            Training {
+                prepared: &mut prepared,
+                context,
+                run_dir: &run_dir,
+                resume: self.resume,
+            },
+        )?;
+        let mut outcome = RunOutcome {
+            best_epoch: result.state.best.as_ref().map(|b| b.epoch as i64),
+            epochs_done: result.state.epoch as i64,
+            ..RunOutcome::default()
+        };
+        if let Some(evaluation) = &result.final_test {
+            let m = evaluation.metrics.left_to_right;
+            outcome.headline = Some([m.hits_at_1, m.hits_at_10, m.mrr, m.mr]);
+            outcome.metrics = Some(serde_json::to_value(evaluation.metrics).map_err(|e| fail(&e))?);
+        }
+        if result.exports.is_some() {
+            let rows = read_exports(
+                &alignscope_models::export::exports_dir(&run_dir),
+                &EntityIndex::from_pair(&prepared.pair),
+            )
+            .map_err(|e| fail(&e))?;
+            context
+                .block_on(context.store.replace_predictions(
+                    context.run,
+                    &rows.predictions,
+                    &rows.ranks,
+                    &rows.weights,
+                ))
+                .map_err(|e| fail(&e))?;
+            context
+                .block_on(context.store.set_modality_columns(
+                    context.run,
+                    &rows.weight_modalities,
+                    &rows.similarity_modalities,
+                ))
+                .map_err(|e| fail(&e))?;
+        }
+        let artifacts = list_artifacts(context.data_dir.root(), &run_dir).map_err(|e| fail(&e))?;
+        context
+            .block_on(context.store.replace_artifacts(context.run, &artifacts))
+            .map_err(|e| fail(&e))?;
+        Ok(match result.status {
+            TrainStatus::Completed => JobEnd::Completed(outcome),
+            TrainStatus::Cancelled => JobEnd::Cancelled(outcome),
+        })
+    }
+}
+
+struct Training<'a> {
+    prepared: &'a mut PreparedRun,
+    context: &'a JobContext,
+    run_dir: &'a std::path::Path,
+    resume: bool,
+}
+
+impl BackendTask for Training<'_> {
+    type Output = Result<RunResult, JobFailure>;
+
+    fn run<B>(self, device: B::Device, label: &str) -> Self::Output
+    where
+        B: AutodiffBackend + GraphBackend,
+        B::InnerBackend: GraphBackend,
+    {
+        let context = self.context;
+        let run = context.run;
+        self.prepared.config.device = label.to_string();
+        let config = serde_json::to_value(&self.prepared.config)
+            .map_err(|e| JobFailure(e.to_string()))?;
+        context
+            .block_on(context.store.set_run_config(run, &config, label))
+            .map_err(|e| JobFailure(e.to_string()))?;
+        // A store failure inside the progress callback stops training; it is reported
+        // once training has returned.
+        let store_failure: Arc<Mutex<Option<String>>> = Arc::default();
+        let mut tracker = EtaTracker::default();
+        let mut progress = |event: &TrainEvent| {
+            let stored = match event {
+                TrainEvent::Started {
+                    first_epoch,
+                    epochs,
+                    ..
+                } => {
+                    tracker.epochs = *epochs;
+                    let forgotten = context.block_on(
+                        context.store.forget_epochs_from(run, *first_epoch as i64),
+                    );
+                    context.emit(JobEvent::Started {
+                        run,
+                        first_epoch: *first_epoch,
+                        epochs: *epochs,
+                    });
+                    forgotten
+                }
+                TrainEvent::Chunk {
+                    epoch,
+                    chunk,
+                    chunks,
+                    ..
+                } => {
+                    context.emit(JobEvent::Progress {
+                        run,
+                        epoch: *epoch,
+                        epochs: tracker.epochs,
+                        batch: *chunk,
+                        batches: *chunks,
+                        eta_seconds: tracker.eta(*epoch),
+                    });
+                    Ok(())
+                }
+                TrainEvent::Epoch(record) => {
+                    tracker.seconds.push(record.seconds + record.eval_seconds.unwrap_or(0.0));
+                    let test = record.test.map(|t| t.left_to_right);
+                    let row = EpochRow {
+                        epoch: record.epoch as i64,
+                        loss: record.loss,
+                        seconds: record.seconds,
+                        eval_seconds: record.eval_seconds,
+                        hits_at_1: test.map(|t| t.hits_at_1),
+                        hits_at_10: test.map(|t| t.hits_at_10),
+                        mrr: test.map(|t| t.mrr),
+                        valid_hits_at_1: record.valid.map(|v| v.left_to_right.hits_at_1),
+                        details: serde_json::to_string(record).unwrap_or_default(),
+                    };
+                    let stored = context.block_on(context.store.record_epoch(run, &row));
+                    if stored.is_ok() {
+                        context.emit(JobEvent::Metric {
+                            run,
+                            epoch: record.epoch,
+                            loss: record.loss,
+                            hits_at_1: row.hits_at_1,
+                            mrr: row.mrr,
+                        });
+                    }
+                    stored
+                }
+                TrainEvent::Checkpoint { epoch } => {
+                    context.emit(JobEvent::Log {
+                        run,
+                        line: format!("checkpoint written at epoch {epoch}"),
+                    });
+                    Ok(())
+                }
+            };
+            if let Err(e) = stored {
+                *store_failure.lock().expect("failure slot") = Some(e.to_string());
+                context.cancel.store(true, Ordering::SeqCst);
+            }
+        };
+        let result = run::execute::<B>(
+            self.prepared,
+            &device,
+            label,
+            Some(self.run_dir),
+            self.resume,
+            &context.cancel,
+            &mut progress,
+        )
+        .map_err(|e| JobFailure(e.to_string()))?;
+        if let Some(message) = store_failure.lock().expect("failure slot").take() {
+            return Err(JobFailure(format!(
+                "training stopped: its metrics could not be stored: {message}"
+            )));
+        }
+        Ok(result)
+    }
+}
+
+/// Estimates the time left from the epochs timed so far.
+#[derive(Default)]
+struct EtaTracker {
+    epochs: usize,
+    seconds: Vec<f64>,
+}
+
+impl EtaTracker {
+    fn eta(&self, epoch: usize) -> Option<f64> {
+        if self.seconds.is_empty() {
+            return None;
+        }
+        let mean = self.seconds.iter().sum::<f64>() / self.seconds.len() as f64;
+        Some(mean * (self.epochs + 1).saturating_sub(epoch) as f64)
+    }
+}

@@ -1,0 +1,227 @@
+//! Datasets and their entities.
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{DatasetId, Store, StoreError, now_millis};
+
+/// A dataset to register.
+#[derive(Debug, Clone)]
+pub struct NewDataset {
+    /// Display name.
+    pub name: String,
+    /// Folder it was read from.
+    pub source_path: String,
+    /// Format it was read as.
+    pub format: String,
+    /// Image-feature file given explicitly, if any.
+    pub image_features: Option<String>,
+    /// Content fingerprint.
+    pub fingerprint: String,
+    /// Statistics (JSON).
+    pub statistics: serde_json::Value,
+}
+
+/// An entity to register (joint index: left graph first).
+#[derive(Debug, Clone)]
+pub struct NewEntity {
+    /// Joint index.
+    pub entity: i64,
+    /// 0 left, 1 right.
+    pub side: i64,
+    /// Key in the source.
+    pub key: String,
+    /// Name or URI.
+    pub name: String,
+    /// Human label.
+    pub label: String,
+}
+
+/// A stored dataset.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DatasetRow {
+    /// Id.
+    pub id: DatasetId,
+    /// Display name.
+    pub name: String,
+    /// Folder it was read from.
+    pub source_path: String,
+    /// Format it was read as.
+    pub format: String,
+    /// Explicit image-feature file.
+    pub image_features: Option<String>,
+    /// Content fingerprint.
+    pub fingerprint: String,
+    /// Statistics (JSON text).
+    pub statistics: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// A stored entity.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct EntityRow {
+    /// Joint index.
+    pub entity: i64,
+    /// 0 left, 1 right.
+    pub side: i64,
+    /// Key in the source.
+    pub key: String,
+    /// Name or URI.
+    pub name: String,
+    /// Human label.
+    pub label: String,
+}
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound values).
+pub(crate) const INSERT_BATCH: usize = 2000;
+
+impl Store {
+    /// The dataset read from `source_path` with `fingerprint`, if registered.
+    pub async fn find_dataset(
+        &self,
+        fingerprint: &str,
+        source_path: &str,
+    ) -> Result<Option<DatasetRow>, StoreError> {
+        sqlx::query_as("SELECT * FROM datasets WHERE fingerprint = ? AND source_path = ?")
+            .bind(fingerprint)
+            .bind(source_path)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// Registers a dataset and its entities in one transaction.
+    pub async fn insert_dataset(
+        &self,
+        new: &NewDataset,
+        entities: &[NewEntity],
+    ) -> Result<DatasetId, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO datasets (name, source_path, format, image_features, fingerprint, statistics, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&new.name)
+        .bind(&new.source_path)
+        .bind(&new.format)
+        .bind(&new.image_features)
+        .bind(&new.fingerprint)
+        .bind(new.statistics.to_string())
+        .bind(now_millis())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        for chunk in entities.chunks(INSERT_BATCH) {
+            let mut insert: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO entities (dataset_id, entity, side, key, name, label) ");
+            insert.push_values(chunk, |mut row, e| {
+                row.push_bind(id)
+                    .push_bind(e.entity)
+                    .push_bind(e.side)
+                    .push_bind(&e.key)
+                    .push_bind(&e.name)
+                    .push_bind(&e.label);
+            });
+            insert
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(DatasetId(id))
+    }
+
+    /// Every dataset, newest first.
+    pub async fn list_datasets(&self) -> Result<Vec<DatasetRow>, StoreError> {
+        sqlx::query_as("SELECT * FROM datasets ORDER BY id DESC")
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// One dataset.
+    pub async fn dataset(&self, id: DatasetId) -> Result<Option<DatasetRow>, StoreError> {
+        sqlx::query_as("SELECT * FROM datasets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// Entities whose label or key contains `needle` (case-insensitive for ASCII),
+    /// exact label matches first.
+    pub async fn search_entities(
+        &self,
+        dataset: DatasetId,
+        needle: &str,
+        side: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<EntityRow>, StoreError> {
+        let escaped = needle
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        sqlx::query_as(
+            "SELECT entity, side, key, name, label FROM entities
+             WHERE dataset_id = ?1 AND (?2 IS NULL OR side = ?2)
+               AND (label LIKE ?3 ESCAPE '\\' OR key LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\')
+             ORDER BY (lower(label) = lower(?4)) DESC, length(label), entity
+             LIMIT ?5",
+        )
+        .bind(dataset)
+        .bind(side)
+        .bind(pattern)
+        .bind(needle)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err(e))
+    }
+
+    /// The entity with `key` on `side`.
+    pub async fn entity_by_key(
+        &self,
+        dataset: DatasetId,
+        side: i64,
+        key: &str,
+    ) -> Result<Option<EntityRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT entity, side, key, name, label FROM entities WHERE dataset_id = ? AND side = ? AND key = ?",
+        )
+        .bind(dataset)
+        .bind(side)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))
+    }
+
+    /// The entity with joint index `entity`.
+    pub async fn entity(
+        &self,
+        dataset: DatasetId,
+        entity: i64,
+    ) -> Result<Option<EntityRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT entity, side, key, name, label FROM entities WHERE dataset_id = ? AND entity = ?",
+        )
+        .bind(dataset)
+        .bind(entity)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))
+    }
+
+    /// Every entity of a dataset in joint-index order.
+    pub async fn entities(&self, dataset: DatasetId) -> Result<Vec<EntityRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT entity, side, key, name, label FROM entities WHERE dataset_id = ? ORDER BY entity",
+        )
+        .bind(dataset)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err(e))
+    }
+}

@@ -1,0 +1,244 @@
+//! Decisions about candidate pairs: an append-only log (triggers refuse UPDATE and
+//! DELETE). An undo is a new row naming the row it undoes; the state of a pair is its
+//! newest decision that is not undone, so the whole history replays exactly.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{DatasetId, DecisionId, RunId, Store, StoreError, now_millis};
+
+/// A verdict about a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum Verdict {
+    /// The two entities are the same thing.
+    Accept,
+    /// They are not.
+    Reject,
+    /// Cannot tell yet.
+    Unsure,
+    /// No decision (the state an undo can lead back to).
+    None,
+}
+
+impl Verdict {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accept => "accept",
+            Self::Reject => "reject",
+            Self::Unsure => "unsure",
+            Self::None => "none",
+        }
+    }
+}
+
+/// Where a decision came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum DecisionSource {
+    /// A person decided.
+    Manual,
+    /// Imported from a file.
+    Import,
+    /// Taken over from a model's prediction.
+    Model,
+}
+
+/// What a row does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum DecisionAction {
+    /// A verdict.
+    Decide,
+    /// Takes back the row in `undoes`.
+    Undo,
+}
+
+/// A decision to record.
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    /// Dataset.
+    pub dataset: DatasetId,
+    /// Left entity key.
+    pub left_key: String,
+    /// Right entity key.
+    pub right_key: String,
+    /// Verdict (not `None`).
+    pub verdict: Verdict,
+    /// Source.
+    pub source: DecisionSource,
+    /// The run that suggested the pair.
+    pub run: Option<RunId>,
+    /// Confidence (model score, or a person's).
+    pub confidence: Option<f64>,
+    /// Free text.
+    pub note: Option<String>,
+    /// Who.
+    pub author: String,
+}
+
+/// A stored decision row.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct DecisionRow {
+    /// Id (increasing in time).
+    pub id: DecisionId,
+    /// Dataset.
+    pub dataset_id: DatasetId,
+    /// Left entity key.
+    pub left_key: String,
+    /// Right entity key.
+    pub right_key: String,
+    /// Decide or undo.
+    pub action: DecisionAction,
+    /// For a decision its verdict; for an undo the pair's verdict after it.
+    pub verdict: Verdict,
+    /// The row an undo takes back.
+    pub undoes: Option<DecisionId>,
+    /// Source.
+    pub source: DecisionSource,
+    /// Suggesting run.
+    pub run_id: Option<RunId>,
+    /// Confidence.
+    pub confidence: Option<f64>,
+    /// Note.
+    pub note: Option<String>,
+    /// Author.
+    pub author: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// A pair of entity keys (left, right).
+pub type PairKey = (String, String);
+
+/// Replays a history (in id order): the standing decision of every pair that has one.
+pub fn replay(history: &[DecisionRow]) -> BTreeMap<PairKey, DecisionRow> {
+    let undone: HashSet<DecisionId> = history.iter().filter_map(|r| r.undoes).collect();
+    let mut state = BTreeMap::new();
+    for row in history {
+        if row.action == DecisionAction::Decide && !undone.contains(&row.id) {
+            state.insert((row.left_key.clone(), row.right_key.clone()), row.clone());
+        }
+    }
+    state
+}
+
+impl Store {
+    /// Appends a decision.
+    pub async fn record_decision(&self, new: &NewDecision) -> Result<DecisionRow, StoreError> {
+        sqlx::query_as(
+            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at)
+             VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        )
+        .bind(new.dataset)
+        .bind(&new.left_key)
+        .bind(&new.right_key)
+        .bind(new.verdict)
+        .bind(new.source)
+        .bind(new.run)
+        .bind(new.confidence)
+        .bind(&new.note)
+        .bind(&new.author)
+        .bind(now_millis())
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.err(e))
+    }
+
+    /// Undoes the newest decision of `dataset` that is not undone yet, appending an undo
+    /// row; `None` when there is nothing to undo.
+    pub async fn undo_latest_decision(
+        &self,
+        dataset: DatasetId,
+        author: &str,
+    ) -> Result<Option<DecisionRow>, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.err(e))?;
+        let target: Option<DecisionRow> = sqlx::query_as(
+            "SELECT * FROM decisions d
+             WHERE d.dataset_id = ? AND d.action = 'decide'
+               AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)
+             ORDER BY d.id DESC LIMIT 1",
+        )
+        .bind(dataset)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        let Some(target) = target else {
+            return Ok(None);
+        };
+        // The pair's verdict once the target is gone: its newest earlier decision that
+        // is still standing.
+        let before: Option<Verdict> = sqlx::query_scalar(
+            "SELECT d.verdict FROM decisions d
+             WHERE d.dataset_id = ? AND d.left_key = ? AND d.right_key = ? AND d.action = 'decide'
+               AND d.id < ? AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)
+             ORDER BY d.id DESC LIMIT 1",
+        )
+        .bind(dataset)
+        .bind(&target.left_key)
+        .bind(&target.right_key)
+        .bind(target.id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        let row: DecisionRow = sqlx::query_as(
+            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, undoes, source, run_id, confidence, note, author, created_at)
+             VALUES (?, ?, ?, 'undo', ?, ?, 'manual', ?, NULL, NULL, ?, ?) RETURNING *",
+        )
+        .bind(dataset)
+        .bind(&target.left_key)
+        .bind(&target.right_key)
+        .bind(before.unwrap_or(Verdict::None))
+        .bind(target.id)
+        .bind(target.run_id)
+        .bind(author)
+        .bind(now_millis())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(Some(row))
+    }
+
+    /// The whole history of a dataset's decisions, oldest first.
+    pub async fn decision_history(
+        &self,
+        dataset: DatasetId,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        sqlx::query_as("SELECT * FROM decisions WHERE dataset_id = ? ORDER BY id")
+            .bind(dataset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// The standing decisions that involve the entity `key` on `side` (0 left, 1 right).
+    pub async fn standing_decisions_of(
+        &self,
+        dataset: DatasetId,
+        side: i64,
+        key: &str,
+    ) -> Result<BTreeMap<PairKey, DecisionRow>, StoreError> {
+        let sql = if side == 0 {
+            "SELECT * FROM decisions WHERE dataset_id = ? AND left_key = ? ORDER BY id"
+        } else {
+            "SELECT * FROM decisions WHERE dataset_id = ? AND right_key = ? ORDER BY id"
+        };
+        let rows: Vec<DecisionRow> = sqlx::query_as(sql)
+            .bind(dataset)
+            .bind(key)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(replay(&rows))
+    }
+}

@@ -1,0 +1,116 @@
+//! The store: one SQLite database (bundled SQLite through sqlx, WAL journal, foreign keys
+//! on) holding datasets, runs, per-epoch metrics, artifacts, predictions and decisions.
+//!
+//! The schema comes from the embedded migrations in `src-tauri/migrations/`. Every
+//! state change a client shows is written here before it is announced.
+
+mod datasets;
+mod decisions;
+mod error;
+mod ids;
+mod predictions;
+mod runs;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use datasets::{DatasetRow, EntityRow, NewDataset, NewEntity};
+pub use decisions::{
+    DecisionAction, DecisionRow, DecisionSource, NewDecision, PairKey, Verdict, replay,
+};
+pub use error::StoreError;
+pub use ids::{DatasetId, DecisionId, RunId};
+pub use predictions::{CandidateRow, PredictionRow, RankRow};
+pub use runs::{ArtifactRow, EpochRow, NewRun, RunOutcome, RunRow, RunStatus};
+
+/// How long a statement waits for another connection's write lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let wrap = |source| StoreError::classify(path, source);
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(wrap)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(wrap)?;
+        // Touch the file once so that "not a database" and permission problems surface
+        // here, with the path, rather than inside a migration.
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .execute(&pool)
+            .await
+            .map_err(wrap)?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migration {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection pool, for the store's own modules.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Wraps a query error with this store's path.
+    pub(crate) fn err(&self, source: sqlx::Error) -> StoreError {
+        StoreError::classify(&self.path, source)
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Encodes floats as little-endian `f32` bytes (the BLOB columns).
+pub fn encode_f32s(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Decodes little-endian `f32` bytes.
+pub fn decode_f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
