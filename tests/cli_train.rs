@@ -15,9 +15,10 @@ fn dataset(root: &Path) -> String {
     dir.to_string_lossy().into_owned()
 }
 
-/// `alignscope train --dataset <data> <args>`.
-fn train_on(data: &str, args: &[&str]) -> common::Run {
-    let mut all = vec!["train", "--dataset", data];
+/// `alignscope train --dataset <data> <args>` with the data directory `home`.
+fn train_in(home: &Path, data: &str, args: &[&str]) -> common::Run {
+    let home = home.to_string_lossy();
+    let mut all = vec!["--data-dir", &home, "train", "--dataset", data];
     all.extend_from_slice(args);
     alignscope(&all)
 }
@@ -31,9 +32,10 @@ fn last_json(stdout: &str) -> Value {
 fn train_writes_a_run_that_eval_reproduces() {
     let tmp = tempfile::tempdir().unwrap();
     let data = dataset(tmp.path());
-    let out = tmp.path().join("run");
-    let out_str = out.to_string_lossy();
-    let run = train_on(
+    let home = tmp.path().join("home");
+    let home_str = home.to_string_lossy().into_owned();
+    let run = train_in(
+        &home,
         &data,
         &[
             "--epochs",
@@ -42,8 +44,6 @@ fn train_writes_a_run_that_eval_reproduces() {
             "2",
             "--seed",
             "5",
-            "--out",
-            &out_str,
             "--json",
         ],
     );
@@ -51,6 +51,7 @@ fn train_writes_a_run_that_eval_reproduces() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let result = last_json(&run.stdout);
     for key in [
+        "run_id",
         "hits_at_1",
         "hits_at_10",
         "mrr",
@@ -72,6 +73,8 @@ fn train_writes_a_run_that_eval_reproduces() {
         "progress lines on stderr: {}",
         run.stderr
     );
+    let run_id = result["run_id"].as_i64().unwrap();
+    let out = home.join("runs").join(run_id.to_string());
     for file in [
         "config.json",
         "summary.json",
@@ -90,7 +93,8 @@ fn train_writes_a_run_that_eval_reproduces() {
             .is_some_and(|d| !d.is_empty())
     );
 
-    let eval = alignscope(&["eval", "--checkpoint", &out_str, "--json"]);
+    let run_id_str = run_id.to_string();
+    let eval = alignscope(&["--data-dir", &home_str, "eval", "--run", &run_id_str, "--json"]);
     assert_eq!(eval.code, Some(0), "{}", eval.stderr);
     let again = last_json(&eval.stdout);
     assert_eq!(
@@ -99,6 +103,7 @@ fn train_writes_a_run_that_eval_reproduces() {
     );
     assert_eq!(again["mrr"], result["mrr"]);
 
+    let out_str = out.to_string_lossy();
     let cosine = alignscope(&[
         "eval",
         "--checkpoint",
@@ -115,21 +120,23 @@ fn train_writes_a_run_that_eval_reproduces() {
         cosine.stdout
     );
 
-    // The same folder cannot take a different run.
-    let clash = train_on(&data, &["--epochs", "2", "--seed", "6", "--out", &out_str]);
-    assert_eq!(clash.code, Some(1));
-    assert!(
-        clash.stderr.contains("already holds a run"),
-        "{}",
-        clash.stderr
-    );
+    // The store has the run, its metrics and its predictions.
+    let list = alignscope(&["--data-dir", &home_str, "runs", "list", "--json"]);
+    assert_eq!(list.code, Some(0), "{}", list.stderr);
+    let runs = last_json(&list.stdout);
+    let stored = &runs.as_array().unwrap()[0];
+    assert_eq!(stored["id"], run_id);
+    assert_eq!(stored["status"], "completed");
+    assert_eq!(stored["hits_at_1"], result["hits_at_1"]);
+    assert_eq!(stored["epochs_done"], 4);
 }
 
 #[test]
 fn human_output_has_a_curve_and_a_metric_table() {
     let tmp = tempfile::tempdir().unwrap();
     let data = dataset(tmp.path());
-    let run = train_on(
+    let run = train_in(
+        tmp.path(),
         &data,
         &[
             "--epochs",
@@ -155,7 +162,8 @@ fn human_output_has_a_curve_and_a_metric_table() {
 fn bad_arguments_and_inputs_get_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let data = dataset(tmp.path());
-    let bad_ratio = train_on(&data, &["--ratio", "1.5", "--epochs", "1"]);
+    let home = tmp.path();
+    let bad_ratio = train_in(home, &data, &["--ratio", "1.5", "--epochs", "1"]);
     bad_ratio.assert_no_panic();
     assert_eq!(bad_ratio.code, Some(1));
     assert!(
@@ -164,10 +172,10 @@ fn bad_arguments_and_inputs_get_clear_errors() {
         bad_ratio.stderr
     );
 
-    let zero_epochs = train_on(&data, &["--epochs", "0"]);
+    let zero_epochs = train_in(home, &data, &["--epochs", "0"]);
     assert_eq!(zero_epochs.code, Some(2));
 
-    let missing = train_on("/nonexistent/data", &["--epochs", "1"]);
+    let missing = train_in(home, "/nonexistent/data", &["--epochs", "1"]);
     assert_eq!(missing.code, Some(1));
     assert!(
         missing.stderr.contains("/nonexistent/data"),
@@ -183,15 +191,20 @@ fn bad_arguments_and_inputs_get_clear_errors() {
         not_a_run.stderr
     );
 
-    let resume_without_out = train_on(&data, &["--resume"]);
-    assert_eq!(resume_without_out.code, Some(2));
+    let no_run = alignscope(&["--data-dir", &home.to_string_lossy(), "runs", "show", "99"]);
+    assert_eq!(no_run.code, Some(1));
+    assert!(no_run.stderr.contains("no run 99"), "{}", no_run.stderr);
 }
 
 #[test]
 fn cuda_request_falls_back_to_the_cpu_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
     let data = dataset(tmp.path());
-    let run = train_on(&data, &["--epochs", "1", "--device", "cuda", "--json"]);
+    let run = train_in(
+        tmp.path(),
+        &data,
+        &["--epochs", "1", "--device", "cuda", "--json"],
+    );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stderr.contains("using the CPU"), "{}", run.stderr);
     assert!(

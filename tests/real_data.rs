@@ -119,7 +119,11 @@ fn loginmea_trains_an_epoch_on_zh_en_end_to_end() {
     let Some(dir) = shared_dbp15k("zh_en") else {
         return;
     };
+    let home = tempfile::tempdir().unwrap();
+    let home_str = home.path().to_str().unwrap();
     let run = common::alignscope(&[
+        "--data-dir",
+        home_str,
         "train",
         "--dataset",
         dir.to_str().unwrap(),
@@ -136,4 +140,33 @@ fn loginmea_trains_an_epoch_on_zh_en_end_to_end() {
     // (chance MR is about 5,250 of 10,500 candidates).
     assert!(result["mr"].as_f64().unwrap() < 4000.0, "{result}");
     assert!(result["seconds_per_epoch"].as_f64().unwrap() > 0.0);
+
+    // The run's predictions are in the store: the candidates of a test query, with one
+    // score per modality.
+    let run_id = result["run_id"].to_string();
+    let ranks = std::fs::read_to_string(
+        home.path()
+            .join("runs")
+            .join(&run_id)
+            .join("exports/ranks.tsv"),
+    )
+    .unwrap();
+    let query = ranks.lines().nth(1).unwrap().split('\t').nth(1).unwrap();
+    let shown = common::alignscope(&[
+        "--data-dir",
+        home_str,
+        "--json",
+        "runs",
+        "candidates",
+        &run_id,
+        query,
+    ]);
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    let candidates: serde_json::Value = serde_json::from_str(shown.stdout.trim()).unwrap();
+    let list = candidates["candidates"].as_array().unwrap();
+    assert_eq!(list.len(), 10, "{candidates}");
+    assert_eq!(
+        list[0]["modality_scores"].as_array().unwrap().len(),
+        candidates["modalities"].as_array().unwrap().len()
+    );
 }

@@ -7,8 +7,17 @@ use clap::Subcommand;
 
 use super::{CliError, SourceArgs};
 use crate::api::Api;
-use crate::api::dto::{ImportRequest, RunDto};
+use crate::api::dto::{ImportRequest, ReviewStrategy, RunDto, SideDto};
 use crate::store::RunId;
+
+/// A graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SideArg {
+    /// The source graph.
+    Left,
+    /// The target graph.
+    Right,
+}
 
 /// `alignscope runs ...`
 #[derive(Debug, Subcommand)]
@@ -37,6 +46,31 @@ pub enum RunsCommand {
     Cancel {
         /// Run id.
         id: i64,
+    },
+    /// The ranked candidates of one entity in a run, with per-modality scores and
+    /// modality weights.
+    Candidates {
+        /// Run id.
+        id: i64,
+        /// Entity key.
+        key: String,
+        /// Which graph the entity is in.
+        #[arg(long, value_enum, default_value = "left")]
+        side: SideArg,
+    },
+    /// Pairs to review next, from a run's top-1 predictions.
+    Review {
+        /// Run id.
+        id: i64,
+        /// Order.
+        #[arg(long, value_enum, default_value = "lowest-margin")]
+        strategy: ReviewStrategy,
+        /// Second run, for --strategy disagreement.
+        #[arg(long)]
+        other: Option<i64>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
     },
     /// Delete a run that is not running, with its files.
     Delete {
@@ -240,6 +274,59 @@ pub async fn run(
                 "run {id}: cancel requested (status {}); it stops at the end of its current step",
                 run.status.as_str()
             )?;
+            Ok(())
+        }
+        RunsCommand::Candidates { id, key, side } => {
+            let side = match side {
+                SideArg::Left => SideDto::Left,
+                SideArg::Right => SideDto::Right,
+            };
+            let c = api.candidates(RunId(id), side, &key).await?;
+            if json {
+                return line(out, &c);
+            }
+            writeln!(out, "candidates of {} ({}) in run {id}", c.query.label, c.query.key)?;
+            if c.candidates.is_empty() {
+                writeln!(out, "  none: the entity is not a test query of this run")?;
+            }
+            writeln!(out, "  {:>4} {:>8}  {:<40} {}", "rank", "score", "candidate", c.modalities.join(" / "))?;
+            for cand in &c.candidates {
+                let sims: Vec<String> = cand.modality_scores.iter().map(|v| format!("{v:.3}")).collect();
+                writeln!(
+                    out,
+                    "  {:>4} {:>8.4}  {:<40} {}{}",
+                    cand.rank,
+                    cand.score,
+                    format!("{}{}", cand.entity.label, if cand.is_true { " *" } else { "" }),
+                    sims.join(" / "),
+                    cand.decision.map(|d| format!("  [{}]", d.as_str())).unwrap_or_default()
+                )?;
+            }
+            Ok(())
+        }
+        RunsCommand::Review {
+            id,
+            strategy,
+            other,
+            limit,
+        } => {
+            let items = api
+                .review_queue(RunId(id), strategy, other.map(RunId), limit)
+                .await?;
+            if json {
+                return line(out, &items);
+            }
+            for item in items {
+                writeln!(
+                    out,
+                    "{:<32} = {:<32} score {:.4} margin {}  ({})",
+                    item.left.label,
+                    item.right.label,
+                    item.score,
+                    item.margin.map(|m| format!("{m:.4}")).unwrap_or_else(|| "-".into()),
+                    item.reason
+                )?;
+            }
             Ok(())
         }
         RunsCommand::Delete { id } => {
