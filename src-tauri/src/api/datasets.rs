@@ -156,7 +156,7 @@ impl Api {
         self.store
             .dataset(id)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no dataset {id}; `datasets` lists them")))
+            .ok_or_else(|| ApiError::not_found(format!("no dataset {id}; `alignscope dataset list` shows them")))
     }
 
     /// Entities whose label, key or name contains `query`.

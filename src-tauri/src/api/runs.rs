@@ -322,7 +322,8 @@ impl Api {
         })
     }
 
-    pub(crate) async fn entity_at(
+    /// The entity with joint index `entity` of a dataset.
+    pub async fn entity_at(
         &self,
         dataset: crate::store::DatasetId,
         entity: i64,

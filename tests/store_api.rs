@@ -1,0 +1,362 @@
+//! The backend API in-process on a real SQLite file: training runs recorded and
+//! compared, candidates with their breakdown, decisions with an exact replayable
+//! history, the review queue, seeds, and exports checked against their formats.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use alignscope::api::Api;
+use alignscope::api::dto::{
+    DecisionRequest, ExportFormat, ImportRequest, ReviewStrategy, SideDto, StartRunRequest,
+};
+use alignscope::data_dir::DataDir;
+use alignscope::device::DeviceArg;
+use alignscope::store::{DatasetId, DecisionSource, RunId, RunStatus, Verdict, replay};
+use alignscope_models::train::TrainConfig;
+
+fn planted(root: &Path) -> std::path::PathBuf {
+    let dir = root.join("planted");
+    let pair = alignscope_models::synthetic::planted_pair(120, 8, 4, 0.1, 3);
+    alignscope_datasets::write_alignscope(&pair, &dir).expect("write the generated pair");
+    dir
+}
+
+async fn open(root: &Path) -> (Api, DatasetId) {
+    let api = Api::open(DataDir::at(root.join("home")).unwrap())
+        .await
+        .unwrap();
+    let imported = api
+        .import_dataset(ImportRequest {
+            path: planted(root),
+            ..ImportRequest::default()
+        })
+        .await
+        .unwrap();
+    (api, imported.dataset.id)
+}
+
+async fn train(api: &Api, dataset: DatasetId, seed: u64, epochs: usize) -> RunId {
+    let run = api
+        .start_run(StartRunRequest {
+            dataset,
+            model: "loginmea".into(),
+            loginmea: Default::default(),
+            train: TrainConfig {
+                epochs,
+                eval_every: 2,
+                seed,
+                ..TrainConfig::default()
+            },
+            train_ratio: 0.3,
+            valid_ratio: 0.0,
+            device: DeviceArg::Cpu,
+        })
+        .await
+        .unwrap();
+    let done = api.wait_run(run.id).await.unwrap();
+    assert_eq!(done.status, RunStatus::Completed, "{:?}", done.error);
+    run.id
+}
+
+fn decision(dataset: DatasetId, left: &str, right: &str, verdict: Verdict) -> DecisionRequest {
+    DecisionRequest {
+        dataset,
+        left: left.into(),
+        right: right.into(),
+        verdict,
+        source: DecisionSource::Manual,
+        run: None,
+        confidence: None,
+        note: None,
+        author: Some("tester".into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_recorded_compared_and_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let a = train(&api, dataset, 1, 4).await;
+    let b = train(&api, dataset, 1, 6).await;
+
+    let run = api.get_run(a).await.unwrap();
+    assert_eq!(run.epochs_done, 4);
+    assert!(run.config.as_ref().unwrap()["deviations"].is_array());
+    let metrics = api.run_metrics(a).await.unwrap();
+    assert_eq!(
+        metrics.iter().map(|m| m.epoch).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(metrics[3].hits_at_1, run.hits_at_1, "final metric = last eval");
+    let artifacts = api.run_artifacts(a).await.unwrap();
+    let kinds: BTreeSet<_> = artifacts.iter().map(|a| a.kind.as_str()).collect();
+    for kind in ["config", "candidates", "ranks", "checkpoint", "modality_weights"] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+    }
+    for artifact in &artifacts {
+        let bytes = std::fs::read(api.data_dir().resolve_relative(&artifact.path)).unwrap();
+        assert_eq!(bytes.len() as i64, artifact.bytes, "{}", artifact.path);
+    }
+
+    // Same seed and split: the same test queries; every one is in exactly one bucket.
+    let c = api.compare_runs(a, b).await.unwrap();
+    let test = run.config.as_ref().unwrap()["split"]["test"].as_u64().unwrap() as usize;
+    assert_eq!(c.common_queries, test);
+    assert_eq!(
+        c.both_correct + c.neither_correct + c.a_only.len() + c.b_only.len(),
+        c.common_queries
+    );
+    let h1 = |x: Option<f64>| x.unwrap();
+    let expected_delta = h1(c.b.hits_at_1) - h1(c.a.hits_at_1);
+    assert!((c.delta.unwrap()[0] - expected_delta).abs() < 1e-12);
+    assert!(
+        ((c.b_only.len() as f64 - c.a_only.len() as f64) / test as f64 - expected_delta).abs()
+            < 1e-9,
+        "flips explain the H@1 difference"
+    );
+
+    // Candidates of a test query: ten, best first, one score per modality, weights.
+    let top = api.store().top_two(a, 0).await.unwrap();
+    let query = api.entity_at(dataset, top[0].0).await.unwrap();
+    let cands = api.candidates(a, SideDto::Left, &query.key).await.unwrap();
+    assert_eq!(cands.candidates.len(), 10);
+    assert!(cands.candidates.windows(2).all(|w| w[0].score >= w[1].score));
+    for cand in &cands.candidates {
+        assert_eq!(cand.modality_scores.len(), cands.modalities.len());
+        assert_eq!(
+            cand.weights.as_ref().map(Vec::len),
+            Some(cands.weight_modalities.len())
+        );
+    }
+    assert_eq!(cands.candidates[0].entity.entity, top[0].1);
+    let detail = api
+        .entity_detail(dataset, SideDto::Left, &query.key)
+        .await
+        .unwrap();
+    assert!(detail.relation_count > 0 && !detail.neighbours.is_empty());
+
+    // A running run cannot be deleted; a finished one goes with its folder.
+    let dir = api.get_run(b).await.unwrap().run_dir;
+    assert!(dir.exists());
+    api.delete_run(b).await.unwrap();
+    assert!(!dir.exists());
+    assert!(api.get_run(b).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_decisions_and_undos_replay_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let entities = api.store().entities(dataset).await.unwrap();
+    let (left, right): (Vec<_>, Vec<_>) = entities.iter().partition(|e| e.side == 0);
+    // A small pool of pairs so that pairs are decided several times over.
+    let mut state = 0x9e37_79b9_u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    // The model: per pair, a stack of standing verdicts.
+    let mut stacks: BTreeMap<(String, String), Vec<Verdict>> = BTreeMap::new();
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut snapshots = Vec::new();
+    let standing = |stacks: &BTreeMap<(String, String), Vec<Verdict>>| -> BTreeMap<_, _> {
+        stacks
+            .iter()
+            .filter_map(|(k, s)| s.last().map(|v| (k.clone(), *v)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    for _ in 0..1000 {
+        let l = &left[next(12)].key;
+        let r = &right[next(12)].key;
+        let verdict = [Verdict::Accept, Verdict::Reject, Verdict::Unsure][next(3)];
+        api.record_decision(decision(dataset, l, r, verdict))
+            .await
+            .unwrap();
+        stacks.entry((l.clone(), r.clone())).or_default().push(verdict);
+        order.push((l.clone(), r.clone()));
+        snapshots.push(standing(&stacks));
+    }
+    for step in 0..1000 {
+        let undo = api.undo_decision(dataset, None).await.unwrap().unwrap();
+        let pair = order.pop().unwrap();
+        assert_eq!((undo.left_key.clone(), undo.right_key.clone()), pair);
+        let stack = stacks.get_mut(&pair).unwrap();
+        stack.pop();
+        assert_eq!(undo.verdict, stack.last().copied().unwrap_or(Verdict::None));
+        snapshots.push(standing(&stacks));
+        if step % 250 == 0 {
+            let now: BTreeMap<_, _> = api
+                .standing_decisions(dataset)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|d| ((d.left_key, d.right_key), d.verdict))
+                .collect();
+            assert_eq!(now, standing(&stacks));
+        }
+    }
+    assert!(api.undo_decision(dataset, None).await.unwrap().is_none());
+    assert!(api.standing_decisions(dataset).await.unwrap().is_empty());
+
+    // The history holds every row, and every prefix replays to the state at that time.
+    let history = api.decision_history(dataset).await.unwrap();
+    assert_eq!(history.len(), 2000);
+    for (i, snapshot) in snapshots.iter().enumerate() {
+        let replayed: BTreeMap<_, _> = replay(&history[..=i])
+            .into_iter()
+            .map(|(k, d)| (k, d.verdict))
+            .collect();
+        assert_eq!(&replayed, snapshot, "after row {}", i + 1);
+    }
+
+    // Append-only: the database itself refuses to rewrite history.
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        api.store().path().display()
+    ))
+    .await
+    .unwrap();
+    for sql in [
+        "UPDATE decisions SET verdict = 'accept'",
+        "DELETE FROM decisions",
+    ] {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+    assert_eq!(api.decision_history(dataset).await.unwrap(), history);
+
+    // Unknown entities are refused with their key named.
+    let err = api
+        .record_decision(decision(dataset, "no-such-key", &right[0].key, Verdict::Accept))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("no-such-key"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_queue_seeds_and_exports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let run = train(&api, dataset, 7, 4).await;
+
+    let queue = api
+        .review_queue(run, ReviewStrategy::LowestMargin, None, 15)
+        .await
+        .unwrap();
+    assert_eq!(queue.len(), 15);
+    assert!(
+        queue
+            .windows(2)
+            .all(|w| w[0].margin.unwrap() <= w[1].margin.unwrap())
+    );
+    // Decide the first two: accept one, reject the other; they leave the queue.
+    let (first, second) = (&queue[0], &queue[1]);
+    let mut accept = decision(dataset, &first.left.key, &first.right.key, Verdict::Accept);
+    accept.run = Some(run);
+    api.record_decision(accept).await.unwrap();
+    api.record_decision(decision(
+        dataset,
+        &second.left.key,
+        &second.right.key,
+        Verdict::Reject,
+    ))
+    .await
+    .unwrap();
+    let again = api
+        .review_queue(run, ReviewStrategy::LowestMargin, None, 15)
+        .await
+        .unwrap();
+    assert!(again.iter().all(|i| i.left.key != first.left.key || i.right.key != first.right.key));
+    assert_eq!(again[0].left.key, queue[2].left.key);
+    let hubs = api
+        .review_queue(run, ReviewStrategy::Hubs, None, 50)
+        .await
+        .unwrap();
+    assert!(hubs.iter().all(|h| h.hub_count > 1));
+    assert!(hubs.windows(2).all(|w| w[0].hub_count >= w[1].hub_count));
+    let disagreements = api
+        .review_queue(run, ReviewStrategy::Disagreement, None, 1000)
+        .await
+        .unwrap();
+    for d in &disagreements {
+        let back = api
+            .candidates(run, SideDto::Right, &d.right.key)
+            .await
+            .unwrap();
+        assert_ne!(back.candidates.first().map(|c| &c.entity.key), Some(&d.left.key));
+    }
+
+    // Seeds: training pairs + accepted - rejected.
+    let seeds = api.seeds_for_new_run(run).await.unwrap();
+    assert_eq!(seeds.from_training, 36, "30% of 120 gold pairs");
+    let accepted = (first.left.key.clone(), first.right.key.clone());
+    assert!(seeds.pairs.contains(&accepted));
+    assert_eq!(
+        seeds.pairs.len(),
+        seeds.from_training + seeds.accepted_added - seeds.rejected_removed
+    );
+
+    // SSSOM: metadata, curie map covering every CURIE, required columns, justifications.
+    let sssom = api
+        .export_pairs(dataset, ExportFormat::Sssom, Some(run))
+        .await
+        .unwrap();
+    let header: Vec<&str> = sssom.lines().take_while(|l| l.starts_with('#')).collect();
+    let yaml: String = header.iter().map(|l| format!("{}\n", &l[2..])).collect();
+    let prefixes: BTreeSet<String> = yaml
+        .lines()
+        .skip_while(|l| !l.starts_with("curie_map:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().split(':').next().unwrap().to_string())
+        .collect();
+    for key in ["mapping_set_id:", "license:", "curie_map:"] {
+        assert!(yaml.lines().any(|l| l.starts_with(key)), "{key} missing:\n{yaml}");
+    }
+    let mut rows = sssom.lines().skip(header.len());
+    let columns: Vec<&str> = rows.next().unwrap().split('\t').collect();
+    for required in ["subject_id", "predicate_id", "object_id", "mapping_justification"] {
+        assert!(columns.contains(&required), "{required}");
+    }
+    let col = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+    let mut justifications = BTreeMap::new();
+    let mut subjects = Vec::new();
+    for row in rows {
+        let f: Vec<&str> = row.split('\t').collect();
+        assert_eq!(f.len(), columns.len(), "{row}");
+        for id in [f[col("subject_id")], f[col("object_id")], f[col("predicate_id")]] {
+            let prefix = id.split(':').next().unwrap();
+            assert!(prefixes.contains(prefix), "{prefix} not in the curie map");
+        }
+        let c: f64 = f[col("confidence")].parse().unwrap();
+        assert!((0.0..=1.0).contains(&c));
+        *justifications.entry(f[col("mapping_justification")].to_string()).or_insert(0) += 1;
+        subjects.push((f[col("subject_label")].to_string(), f[col("object_label")].to_string()));
+    }
+    assert_eq!(justifications.get("semapv:ManualMappingCuration"), Some(&1));
+    assert!(justifications.get("semapv:SemanticSimilarityThresholdMatching").is_some());
+    assert_eq!(justifications.len(), 2, "{justifications:?}");
+    assert!(!subjects.contains(&(second.left.label.clone(), second.right.label.clone())));
+
+    // N-Triples: one owl:sameAs triple per exported pair, IRIs without forbidden characters.
+    let nt = api.export_pairs(dataset, ExportFormat::Nt, Some(run)).await.unwrap();
+    assert_eq!(nt.lines().count(), subjects.len());
+    for line in nt.lines() {
+        let parts: Vec<&str> = line.split(' ').collect();
+        assert_eq!(parts.len(), 4, "{line}");
+        assert_eq!(parts[1], "<http://www.w3.org/2002/07/owl#sameAs>");
+        assert_eq!(parts[3], ".");
+        for iri in [parts[0], parts[2]] {
+            assert!(iri.starts_with("<http") && iri.ends_with('>'), "{iri}");
+            assert!(!iri[1..iri.len() - 1].contains(['<', '>', '"', '{', '}', '|', '^', '`', '\\']));
+        }
+    }
+    // Plain TSV without the run: the accepted pair only.
+    let tsv = api.export_pairs(dataset, ExportFormat::Tsv, None).await.unwrap();
+    let lines: Vec<&str> = tsv.lines().collect();
+    assert_eq!(lines[0], "left\tright\tjustification\tconfidence");
+    assert_eq!(lines.len(), 2);
+    assert!(lines[1].starts_with(&format!("{}\t{}\t", first.left.key, first.right.key)));
+}
