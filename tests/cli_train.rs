@@ -94,7 +94,14 @@ fn train_writes_a_run_that_eval_reproduces() {
     );
 
     let run_id_str = run_id.to_string();
-    let eval = alignscope(&["--data-dir", &home_str, "eval", "--run", &run_id_str, "--json"]);
+    let eval = alignscope(&[
+        "--data-dir",
+        &home_str,
+        "eval",
+        "--run",
+        &run_id_str,
+        "--json",
+    ]);
     assert_eq!(eval.code, Some(0), "{}", eval.stderr);
     let again = last_json(&eval.stdout);
     assert_eq!(

@@ -35,24 +35,27 @@ async fn open(root: &Path) -> (Api, DatasetId) {
     (api, imported.dataset.id)
 }
 
+fn request(dataset: DatasetId, seed: u64, epochs: usize) -> StartRunRequest {
+    StartRunRequest {
+        dataset,
+        model: "loginmea".into(),
+        loginmea: Default::default(),
+        train: TrainConfig {
+            epochs,
+            eval_every: 2,
+            seed,
+            ..TrainConfig::default()
+        },
+        train_ratio: 0.3,
+        valid_ratio: 0.0,
+        device: DeviceArg::Cpu,
+        seeds_from: None,
+        seeds: None,
+    }
+}
+
 async fn train(api: &Api, dataset: DatasetId, seed: u64, epochs: usize) -> RunId {
-    let run = api
-        .start_run(StartRunRequest {
-            dataset,
-            model: "loginmea".into(),
-            loginmea: Default::default(),
-            train: TrainConfig {
-                epochs,
-                eval_every: 2,
-                seed,
-                ..TrainConfig::default()
-            },
-            train_ratio: 0.3,
-            valid_ratio: 0.0,
-            device: DeviceArg::Cpu,
-        })
-        .await
-        .unwrap();
+    let run = api.start_run(request(dataset, seed, epochs)).await.unwrap();
     let done = api.wait_run(run.id).await.unwrap();
     assert_eq!(done.status, RunStatus::Completed, "{:?}", done.error);
     run.id
@@ -87,10 +90,19 @@ async fn runs_are_recorded_compared_and_explained() {
         metrics.iter().map(|m| m.epoch).collect::<Vec<_>>(),
         [1, 2, 3, 4]
     );
-    assert_eq!(metrics[3].hits_at_1, run.hits_at_1, "final metric = last eval");
+    assert_eq!(
+        metrics[3].hits_at_1, run.hits_at_1,
+        "final metric = last eval"
+    );
     let artifacts = api.run_artifacts(a).await.unwrap();
     let kinds: BTreeSet<_> = artifacts.iter().map(|a| a.kind.as_str()).collect();
-    for kind in ["config", "candidates", "ranks", "checkpoint", "modality_weights"] {
+    for kind in [
+        "config",
+        "candidates",
+        "ranks",
+        "checkpoint",
+        "modality_weights",
+    ] {
         assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
     }
     for artifact in &artifacts {
@@ -100,7 +112,9 @@ async fn runs_are_recorded_compared_and_explained() {
 
     // Same seed and split: the same test queries; every one is in exactly one bucket.
     let c = api.compare_runs(a, b).await.unwrap();
-    let test = run.config.as_ref().unwrap()["split"]["test"].as_u64().unwrap() as usize;
+    let test = run.config.as_ref().unwrap()["split"]["test"]
+        .as_u64()
+        .unwrap() as usize;
     assert_eq!(c.common_queries, test);
     assert_eq!(
         c.both_correct + c.neither_correct + c.a_only.len() + c.b_only.len(),
@@ -120,7 +134,12 @@ async fn runs_are_recorded_compared_and_explained() {
     let query = api.entity_at(dataset, top[0].0).await.unwrap();
     let cands = api.candidates(a, SideDto::Left, &query.key).await.unwrap();
     assert_eq!(cands.candidates.len(), 10);
-    assert!(cands.candidates.windows(2).all(|w| w[0].score >= w[1].score));
+    assert!(
+        cands
+            .candidates
+            .windows(2)
+            .all(|w| w[0].score >= w[1].score)
+    );
     for cand in &cands.candidates {
         assert_eq!(cand.modality_scores.len(), cands.modalities.len());
         assert_eq!(
@@ -174,7 +193,10 @@ async fn a_thousand_decisions_and_undos_replay_exactly() {
         api.record_decision(decision(dataset, l, r, verdict))
             .await
             .unwrap();
-        stacks.entry((l.clone(), r.clone())).or_default().push(verdict);
+        stacks
+            .entry((l.clone(), r.clone()))
+            .or_default()
+            .push(verdict);
         order.push((l.clone(), r.clone()));
         snapshots.push(standing(&stacks));
     }
@@ -212,12 +234,9 @@ async fn a_thousand_decisions_and_undos_replay_exactly() {
     }
 
     // Append-only: the database itself refuses to rewrite history.
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        api.store().path().display()
-    ))
-    .await
-    .unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", api.store().path().display()))
+        .await
+        .unwrap();
     for sql in [
         "UPDATE decisions SET verdict = 'accept'",
         "DELETE FROM decisions",
@@ -229,7 +248,12 @@ async fn a_thousand_decisions_and_undos_replay_exactly() {
 
     // Unknown entities are refused with their key named.
     let err = api
-        .record_decision(decision(dataset, "no-such-key", &right[0].key, Verdict::Accept))
+        .record_decision(decision(
+            dataset,
+            "no-such-key",
+            &right[0].key,
+            Verdict::Accept,
+        ))
         .await
         .unwrap_err();
     assert!(err.message.contains("no-such-key"), "{err}");
@@ -268,7 +292,11 @@ async fn review_queue_seeds_and_exports() {
         .review_queue(run, ReviewStrategy::LowestMargin, None, 15)
         .await
         .unwrap();
-    assert!(again.iter().all(|i| i.left.key != first.left.key || i.right.key != first.right.key));
+    assert!(
+        again
+            .iter()
+            .all(|i| i.left.key != first.left.key || i.right.key != first.right.key)
+    );
     assert_eq!(again[0].left.key, queue[2].left.key);
     let hubs = api
         .review_queue(run, ReviewStrategy::Hubs, None, 50)
@@ -285,7 +313,10 @@ async fn review_queue_seeds_and_exports() {
             .candidates(run, SideDto::Right, &d.right.key)
             .await
             .unwrap();
-        assert_ne!(back.candidates.first().map(|c| &c.entity.key), Some(&d.left.key));
+        assert_ne!(
+            back.candidates.first().map(|c| &c.entity.key),
+            Some(&d.left.key)
+        );
     }
 
     // Seeds: training pairs + accepted - rejected.
@@ -297,6 +328,31 @@ async fn review_queue_seeds_and_exports() {
         seeds.pairs.len(),
         seeds.from_training + seeds.accepted_added - seeds.rejected_removed
     );
+    // A new run trains on exactly those seeds, and tests on gold pairs not touching them.
+    let mut request = request(dataset, 7, 2);
+    request.seeds_from = Some(run);
+    let retrained = api.start_run(request).await.unwrap();
+    let retrained = api.wait_run(retrained.id).await.unwrap();
+    assert_eq!(
+        retrained.status,
+        RunStatus::Completed,
+        "{:?}",
+        retrained.error
+    );
+    let split = &retrained.config.as_ref().unwrap()["split"];
+    assert_eq!(split["train"], seeds.pairs.len());
+    let stored: Vec<(String, String)> = serde_json::from_value(split["seeds"].clone()).unwrap();
+    assert_eq!(stored, seeds.pairs);
+    let seeded_left: BTreeSet<&str> = seeds.pairs.iter().map(|p| p.0.as_str()).collect();
+    let ranks = api.store().ranks(retrained.id).await.unwrap();
+    assert_eq!(ranks.len() as u64, 2 * split["test"].as_u64().unwrap());
+    for r in ranks.iter().filter(|r| r.direction == 0) {
+        let key = api.entity_at(dataset, r.query).await.unwrap().key;
+        assert!(
+            !seeded_left.contains(key.as_str()),
+            "{key} is a seed and a test query"
+        );
+    }
 
     // SSSOM: metadata, curie map covering every CURIE, required columns, justifications.
     let sssom = api
@@ -313,11 +369,19 @@ async fn review_queue_seeds_and_exports() {
         .map(|l| l.trim().split(':').next().unwrap().to_string())
         .collect();
     for key in ["mapping_set_id:", "license:", "curie_map:"] {
-        assert!(yaml.lines().any(|l| l.starts_with(key)), "{key} missing:\n{yaml}");
+        assert!(
+            yaml.lines().any(|l| l.starts_with(key)),
+            "{key} missing:\n{yaml}"
+        );
     }
     let mut rows = sssom.lines().skip(header.len());
     let columns: Vec<&str> = rows.next().unwrap().split('\t').collect();
-    for required in ["subject_id", "predicate_id", "object_id", "mapping_justification"] {
+    for required in [
+        "subject_id",
+        "predicate_id",
+        "object_id",
+        "mapping_justification",
+    ] {
         assert!(columns.contains(&required), "{required}");
     }
     let col = |name: &str| columns.iter().position(|c| *c == name).unwrap();
@@ -326,22 +390,38 @@ async fn review_queue_seeds_and_exports() {
     for row in rows {
         let f: Vec<&str> = row.split('\t').collect();
         assert_eq!(f.len(), columns.len(), "{row}");
-        for id in [f[col("subject_id")], f[col("object_id")], f[col("predicate_id")]] {
+        for id in [
+            f[col("subject_id")],
+            f[col("object_id")],
+            f[col("predicate_id")],
+        ] {
             let prefix = id.split(':').next().unwrap();
             assert!(prefixes.contains(prefix), "{prefix} not in the curie map");
         }
         let c: f64 = f[col("confidence")].parse().unwrap();
         assert!((0.0..=1.0).contains(&c));
-        *justifications.entry(f[col("mapping_justification")].to_string()).or_insert(0) += 1;
-        subjects.push((f[col("subject_label")].to_string(), f[col("object_label")].to_string()));
+        *justifications
+            .entry(f[col("mapping_justification")].to_string())
+            .or_insert(0) += 1;
+        subjects.push((
+            f[col("subject_label")].to_string(),
+            f[col("object_label")].to_string(),
+        ));
     }
     assert_eq!(justifications.get("semapv:ManualMappingCuration"), Some(&1));
-    assert!(justifications.get("semapv:SemanticSimilarityThresholdMatching").is_some());
+    assert!(
+        justifications
+            .get("semapv:SemanticSimilarityThresholdMatching")
+            .is_some()
+    );
     assert_eq!(justifications.len(), 2, "{justifications:?}");
     assert!(!subjects.contains(&(second.left.label.clone(), second.right.label.clone())));
 
     // N-Triples: one owl:sameAs triple per exported pair, IRIs without forbidden characters.
-    let nt = api.export_pairs(dataset, ExportFormat::Nt, Some(run)).await.unwrap();
+    let nt = api
+        .export_pairs(dataset, ExportFormat::Nt, Some(run))
+        .await
+        .unwrap();
     assert_eq!(nt.lines().count(), subjects.len());
     for line in nt.lines() {
         let parts: Vec<&str> = line.split(' ').collect();
@@ -350,11 +430,16 @@ async fn review_queue_seeds_and_exports() {
         assert_eq!(parts[3], ".");
         for iri in [parts[0], parts[2]] {
             assert!(iri.starts_with("<http") && iri.ends_with('>'), "{iri}");
-            assert!(!iri[1..iri.len() - 1].contains(['<', '>', '"', '{', '}', '|', '^', '`', '\\']));
+            assert!(
+                !iri[1..iri.len() - 1].contains(['<', '>', '"', '{', '}', '|', '^', '`', '\\'])
+            );
         }
     }
     // Plain TSV without the run: the accepted pair only.
-    let tsv = api.export_pairs(dataset, ExportFormat::Tsv, None).await.unwrap();
+    let tsv = api
+        .export_pairs(dataset, ExportFormat::Tsv, None)
+        .await
+        .unwrap();
     let lines: Vec<&str> = tsv.lines().collect();
     assert_eq!(lines[0], "left\tright\tjustification\tconfidence");
     assert_eq!(lines.len(), 2);

@@ -19,7 +19,13 @@ fn dataset(root: &Path) -> String {
 }
 
 fn json(run: &common::Run) -> Value {
-    assert_eq!(run.code, Some(0), "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
     let line = run.stdout.lines().last().expect("output");
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
 }
@@ -39,15 +45,45 @@ fn kill_during_training_leaves_an_interrupted_resumable_run() {
     let h = home.as_str();
 
     // Decisions recorded before training must survive the kill.
-    json(&alignscope(&["--data-dir", h, "--json", "dataset", "import", &data]));
-    for (l, r, v) in [("l0", "r0", "accept"), ("l1", "r2", "reject"), ("l3", "r3", "unsure")] {
-        json(&alignscope(&["--data-dir", h, "--json", "decisions", "add", l, r, v]));
+    json(&alignscope(&[
+        "--data-dir",
+        h,
+        "--json",
+        "dataset",
+        "import",
+        &data,
+    ]));
+    for (l, r, v) in [
+        ("l0", "r0", "accept"),
+        ("l1", "r2", "reject"),
+        ("l3", "r3", "unsure"),
+    ] {
+        json(&alignscope(&[
+            "--data-dir",
+            h,
+            "--json",
+            "decisions",
+            "add",
+            l,
+            r,
+            v,
+        ]));
     }
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_alignscope"))
         .args([
-            "--data-dir", h, "train", "--dataset", &data, "--epochs", "40", "--eval-every", "2",
-            "--seed", "3", "--json",
+            "--data-dir",
+            h,
+            "train",
+            "--dataset",
+            &data,
+            "--epochs",
+            "200",
+            "--eval-every",
+            "2",
+            "--seed",
+            "3",
+            "--json",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -59,18 +95,43 @@ fn kill_during_training_leaves_an_interrupted_resumable_run() {
     let started = Instant::now();
     let mut reads = 0;
     let epochs_done = loop {
-        assert!(started.elapsed() < Duration::from_secs(300), "training never progressed");
-        assert!(child.try_wait().unwrap().is_none(), "training ended before the kill");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "training never progressed"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended before the kill"
+        );
         let all = runs(h);
         reads += 1;
-        let run = &all[0];
-        let decision = alignscope(&["--data-dir", h, "--json", "decisions", "add", "l5", "r5", "unsure"]);
+        let Some(run) = all.first() else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue; // not queued yet
+        };
+        let decision = alignscope(&[
+            "--data-dir",
+            h,
+            "--json",
+            "decisions",
+            "add",
+            "l5",
+            "r5",
+            "unsure",
+        ]);
         json(&decision);
         let undo = alignscope(&["--data-dir", h, "--json", "decisions", "undo"]);
         json(&undo);
         let done = run["epochs_done"].as_i64().unwrap();
         if run["status"] == "running" && done >= 6 {
-            json(&alignscope(&["--data-dir", h, "--json", "runs", "show", &run["id"].to_string()]));
+            json(&alignscope(&[
+                "--data-dir",
+                h,
+                "--json",
+                "runs",
+                "show",
+                &run["id"].to_string(),
+            ]));
             break done;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -85,7 +146,13 @@ fn kill_during_training_leaves_an_interrupted_resumable_run() {
     assert_eq!(run["status"], "interrupted", "{run}");
     assert!(run["error"].as_str().unwrap().contains("runs resume"));
     let id = run["id"].to_string();
-    let decisions = json(&alignscope(&["--data-dir", h, "--json", "decisions", "list"]));
+    let decisions = json(&alignscope(&[
+        "--data-dir",
+        h,
+        "--json",
+        "decisions",
+        "list",
+    ]));
     let standing: Vec<(String, String, String)> = decisions
         .as_array()
         .unwrap()
@@ -106,7 +173,14 @@ fn kill_during_training_leaves_an_interrupted_resumable_run() {
             ("l3".into(), "r3".into(), "unsure".into()),
         ]
     );
-    let shown = json(&alignscope(&["--data-dir", h, "--json", "runs", "show", &id]));
+    let shown = json(&alignscope(&[
+        "--data-dir",
+        h,
+        "--json",
+        "runs",
+        "show",
+        &id,
+    ]));
     let stored_epochs = shown["epochs"].as_array().unwrap().len() as i64;
     assert!(stored_epochs >= epochs_done);
 
@@ -120,16 +194,19 @@ fn kill_during_training_leaves_an_interrupted_resumable_run() {
         .and_then(|rest| rest.split(':').next())
         .and_then(|n| n.trim().parse::<i64>().ok())
         .unwrap_or_else(|| panic!("no resume line:\n{}", resumed.stderr));
-    assert!(first > 1 && first <= stored_epochs + 1 && first % 2 == 1, "resumed at {first}");
+    assert!(
+        first > 1 && first <= stored_epochs + 1 && first % 2 == 1,
+        "resumed at {first}"
+    );
     assert_eq!(result["status"], "completed");
-    assert_eq!(result["epochs"], 40);
+    assert_eq!(result["epochs"], 200);
     let history: Vec<i64> = result["history"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["epoch"].as_i64().unwrap())
         .collect();
-    assert_eq!(history, (1..=40).collect::<Vec<_>>());
+    assert_eq!(history, (1..=200).collect::<Vec<_>>());
     assert_eq!(runs(h)[0]["status"], "completed");
 }
 
@@ -140,14 +217,28 @@ fn cancel_from_another_process_stops_the_run() {
     let home = tmp.path().join("home").to_string_lossy().into_owned();
     let h = home.as_str();
     let child = Command::new(env!("CARGO_BIN_EXE_alignscope"))
-        .args(["--data-dir", h, "train", "--dataset", &data, "--epochs", "500", "--json"])
+        .args([
+            "--data-dir",
+            h,
+            "train",
+            "--dataset",
+            &data,
+            "--epochs",
+            "500",
+            "--json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let started = Instant::now();
+    let mut child = child;
     let id = loop {
         assert!(started.elapsed() < Duration::from_secs(300));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended before the cancel"
+        );
         let all = runs(h);
         if let Some(run) = all.first()
             && run["status"] == "running"
@@ -157,12 +248,23 @@ fn cancel_from_another_process_stops_the_run() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    json(&alignscope(&["--data-dir", h, "--json", "runs", "cancel", &id]));
+    json(&alignscope(&[
+        "--data-dir",
+        h,
+        "--json",
+        "runs",
+        "cancel",
+        &id,
+    ]));
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success());
-    let result: Value =
-        serde_json::from_str(String::from_utf8_lossy(&output.stdout).lines().last().unwrap())
-            .unwrap();
+    let result: Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(result["status"], "cancelled");
     assert!(result["epochs"].as_i64().unwrap() < 500);
     assert_eq!(runs(h)[0]["status"], "cancelled");
@@ -183,12 +285,25 @@ fn unusable_database_files_get_clear_errors() {
     let run = alignscope(&["--data-dir", garbage.to_str().unwrap(), "runs", "list"]);
     run.assert_no_panic();
     assert_eq!(run.code, Some(1));
-    assert!(run.stderr.contains("is not an AlignScope database"), "{}", run.stderr);
-    assert_eq!(std::fs::read(garbage.join("alignscope.db")).unwrap(), vec![0x42u8; 8192]);
+    assert!(
+        run.stderr.contains("is not an AlignScope database"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(garbage.join("alignscope.db")).unwrap(),
+        vec![0x42u8; 8192]
+    );
 
     // Locked: another connection holds the write lock longer than the busy timeout.
     let locked = tmp.path().join("locked");
-    json(&alignscope(&["--data-dir", locked.to_str().unwrap(), "--json", "runs", "list"]));
+    json(&alignscope(&[
+        "--data-dir",
+        locked.to_str().unwrap(),
+        "--json",
+        "runs",
+        "list",
+    ]));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (_pool, _conn) = runtime.block_on(async {
         use sqlx::Connection;
@@ -221,12 +336,22 @@ fn unusable_database_files_get_clear_errors() {
     ]);
     run.assert_no_panic();
     assert_eq!(run.code, Some(1));
-    assert!(run.stderr.contains("is locked by another process"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is locked by another process"),
+        "{}",
+        run.stderr
+    );
 
     // Read-only: the file and its folder cannot be written (root ignores file modes, so
     // the CLI then runs as `nobody` through setpriv).
     let ro = tmp.path().join("ro");
-    json(&alignscope(&["--data-dir", ro.to_str().unwrap(), "--json", "runs", "list"]));
+    json(&alignscope(&[
+        "--data-dir",
+        ro.to_str().unwrap(),
+        "--json",
+        "runs",
+        "list",
+    ]));
     let binary = tmp.path().join("alignscope");
     std::fs::copy(env!("CARGO_BIN_EXE_alignscope"), &binary).unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -244,13 +369,22 @@ fn unusable_database_files_get_clear_errors() {
     });
     let mut command = if is_root.unwrap_or(false) {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&binary);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&binary);
         c
     } else {
         Command::new(&binary)
     };
     let output = command
-        .args(["--data-dir", ro.to_str().unwrap(), "decisions", "add", "a", "b", "accept"])
+        .args([
+            "--data-dir",
+            ro.to_str().unwrap(),
+            "decisions",
+            "add",
+            "a",
+            "b",
+            "accept",
+        ])
         .env("HOME", tmp.path())
         .output()
         .unwrap();

@@ -43,6 +43,10 @@ pub struct RunSpec {
     pub train_ratio: f64,
     /// Share of gold pairs held out for model selection.
     pub valid_ratio: f64,
+    /// Explicit training pairs (left key, right key) instead of the seeded split's: the
+    /// test pairs are then the gold pairs that share no entity with a seed, and there is
+    /// no validation part.
+    pub seeds: Option<Vec<(String, String)>>,
 }
 
 /// The dataset a run used.
@@ -78,6 +82,9 @@ pub struct SplitRecord {
     pub valid: usize,
     /// Test pairs.
     pub test: usize,
+    /// Explicit training pairs, when the run was given them (see [`RunSpec::seeds`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<Vec<(String, String)>>,
 }
 
 /// Everything a run used; `config.json` of the run folder.
@@ -122,13 +129,23 @@ pub enum RunError {
     /// The dataset has no gold pairs.
     #[error("{0}: the dataset has no gold pairs, so there is nothing to train or evaluate on")]
     NoGold(PathBuf),
+    /// An explicit training pair names an entity the dataset lacks.
+    #[error("training pair ({left}, {right}) names an entity the dataset does not have")]
+    UnknownSeed {
+        /// Left key.
+        left: String,
+        /// Right key.
+        right: String,
+    },
     /// The output folder holds another run.
     #[error(
-        "{0} already holds a run (config.json differs); choose another --out or pass --resume for the same run"
+        "{0} already holds a different run (config.json differs); resume only the run that folder belongs to"
     )]
     OutputInUse(PathBuf),
     /// Not a run folder.
-    #[error("{0} is not a run folder (no config.json); pass the --out folder of a `train` run")]
+    #[error(
+        "{0} is not a run folder (no config.json); pass `--run <id>` or a `runs/<id>` folder of the data directory"
+    )]
     NotARun(PathBuf),
     /// `config.json` cannot be read.
     #[error("{path}: invalid run config: {source}")]
@@ -189,6 +206,49 @@ fn deviations(model: &LoginMeaConfig, train: &TrainConfig, valid: bool) -> Vec<S
     d
 }
 
+/// The split for explicit training pairs: those pairs, no validation part, and as test
+/// pairs the gold pairs that share no entity with a training pair.
+fn explicit_split(
+    pair: &MmkgPair,
+    seeds: &[(String, String)],
+) -> Result<alignscope_datasets::model::Split, RunError> {
+    use alignscope_datasets::model::GoldPair;
+    let index = |side: Side| -> std::collections::HashMap<&str, u32> {
+        pair.graph(side)
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.as_str(), i as u32))
+            .collect()
+    };
+    let (left, right) = (index(Side::Left), index(Side::Right));
+    let mut train = Vec::with_capacity(seeds.len());
+    for (l, r) in seeds {
+        match (left.get(l.as_str()), right.get(r.as_str())) {
+            (Some(&left), Some(&right)) => train.push(GoldPair { left, right }),
+            _ => {
+                return Err(RunError::UnknownSeed {
+                    left: l.clone(),
+                    right: r.clone(),
+                });
+            }
+        }
+    }
+    let used_left: std::collections::HashSet<u32> = train.iter().map(|p| p.left).collect();
+    let used_right: std::collections::HashSet<u32> = train.iter().map(|p| p.right).collect();
+    let test = pair
+        .gold
+        .iter()
+        .filter(|p| !used_left.contains(&p.left) && !used_right.contains(&p.right))
+        .copied()
+        .collect();
+    Ok(alignscope_datasets::model::Split {
+        train,
+        valid: Vec::new(),
+        test,
+    })
+}
+
 /// Loads and prepares the dataset of `spec`.
 pub fn prepare(spec: &RunSpec) -> Result<PreparedRun, RunError> {
     spec.model.validate()?;
@@ -203,14 +263,17 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
         return Err(RunError::NoGold(spec.dataset.clone()));
     }
     let seed = spec.train.seed;
-    let split = split_gold(
-        &pair,
-        SplitSpec {
-            train_ratio: spec.train_ratio,
-            valid_ratio: spec.valid_ratio,
-            seed,
-        },
-    )?;
+    let split = match &spec.seeds {
+        Some(seeds) => explicit_split(&pair, seeds)?,
+        None => split_gold(
+            &pair,
+            SplitSpec {
+                train_ratio: spec.train_ratio,
+                valid_ratio: spec.valid_ratio,
+                seed,
+            },
+        )?,
+    };
     let graph = AlignmentGraph::from_pair(&pair);
     let mut rng = SeededRng::new(seed).fork("missing-modalities");
     let inputs = ModalityInputs::from_pair(&pair, &graph, spec.model.bag_top_k, &mut rng);
@@ -265,9 +328,19 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
             train: task.train.len(),
             valid: task.valid.len(),
             test: task.test.len(),
+            seeds: spec.seeds.clone(),
         },
         modality_inputs: used,
-        deviations: deviations(&spec.model, &spec.train, !task.valid.is_empty()),
+        deviations: {
+            let mut d = deviations(&spec.model, &spec.train, !task.valid.is_empty());
+            if let Some(seeds) = &spec.seeds {
+                d.push(format!(
+                    "{} training pairs given explicitly (e.g. split seeds plus accepted, minus rejected decisions); test pairs are the gold pairs sharing no entity with them",
+                    seeds.len()
+                ));
+            }
+            d
+        },
         device: String::new(),
     };
     Ok(PreparedRun {
@@ -451,6 +524,7 @@ pub fn evaluate_run<B: GraphBackend>(
         train: config.train.clone(),
         train_ratio: config.split.train_ratio,
         valid_ratio: config.split.valid_ratio,
+        seeds: config.split.seeds.clone(),
     };
     let prepared = prepare(&spec)?;
     if prepared.config.dataset.fingerprint != config.dataset.fingerprint {

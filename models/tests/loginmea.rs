@@ -30,6 +30,7 @@ fn spec(config: LoginMeaConfig, train: TrainConfig) -> RunSpec {
         train,
         train_ratio: 0.3,
         valid_ratio: 0.0,
+        seeds: None,
     }
 }
 

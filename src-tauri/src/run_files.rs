@@ -160,7 +160,10 @@ pub fn read_exports(exports: &Path, index: &EntityIndex) -> Result<ExportRows, R
     for (n, line) in text.lines().enumerate().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != 6 + sims {
-            return Err(bad(n + 1, format!("{} fields, expected {}", f.len(), 6 + sims)));
+            return Err(bad(
+                n + 1,
+                format!("{} fields, expected {}", f.len(), 6 + sims),
+            ));
         }
         let (dir, qs, cs) =
             direction(f[0]).ok_or_else(|| bad(n + 1, format!("unknown direction {:?}", f[0])))?;

@@ -78,7 +78,7 @@ pub enum CheckpointError {
     },
     /// No checkpoint there.
     #[error(
-        "no checkpoint in {0} (expected checkpoints/latest; was the run started with --out there?)"
+        "no checkpoint in {0} (expected checkpoints/latest; a run writes one at its first evaluation)"
     )]
     Missing(PathBuf),
 }

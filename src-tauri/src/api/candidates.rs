@@ -8,7 +8,12 @@ use crate::store::RunId;
 impl Api {
     /// The candidates of the entity `key` on `side` in run `run`, best first (empty when
     /// the entity is not a test query of the run).
-    pub async fn candidates(&self, run: RunId, side: SideDto, key: &str) -> ApiResult<CandidatesDto> {
+    pub async fn candidates(
+        &self,
+        run: RunId,
+        side: SideDto,
+        key: &str,
+    ) -> ApiResult<CandidatesDto> {
         let row = self.run_row(run).await?;
         let query = self.entity_by_key(row.dataset_id, side, key).await?;
         let rows = self

@@ -118,10 +118,7 @@ impl Api {
                     name,
                     source_path,
                     format: loaded.format.to_string(),
-                    image_features: request
-                        .image_features
-                        .as_deref()
-                        .map(canonical),
+                    image_features: request.image_features.as_deref().map(canonical),
                     fingerprint: print,
                     statistics,
                 },
@@ -153,10 +150,11 @@ impl Api {
     }
 
     pub(crate) async fn dataset_row(&self, id: DatasetId) -> ApiResult<DatasetRow> {
-        self.store
-            .dataset(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no dataset {id}; `alignscope dataset list` shows them")))
+        self.store.dataset(id).await?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no dataset {id}; `alignscope dataset list` shows them"
+            ))
+        })
     }
 
     /// Entities whose label, key or name contains `query`.
@@ -170,7 +168,12 @@ impl Api {
         self.dataset_row(dataset).await?;
         Ok(self
             .store
-            .search_entities(dataset, query, side.map(SideDto::number), limit.min(1000) as i64)
+            .search_entities(
+                dataset,
+                query,
+                side.map(SideDto::number),
+                limit.min(1000) as i64,
+            )
             .await?
             .into_iter()
             .map(EntityDto::from)
@@ -191,7 +194,11 @@ impl Api {
             .ok_or_else(|| {
                 ApiError::not_found(format!(
                     "no entity with key {key:?} in the {} graph of dataset {dataset}",
-                    if side == SideDto::Left { "left" } else { "right" }
+                    if side == SideDto::Left {
+                        "left"
+                    } else {
+                        "right"
+                    }
                 ))
             })
     }
@@ -281,7 +288,11 @@ impl Api {
             relations,
             relation_count,
             neighbours: neighbours.into_values().collect(),
-            images: graph.images.get(index as usize).cloned().unwrap_or_default(),
+            images: graph
+                .images
+                .get(index as usize)
+                .cloned()
+                .unwrap_or_default(),
             has_image_features: graph
                 .image_features
                 .as_ref()

@@ -28,7 +28,9 @@ impl Api {
         if let Some(c) = request.confidence
             && !(0.0..=1.0).contains(&c)
         {
-            return Err(ApiError::invalid(format!("confidence {c} is not between 0 and 1")));
+            return Err(ApiError::invalid(format!(
+                "confidence {c} is not between 0 and 1"
+            )));
         }
         Ok(self
             .store
@@ -208,7 +210,9 @@ impl Api {
             .config
             .as_deref()
             .and_then(|c| serde_json::from_str(c).ok())
-            .ok_or_else(|| ApiError::conflict(format!("run {run} has not started; no training pairs yet")))?;
+            .ok_or_else(|| {
+                ApiError::conflict(format!("run {run} has not started; no training pairs yet"))
+            })?;
         let split = &config["split"];
         let spec = SplitSpec {
             train_ratio: split["train_ratio"].as_f64().unwrap_or(0.3),

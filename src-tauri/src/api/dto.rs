@@ -152,6 +152,13 @@ pub struct StartRunRequest {
     pub valid_ratio: f64,
     /// Device.
     pub device: DeviceArg,
+    /// Train on the seeds of this earlier run of the same dataset: its training pairs,
+    /// plus accepted, minus rejected decisions (resolved into `seeds` when queued).
+    #[serde(default)]
+    pub seeds_from: Option<RunId>,
+    /// Explicit training pairs (left key, right key) instead of the seeded split.
+    #[serde(default)]
+    pub seeds: Option<Vec<(String, String)>>,
 }
 
 fn default_model() -> String {

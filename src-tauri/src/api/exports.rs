@@ -48,13 +48,21 @@ impl Api {
                 DecisionSource::Model => MODEL,
             };
             rows.push(ExportRow {
-                left: self.entity_by_key(dataset, super::dto::SideDto::Left, left).await?,
-                right: self.entity_by_key(dataset, super::dto::SideDto::Right, right).await?,
+                left: self
+                    .entity_by_key(dataset, super::dto::SideDto::Left, left)
+                    .await?,
+                right: self
+                    .entity_by_key(dataset, super::dto::SideDto::Right, right)
+                    .await?,
                 justification,
                 confidence: Some(d.confidence.unwrap_or(1.0)),
                 author: Some(d.author.clone()),
                 comment: match d.run_id {
-                    Some(r) => format!("decision {} ({}), suggested by run {r}", d.id, source_word(d.source)),
+                    Some(r) => format!(
+                        "decision {} ({}), suggested by run {r}",
+                        d.id,
+                        source_word(d.source)
+                    ),
                     None => format!("decision {} ({})", d.id, source_word(d.source)),
                 },
             });

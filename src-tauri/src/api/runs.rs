@@ -17,7 +17,8 @@ const FLIP_CAP: usize = 500;
 
 impl Api {
     pub(crate) fn run_dto(&self, row: RunRow) -> RunDto {
-        let json = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        let json =
+            |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
         RunDto {
             id: row.id,
             dataset_id: row.dataset_id,
@@ -86,11 +87,22 @@ impl Api {
             train: request.train.clone(),
             train_ratio: request.train_ratio,
             valid_ratio: request.valid_ratio,
+            seeds: request.seeds.clone(),
         })
     }
 
     /// Queues a training run; it starts when its device is free.
-    pub async fn start_run(&self, request: StartRunRequest) -> ApiResult<RunDto> {
+    pub async fn start_run(&self, mut request: StartRunRequest) -> ApiResult<RunDto> {
+        if let Some(base) = request.seeds_from {
+            let base_row = self.run_row(base).await?;
+            if base_row.dataset_id != request.dataset {
+                return Err(ApiError::invalid(format!(
+                    "run {base} is on dataset {}, not {}; seeds come from a run of the same dataset",
+                    base_row.dataset_id, request.dataset
+                )));
+            }
+            request.seeds = Some(self.seeds_for_new_run(base).await?.pairs);
+        }
         let spec = self.spec(&request).await?;
         let row = self
             .store
@@ -106,8 +118,14 @@ impl Api {
             })
             .await?;
         let dir = self.data_dir.resolve_relative(&row.run_dir);
-        let lock = RunLock::try_acquire(&dir)?
-            .ok_or_else(|| ApiError::conflict(format!("run {} is locked by another process", row.id)))?;
+        let lock = RunLock::try_acquire(&dir)?.ok_or_else(|| {
+            ApiError::conflict(format!("run {} is locked by another process", row.id))
+        })?;
+        // Another process's start-up may have seen the row before the lock existed and
+        // marked it interrupted; it is ours now.
+        self.store
+            .transition(row.id, RunStatus::Interrupted, RunStatus::Queued)
+            .await?;
         self.jobs.submit(
             row.id,
             &device_key(&request),
@@ -142,8 +160,14 @@ impl Api {
         let lock = RunLock::try_acquire(&dir)?.ok_or_else(|| {
             ApiError::conflict(format!("run {id} is being worked on by another process"))
         })?;
-        if !self.store.transition(id, row.status, RunStatus::Queued).await? {
-            return Err(ApiError::conflict(format!("run {id} changed state meanwhile; try again")));
+        if !self
+            .store
+            .transition(id, row.status, RunStatus::Queued)
+            .await?
+        {
+            return Err(ApiError::conflict(format!(
+                "run {id} changed state meanwhile; try again"
+            )));
         }
         self.jobs.submit(
             id,
@@ -206,7 +230,10 @@ impl Api {
             std::fs::remove_dir_all(&dir).map_err(|e| {
                 ApiError::new(
                     super::ErrorCode::Io,
-                    format!("run {id} was removed from the database but {} could not be deleted: {e}", dir.display()),
+                    format!(
+                        "run {id} was removed from the database but {} could not be deleted: {e}",
+                        dir.display()
+                    ),
                 )
             })?;
         }

@@ -82,7 +82,11 @@ pub enum DecisionsCommand {
 }
 
 /// The dataset meant: explicit, else the run's, else the only one.
-async fn dataset(api: &Api, explicit: Option<i64>, run: Option<i64>) -> Result<DatasetId, ApiError> {
+async fn dataset(
+    api: &Api,
+    explicit: Option<i64>,
+    run: Option<i64>,
+) -> Result<DatasetId, ApiError> {
     if let Some(id) = explicit {
         return Ok(DatasetId(id));
     }
@@ -152,7 +156,10 @@ pub async fn run(
                 row.right_key
             )?;
         }
-        DecisionsCommand::Undo { dataset: ds, author } => {
+        DecisionsCommand::Undo {
+            dataset: ds,
+            author,
+        } => {
             let dataset = dataset(api, ds, None).await?;
             let undone = api.undo_decision(dataset, author).await?;
             if json {
@@ -170,7 +177,10 @@ pub async fn run(
                 None => writeln!(out, "nothing to undo")?,
             }
         }
-        DecisionsCommand::List { dataset: ds, history } => {
+        DecisionsCommand::List {
+            dataset: ds,
+            history,
+        } => {
             let dataset = dataset(api, ds, None).await?;
             let rows = if history {
                 api.decision_history(dataset).await?

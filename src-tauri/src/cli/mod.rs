@@ -163,16 +163,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 runs::import(&api, &dir, &source, name, json, out).await
             })
         }
-        Command::Dataset(DatasetCommand::List) => {
-            with_api(data_dir, |api| async move { runs::list_datasets(&api, json, out).await })
-        }
-        Command::Train(args) => {
-            with_api(data_dir, |api| async move { train::train(&api, &args, json, out).await })
-        }
+        Command::Dataset(DatasetCommand::List) => with_api(data_dir, |api| async move {
+            runs::list_datasets(&api, json, out).await
+        }),
+        Command::Train(args) => with_api(data_dir, |api| async move {
+            train::train(&api, &args, json, out).await
+        }),
         Command::Eval(args) => train::eval(data_dir, &args, json, out),
-        Command::Runs(command) => {
-            with_api(data_dir, |api| async move { runs::run(&api, command, json, out).await })
-        }
+        Command::Runs(command) => with_api(data_dir, |api| async move {
+            runs::run(&api, command, json, out).await
+        }),
         Command::Decisions(command) => with_api(data_dir, |api| async move {
             decisions::run(&api, command, json, out).await
         }),

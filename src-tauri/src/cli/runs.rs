@@ -86,7 +86,9 @@ pub(super) fn line(out: &mut dyn Write, value: &impl serde::Serialize) -> Result
 }
 
 fn metric(value: Option<f64>) -> String {
-    value.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into())
+    value
+        .map(|v| format!("{v:.4}"))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// `dataset import`.
@@ -137,7 +139,11 @@ pub async fn list_datasets(api: &Api, json: bool, out: &mut dyn Write) -> Result
     }
     writeln!(out, "{:>4}  {:<24} {:<11} source", "id", "name", "format")?;
     for d in datasets {
-        writeln!(out, "{:>4}  {:<24} {:<11} {}", d.id.0, d.name, d.format, d.source_path)?;
+        writeln!(
+            out,
+            "{:>4}  {:<24} {:<11} {}",
+            d.id.0, d.name, d.format, d.source_path
+        )?;
     }
     Ok(())
 }
@@ -196,7 +202,10 @@ pub async fn run(
             describe(&run, out)?;
             let evaluated: Vec<_> = epochs.iter().filter(|e| e.hits_at_1.is_some()).collect();
             if !evaluated.is_empty() {
-                writeln!(out, "\n  epoch      loss    H@1    MRR  H@1 (left to right)")?;
+                writeln!(
+                    out,
+                    "\n  epoch      loss    H@1    MRR  H@1 (left to right)"
+                )?;
                 for e in evaluated {
                     let h1 = e.hits_at_1.unwrap_or(0.0);
                     writeln!(
@@ -222,7 +231,14 @@ pub async fn run(
             if json {
                 return line(out, &c);
             }
-            writeln!(out, "{:<10} {:>10} {:>10} {:>10}", "", format!("run {a}"), format!("run {b}"), "B - A")?;
+            writeln!(
+                out,
+                "{:<10} {:>10} {:>10} {:>10}",
+                "",
+                format!("run {a}"),
+                format!("run {b}"),
+                "B - A"
+            )?;
             let rows = [
                 ("H@1", c.a.hits_at_1, c.b.hits_at_1),
                 ("H@10", c.a.hits_at_10, c.b.hits_at_10),
@@ -233,7 +249,12 @@ pub async fn run(
                     (Some(x), Some(y)) => format!("{:+.4}", y - x),
                     _ => "-".into(),
                 };
-                writeln!(out, "{name:<10} {:>10} {:>10} {delta:>10}", metric(x), metric(y))?;
+                writeln!(
+                    out,
+                    "{name:<10} {:>10} {:>10} {delta:>10}",
+                    metric(x),
+                    metric(y)
+                )?;
             }
             writeln!(
                 out,
@@ -244,7 +265,10 @@ pub async fn run(
                 c.a_only.len(),
                 c.b_only.len()
             )?;
-            for (title, flips) in [(format!("lost by run {b}"), &c.a_only), (format!("gained by run {b}"), &c.b_only)] {
+            for (title, flips) in [
+                (format!("lost by run {b}"), &c.a_only),
+                (format!("gained by run {b}"), &c.b_only),
+            ] {
                 if flips.is_empty() {
                     continue;
                 }
@@ -285,21 +309,42 @@ pub async fn run(
             if json {
                 return line(out, &c);
             }
-            writeln!(out, "candidates of {} ({}) in run {id}", c.query.label, c.query.key)?;
+            writeln!(
+                out,
+                "candidates of {} ({}) in run {id}",
+                c.query.label, c.query.key
+            )?;
             if c.candidates.is_empty() {
                 writeln!(out, "  none: the entity is not a test query of this run")?;
             }
-            writeln!(out, "  {:>4} {:>8}  {:<40} {}", "rank", "score", "candidate", c.modalities.join(" / "))?;
+            writeln!(
+                out,
+                "  {:>4} {:>8}  {:<40} {}",
+                "rank",
+                "score",
+                "candidate",
+                c.modalities.join(" / ")
+            )?;
             for cand in &c.candidates {
-                let sims: Vec<String> = cand.modality_scores.iter().map(|v| format!("{v:.3}")).collect();
+                let sims: Vec<String> = cand
+                    .modality_scores
+                    .iter()
+                    .map(|v| format!("{v:.3}"))
+                    .collect();
                 writeln!(
                     out,
                     "  {:>4} {:>8.4}  {:<40} {}{}",
                     cand.rank,
                     cand.score,
-                    format!("{}{}", cand.entity.label, if cand.is_true { " *" } else { "" }),
+                    format!(
+                        "{}{}",
+                        cand.entity.label,
+                        if cand.is_true { " *" } else { "" }
+                    ),
                     sims.join(" / "),
-                    cand.decision.map(|d| format!("  [{}]", d.as_str())).unwrap_or_default()
+                    cand.decision
+                        .map(|d| format!("  [{}]", d.as_str()))
+                        .unwrap_or_default()
                 )?;
             }
             Ok(())
@@ -323,7 +368,9 @@ pub async fn run(
                     item.left.label,
                     item.right.label,
                     item.score,
-                    item.margin.map(|m| format!("{m:.4}")).unwrap_or_else(|| "-".into()),
+                    item.margin
+                        .map(|m| format!("{m:.4}"))
+                        .unwrap_or_else(|| "-".into()),
                     item.reason
                 )?;
             }
@@ -359,12 +406,21 @@ pub fn describe(run: &RunDto, out: &mut dyn Write) -> Result<(), CliError> {
         metric(run.hits_at_1),
         metric(run.hits_at_10),
         metric(run.mrr),
-        run.mr.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()),
-        run.best_epoch.map(|e| e.to_string()).unwrap_or_else(|| "-".into())
+        run.mr
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or_else(|| "-".into()),
+        run.best_epoch
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "-".into())
     )?;
     if let Some(error) = &run.error {
         writeln!(out, "  note: {error}")?;
     }
-    writeln!(out, "  folder: {}  code: {}", run.run_dir.display(), run.code_version)?;
+    writeln!(
+        out,
+        "  folder: {}  code: {}",
+        run.run_dir.display(),
+        run.code_version
+    )?;
     Ok(())
 }

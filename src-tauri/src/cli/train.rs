@@ -158,6 +158,10 @@ pub struct TrainArgs {
     /// Contrastive loss in both directions (the authors use left to right).
     #[arg(long)]
     pub both_directions: bool,
+    /// Train on the seeds of an earlier run of this dataset, corrected by the decisions:
+    /// its training pairs, plus accepted, minus rejected pairs.
+    #[arg(long)]
+    pub seeds_from: Option<i64>,
     /// Evaluation options.
     #[command(flatten)]
     pub eval: EvalArgs,
@@ -216,6 +220,7 @@ impl TrainArgs {
             train,
             train_ratio: self.ratio,
             valid_ratio: self.valid_ratio,
+            seeds: None,
         }
     }
 }
@@ -350,6 +355,8 @@ pub async fn train(
             train_ratio: spec.train_ratio,
             valid_ratio: spec.valid_ratio,
             device: args.device,
+            seeds_from: args.seeds_from.map(RunId),
+            seeds: None,
         })
         .await?;
     follow(api, run.id, events, json, out).await
@@ -401,7 +408,12 @@ pub async fn follow(
 }
 
 /// Prints a finished run: JSON, or a curve and a metric table.
-fn report(run: &RunDto, epochs: &[EpochDto], json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+fn report(
+    run: &RunDto,
+    epochs: &[EpochDto],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let metrics: Option<AlignmentMetrics> = run
         .metrics
         .clone()

@@ -87,6 +87,8 @@ pub struct JobRunner {
     events: broadcast::Sender<JobEvent>,
     devices: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     active: Arc<Mutex<HashMap<RunId, ActiveJob>>>,
+    /// How this process's ended jobs ended.
+    ended: Arc<Mutex<HashMap<RunId, RunStatus>>>,
 }
 
 impl JobRunner {
@@ -99,6 +101,7 @@ impl JobRunner {
             events,
             devices: Arc::default(),
             active: Arc::default(),
+            ended: Arc::default(),
         }
     }
 
@@ -123,15 +126,18 @@ impl JobRunner {
         }
     }
 
-    /// Waits until a job of this process ends; its final status (`None` if it is not
-    /// ours).
+    /// Waits until a job of this process ends; its final status (`None` if it was
+    /// never ours).
     pub async fn wait(&self, run: RunId) -> Option<RunStatus> {
-        let mut done = self
+        let active = self
             .active
             .lock()
             .expect("job table")
             .get(&run)
-            .map(|j| j.done.clone())?;
+            .map(|j| j.done.clone());
+        let Some(mut done) = active else {
+            return self.ended.lock().expect("ended table").get(&run).copied();
+        };
         loop {
             if let Some(status) = *done.borrow_and_update() {
                 return Some(status);
@@ -165,6 +171,11 @@ impl JobRunner {
         let _ = self.events.send(JobEvent::Queued { run });
         tokio::spawn(async move {
             let status = runner.drive(run, semaphore, cancel, lock, work).await;
+            runner
+                .ended
+                .lock()
+                .expect("ended table")
+                .insert(run, status);
             runner.active.lock().expect("job table").remove(&run);
             let _ = done_tx.send(Some(status));
         });
@@ -179,7 +190,10 @@ impl JobRunner {
         work: JobWork,
     ) -> RunStatus {
         let watcher = tokio::spawn(watch_for_cancel(self.store.clone(), run, cancel.clone()));
-        let _permit = semaphore.acquire_owned().await.expect("the semaphore is never closed");
+        let _permit = semaphore
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         let status = self.execute(run, cancel, work).await;
         watcher.abort();
         drop(lock);
@@ -188,7 +202,9 @@ impl JobRunner {
 
     async fn execute(&self, run: RunId, cancel: Arc<AtomicBool>, work: JobWork) -> RunStatus {
         if cancel.load(Ordering::SeqCst) {
-            return self.end(run, Ok(JobEnd::Cancelled(RunOutcome::default()))).await;
+            return self
+                .end(run, Ok(JobEnd::Cancelled(RunOutcome::default())))
+                .await;
         }
         if let Err(e) = self.store.mark_started(run).await {
             return self.end(run, Err(JobFailure(e.to_string()))).await;
@@ -221,7 +237,9 @@ impl JobRunner {
         let (status, stored, event) = match result {
             Ok(JobEnd::Completed(outcome)) => (
                 RunStatus::Completed,
-                self.store.finish_run(run, RunStatus::Completed, &outcome).await,
+                self.store
+                    .finish_run(run, RunStatus::Completed, &outcome)
+                    .await,
                 JobEvent::Finished {
                     run,
                     hits_at_1: outcome.headline.map(|h| h[0]),
@@ -229,7 +247,9 @@ impl JobRunner {
             ),
             Ok(JobEnd::Cancelled(outcome)) => (
                 RunStatus::Cancelled,
-                self.store.finish_run(run, RunStatus::Cancelled, &outcome).await,
+                self.store
+                    .finish_run(run, RunStatus::Cancelled, &outcome)
+                    .await,
                 JobEvent::Cancelled { run },
             ),
             Err(JobFailure(message)) => (
@@ -305,3 +325,6 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         "(no message)".into()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,8 +3,8 @@
 //! predictions and files into the store.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 use alignscope_models::GraphBackend;
 use alignscope_models::run::{self, PreparedRun, RunResult, RunSpec};
@@ -115,8 +115,8 @@ impl BackendTask for Training<'_> {
         let context = self.context;
         let run = context.run;
         self.prepared.config.device = label.to_string();
-        let config = serde_json::to_value(&self.prepared.config)
-            .map_err(|e| JobFailure(e.to_string()))?;
+        let config =
+            serde_json::to_value(&self.prepared.config).map_err(|e| JobFailure(e.to_string()))?;
         context
             .block_on(context.store.set_run_config(run, &config, label))
             .map_err(|e| JobFailure(e.to_string()))?;
@@ -132,9 +132,8 @@ impl BackendTask for Training<'_> {
                     ..
                 } => {
                     tracker.epochs = *epochs;
-                    let forgotten = context.block_on(
-                        context.store.forget_epochs_from(run, *first_epoch as i64),
-                    );
+                    let forgotten = context
+                        .block_on(context.store.forget_epochs_from(run, *first_epoch as i64));
                     context.emit(JobEvent::Started {
                         run,
                         first_epoch: *first_epoch,
@@ -159,7 +158,9 @@ impl BackendTask for Training<'_> {
                     Ok(())
                 }
                 TrainEvent::Epoch(record) => {
-                    tracker.seconds.push(record.seconds + record.eval_seconds.unwrap_or(0.0));
+                    tracker
+                        .seconds
+                        .push(record.seconds + record.eval_seconds.unwrap_or(0.0));
                     let test = record.test.map(|t| t.left_to_right);
                     let row = EpochRow {
                         epoch: record.epoch as i64,

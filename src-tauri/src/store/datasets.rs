@@ -112,8 +112,9 @@ impl Store {
         .await
         .map_err(|e| self.err(e))?;
         for chunk in entities.chunks(INSERT_BATCH) {
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO entities (dataset_id, entity, side, key, name, label) ");
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO entities (dataset_id, entity, side, key, name, label) ",
+            );
             insert.push_values(chunk, |mut row, e| {
                 row.push_bind(id)
                     .push_bind(e.entity)

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use datasets::{DatasetRow, EntityRow, NewDataset, NewEntity};
 pub use decisions::{
@@ -60,6 +60,10 @@ impl Store {
             .execute(&pool)
             .await
             .map_err(wrap)?;
+        // SQLite migrations take no lock of their own: two processes opening a new
+        // database at once would both create the tables. A file lock beside the database
+        // serialises them (where the folder is not writable, SQLite reports that itself).
+        let _migrating = MigrationLock::acquire(path);
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -91,6 +95,24 @@ impl Store {
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// An exclusive lock on `<database>.migrate.lock`, held while the schema is updated.
+struct MigrationLock(Option<std::fs::File>);
+
+impl MigrationLock {
+    fn acquire(database: &Path) -> Self {
+        let mut name = database.as_os_str().to_owned();
+        name.push(".migrate.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(name))
+            .ok()
+            .filter(|f| f.lock().is_ok());
+        Self(file)
     }
 }
 

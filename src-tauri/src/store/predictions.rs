@@ -160,16 +160,18 @@ impl Store {
         .map_err(|e| self.err(e))?;
         Ok(rows
             .into_iter()
-            .map(|(rank, candidate, key, name, label, score, is_true, blob)| CandidateRow {
-                rank,
-                candidate,
-                key,
-                name,
-                label,
-                score,
-                is_true,
-                modality_scores: decode_f32s(&blob),
-            })
+            .map(
+                |(rank, candidate, key, name, label, score, is_true, blob)| CandidateRow {
+                    rank,
+                    candidate,
+                    key,
+                    name,
+                    label,
+                    score,
+                    is_true,
+                    modality_scores: decode_f32s(&blob),
+                },
+            )
             .collect())
     }
 
@@ -212,13 +214,14 @@ impl Store {
         run: RunId,
         entity: i64,
     ) -> Result<Option<Vec<f32>>, StoreError> {
-        let blob: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT weights FROM entity_weights WHERE run_id = ? AND entity = ?")
-                .bind(run)
-                .bind(entity)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(|e| self.err(e))?;
+        let blob: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT weights FROM entity_weights WHERE run_id = ? AND entity = ?",
+        )
+        .bind(run)
+        .bind(entity)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
         Ok(blob.map(|b| decode_f32s(&b)))
     }
 

@@ -192,9 +192,9 @@ impl Store {
             .await
             .map_err(|e| self.err(e))?;
         tx.commit().await.map_err(|e| self.err(e))?;
-        self.run(RunId(id)).await?.ok_or_else(|| {
-            self.err(sqlx::Error::RowNotFound)
-        })
+        self.run(RunId(id))
+            .await?
+            .ok_or_else(|| self.err(sqlx::Error::RowNotFound))
     }
 
     /// One run.
@@ -294,7 +294,8 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Stores the end of a run: status, best epoch and final metrics.
+    /// Stores the end of a run: status, best epoch and final metrics (figures the outcome
+    /// lacks keep their stored values, e.g. a resumed run cancelled before it started).
     pub async fn finish_run(
         &self,
         id: RunId,
@@ -303,8 +304,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         let h = outcome.headline;
         sqlx::query(
-            "UPDATE runs SET status = ?, finished_at = ?, best_epoch = ?, epochs_done = ?,
-                 hits_at_1 = ?, hits_at_10 = ?, mrr = ?, mr = ?, metrics = ?, error = NULL WHERE id = ?",
+            "UPDATE runs SET status = ?, finished_at = ?, best_epoch = coalesce(?, best_epoch),
+                 epochs_done = max(epochs_done, ?), hits_at_1 = coalesce(?, hits_at_1),
+                 hits_at_10 = coalesce(?, hits_at_10), mrr = coalesce(?, mrr), mr = coalesce(?, mr),
+                 metrics = coalesce(?, metrics), error = NULL WHERE id = ?",
         )
         .bind(status)
         .bind(now_millis())
@@ -403,13 +406,15 @@ impl Store {
         weights: &[String],
         similarities: &[String],
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET weight_modalities = ?, similarity_modalities = ? WHERE id = ?")
-            .bind(serde_json::to_string(weights).expect("strings serialise"))
-            .bind(serde_json::to_string(similarities).expect("strings serialise"))
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(|e| self.err(e))?;
+        sqlx::query(
+            "UPDATE runs SET weight_modalities = ?, similarity_modalities = ? WHERE id = ?",
+        )
+        .bind(serde_json::to_string(weights).expect("strings serialise"))
+        .bind(serde_json::to_string(similarities).expect("strings serialise"))
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -454,10 +459,12 @@ impl Store {
 
     /// A run's artifacts.
     pub async fn artifacts(&self, id: RunId) -> Result<Vec<ArtifactRow>, StoreError> {
-        sqlx::query_as("SELECT kind, path, bytes, sha256 FROM artifacts WHERE run_id = ? ORDER BY path")
-            .bind(id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(|e| self.err(e))
+        sqlx::query_as(
+            "SELECT kind, path, bytes, sha256 FROM artifacts WHERE run_id = ? ORDER BY path",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err(e))
     }
 }
