@@ -409,11 +409,7 @@ async fn review_queue_seeds_and_exports() {
         ));
     }
     assert_eq!(justifications.get("semapv:ManualMappingCuration"), Some(&1));
-    assert!(
-        justifications
-            .get("semapv:SemanticSimilarityThresholdMatching")
-            .is_some()
-    );
+    assert!(justifications.contains_key("semapv:SemanticSimilarityThresholdMatching"));
     assert_eq!(justifications.len(), 2, "{justifications:?}");
     assert!(!subjects.contains(&(second.left.label.clone(), second.right.label.clone())));
 

@@ -26,6 +26,9 @@ use crate::store::{DatasetId, Store};
 
 pub use error::{ApiError, ApiResult, ErrorCode};
 
+/// A dataset kept loaded, with its id.
+type LoadedDataset = Option<(DatasetId, Arc<MmkgPair>)>;
+
 /// The backend: store, data directory, job runner. Cheap to clone.
 #[derive(Clone)]
 pub struct Api {
@@ -33,7 +36,7 @@ pub struct Api {
     data_dir: DataDir,
     jobs: JobRunner,
     /// The most recently used dataset, loaded (entity detail needs the triples).
-    loaded: Arc<Mutex<Option<(DatasetId, Arc<MmkgPair>)>>>,
+    loaded: Arc<Mutex<LoadedDataset>>,
 }
 
 impl Api {

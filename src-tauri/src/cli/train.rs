@@ -475,10 +475,10 @@ fn report(
     }
     writeln!(
         out,
-        "run {} {} ({}); folder {}",
+        "run {} {} (`alignscope runs show {}` has the details); folder {}",
         run.id,
         run.status.as_str(),
-        "`alignscope runs show` has the details",
+        run.id,
         run.run_dir.display()
     )?;
     Ok(())

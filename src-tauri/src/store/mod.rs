@@ -99,7 +99,9 @@ impl Store {
 }
 
 /// An exclusive lock on `<database>.migrate.lock`, held while the schema is updated.
-struct MigrationLock(Option<std::fs::File>);
+struct MigrationLock {
+    _file: Option<std::fs::File>,
+}
 
 impl MigrationLock {
     fn acquire(database: &Path) -> Self {
@@ -112,7 +114,7 @@ impl MigrationLock {
             .open(PathBuf::from(name))
             .ok()
             .filter(|f| f.lock().is_ok());
-        Self(file)
+        Self { _file: file }
     }
 }
 
