@@ -136,6 +136,40 @@ fn train_writes_a_run_that_eval_reproduces() {
     assert_eq!(stored["status"], "completed");
     assert_eq!(stored["hits_at_1"], result["hits_at_1"]);
     assert_eq!(stored["epochs_done"], 4);
+
+    // A second run on the same split compares with the first.
+    let second = train_in(
+        &home,
+        &data,
+        &[
+            "--epochs",
+            "2",
+            "--eval-every",
+            "2",
+            "--seed",
+            "5",
+            "--json",
+        ],
+    );
+    let second_id = last_json(&second.stdout)["run_id"].to_string();
+    let compare = alignscope(&[
+        "--data-dir",
+        &home_str,
+        "--json",
+        "runs",
+        "compare",
+        &run_id_str,
+        &second_id,
+    ]);
+    assert_eq!(compare.code, Some(0), "{}", compare.stderr);
+    let c = last_json(&compare.stdout);
+    let count = |k: &str| c[k].as_u64().unwrap();
+    let flips = c["a_only"].as_array().unwrap().len() + c["b_only"].as_array().unwrap().len();
+    assert!(count("common_queries") > 0);
+    assert_eq!(
+        count("both_correct") + count("neither_correct") + flips as u64,
+        count("common_queries")
+    );
 }
 
 #[test]

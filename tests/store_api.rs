@@ -152,6 +152,18 @@ async fn runs_are_recorded_compared_and_explained() {
         .entity_detail(dataset, SideDto::Left, &query.key)
         .await
         .unwrap();
+    // Search by name: the exact label comes first, the side filter holds.
+    let found = api
+        .search_entities(dataset, &query.label, Some(SideDto::Left), 5)
+        .await
+        .unwrap();
+    assert_eq!(found[0], query);
+    assert!(found.iter().all(|e| e.side == SideDto::Left));
+    let none = api
+        .search_entities(dataset, "no such name %_", None, 5)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
     assert!(detail.relation_count > 0 && !detail.neighbours.is_empty());
 
     // A running run cannot be deleted; a finished one goes with its folder.
