@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod compute;
 pub mod eval;
 pub mod export;
 pub mod graph;

@@ -1,11 +1,8 @@
-//! Run-time choice of the Burn backend: the CPU (ndarray) backend always, CUDA where the
+//! Run-time choice of where to compute: the CPU (ndarray backend) always, CUDA where the
 //! binary was built with the `cuda` feature and a GPU answers; otherwise a clear message
-//! and the CPU.
+//! and the CPU. The work itself is non-generic (`alignscope_models::compute`).
 
-use alignscope_models::GraphBackend;
-use burn::backend::ndarray::NdArrayDevice;
-use burn::backend::{Autodiff, NdArray};
-use burn::tensor::backend::AutodiffBackend;
+use alignscope_models::compute::ComputeDevice;
 
 /// The `--device` values.
 #[derive(
@@ -19,57 +16,32 @@ pub enum DeviceArg {
     Cuda,
 }
 
-/// Work to run on whichever backend is chosen.
-pub trait BackendTask {
-    /// What the work returns.
-    type Output;
-
-    /// Runs on backend `B` (training backend; `B::InnerBackend` for inference).
-    fn run<B>(self, device: B::Device, label: &str) -> Self::Output
-    where
-        B: AutodiffBackend + GraphBackend,
-        B::InnerBackend: GraphBackend;
-}
-
-/// Runs `task` on the device asked for, falling back to the CPU with a message on
-/// stderr when CUDA is not compiled in or no GPU answers.
-pub fn run_on<T: BackendTask>(device: DeviceArg, task: T) -> T::Output {
-    match device {
-        DeviceArg::Cpu => task.run::<Autodiff<NdArray>>(NdArrayDevice::Cpu, "cpu"),
-        DeviceArg::Cuda => run_on_cuda(task),
+/// The device to use for `asked` and its label, falling back to the CPU with a message
+/// on stderr when CUDA is not compiled in or no GPU answers.
+pub fn choose(asked: DeviceArg) -> (ComputeDevice, &'static str) {
+    match asked {
+        DeviceArg::Cpu => (ComputeDevice::Cpu, "cpu"),
+        DeviceArg::Cuda => choose_cuda(),
     }
 }
 
 #[cfg(not(feature = "cuda"))]
-fn run_on_cuda<T: BackendTask>(task: T) -> T::Output {
+fn choose_cuda() -> (ComputeDevice, &'static str) {
     eprintln!(
         "note: this alignscope was built without CUDA support (rebuild with `--features cuda`); using the CPU"
     );
-    task.run::<Autodiff<NdArray>>(NdArrayDevice::Cpu, "cpu (cuda not compiled in)")
+    (ComputeDevice::Cpu, "cpu (cuda not compiled in)")
 }
 
 #[cfg(feature = "cuda")]
-fn run_on_cuda<T: BackendTask>(task: T) -> T::Output {
-    use burn::backend::Cuda;
-    use burn::backend::cuda::CudaDevice;
-    use burn::tensor::Tensor;
-
-    // Burn panics when the CUDA driver library cannot be loaded: probe once, quietly.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let probe = std::panic::catch_unwind(|| {
-        let device = CudaDevice::default();
-        let _ = Tensor::<Cuda, 1>::ones([4], &device).sum().into_data();
-        device
-    });
-    std::panic::set_hook(hook);
-    match probe {
-        Ok(device) => task.run::<Autodiff<Cuda>>(device, "cuda:0"),
-        Err(_) => {
+fn choose_cuda() -> (ComputeDevice, &'static str) {
+    match ComputeDevice::probe_cuda() {
+        Some(device) => (device, "cuda:0"),
+        None => {
             eprintln!(
                 "note: no usable CUDA GPU found (the CUDA driver could not be loaded or has no device); using the CPU"
             );
-            task.run::<Autodiff<NdArray>>(NdArrayDevice::Cpu, "cpu (no cuda device)")
+            (ComputeDevice::Cpu, "cpu (no cuda device)")
         }
     }
 }

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use alignscope_models::GraphBackend;
+use alignscope_models::compute;
 use alignscope_models::eval::{
     AlignmentMetrics, CandidatePool, DirectionMetrics, EvalOptions, Similarity,
 };
@@ -12,7 +12,6 @@ use alignscope_models::inputs::ModalityKind;
 use alignscope_models::loginmea::{FusionKind, GraphLayerKind, LoginMeaConfig, LossDirection};
 use alignscope_models::run::{self, RunSpec, SavedModel};
 use alignscope_models::train::{IterativeConfig, TrainConfig};
-use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -21,7 +20,7 @@ use tokio::sync::broadcast;
 use super::{CliError, SourceArgs};
 use crate::api::dto::{EpochDto, ImportRequest, RunDto, StartRunRequest};
 use crate::api::{Api, ApiError, ErrorCode};
-use crate::device::{BackendTask, DeviceArg, run_on};
+use crate::device::{DeviceArg, choose};
 use crate::jobs::JobEvent;
 use crate::store::{RunId, RunStatus};
 
@@ -553,29 +552,6 @@ pub struct EvalCommandArgs {
     pub eval: EvalArgs,
 }
 
-struct EvalTask<'a> {
-    args: &'a EvalCommandArgs,
-    dir: &'a std::path::Path,
-    options: Option<EvalOptions>,
-}
-
-impl BackendTask for EvalTask<'_> {
-    type Output = Result<(run::RunConfig, alignscope_models::eval::Evaluation), run::RunError>;
-
-    fn run<B>(self, device: B::Device, _label: &str) -> Self::Output
-    where
-        B: AutodiffBackend + GraphBackend,
-        B::InnerBackend: GraphBackend,
-    {
-        let which = if self.args.best {
-            SavedModel::Best
-        } else {
-            SavedModel::Latest
-        };
-        run::evaluate_run::<B::InnerBackend>(self.dir, which, self.options, &device)
-    }
-}
-
 /// Runs `alignscope eval`.
 pub fn eval(
     data_dir: Option<PathBuf>,
@@ -600,12 +576,18 @@ pub fn eval(
     };
     let stored = run::read_config(&dir)?;
     let options = args.eval.apply(stored.train.eval.clone());
-    let task = EvalTask {
-        args,
-        dir: &dir,
-        options: args.eval.any().then(|| options.clone()),
+    let which = if args.best {
+        SavedModel::Best
+    } else {
+        SavedModel::Latest
     };
-    let (config, evaluation) = run_on(args.device, task)?;
+    let (device, _) = choose(args.device);
+    let (config, evaluation) = compute::evaluate_run(
+        &device,
+        &dir,
+        which,
+        args.eval.any().then(|| options.clone()),
+    )?;
     let m = evaluation.metrics;
     if json {
         let value = json!({

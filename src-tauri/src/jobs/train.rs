@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
-use alignscope_models::GraphBackend;
+use alignscope_models::compute;
 use alignscope_models::run::{self, PreparedRun, RunResult, RunSpec};
 use alignscope_models::train::{TrainEvent, TrainStatus};
-use burn::tensor::backend::AutodiffBackend;
 
 use super::{JobContext, JobEnd, JobEvent, JobFailure, JobWork};
-use crate::device::{BackendTask, DeviceArg, run_on};
+use crate::device::{DeviceArg, choose};
 use crate::run_files::{EntityIndex, list_artifacts, read_exports};
 use crate::store::{EpochRow, RunOutcome};
 
@@ -45,15 +44,13 @@ impl TrainJob {
             .root()
             .join("runs")
             .join(context.run.to_string());
-        let result = run_on(
-            self.device,
-            Training {
-                prepared: &mut prepared,
-                context,
-                run_dir: &run_dir,
-                resume: self.resume,
-            },
-        )?;
+        let result = Training {
+            prepared: &mut prepared,
+            context,
+            run_dir: &run_dir,
+            resume: self.resume,
+        }
+        .run(self.device)?;
         let mut outcome = RunOutcome {
             best_epoch: result.state.best.as_ref().map(|b| b.epoch as i64),
             epochs_done: result.state.epoch as i64,
@@ -104,14 +101,9 @@ struct Training<'a> {
     resume: bool,
 }
 
-impl BackendTask for Training<'_> {
-    type Output = Result<RunResult, JobFailure>;
-
-    fn run<B>(self, device: B::Device, label: &str) -> Self::Output
-    where
-        B: AutodiffBackend + GraphBackend,
-        B::InnerBackend: GraphBackend,
-    {
+impl Training<'_> {
+    fn run(self, device: DeviceArg) -> Result<RunResult, JobFailure> {
+        let (device, label) = choose(device);
         let context = self.context;
         let run = context.run;
         self.prepared.config.device = label.to_string();
@@ -198,9 +190,9 @@ impl BackendTask for Training<'_> {
                 context.cancel.store(true, Ordering::SeqCst);
             }
         };
-        let result = run::execute::<B>(
-            self.prepared,
+        let result = compute::execute(
             &device,
+            self.prepared,
             label,
             Some(self.run_dir),
             self.resume,
