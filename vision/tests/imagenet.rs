@@ -1,0 +1,129 @@
+//! The port really sees: two real photos are classified as what they show, with the
+//! ImageNet weights loaded from the PyTorch file.
+//!
+//! The photos are scikit-image's `data.chelsea()` (a tabby cat) and `data.coffee()` (a
+//! cup of coffee), exported by `scripts/setup.sh` into `.cache/test-images/`.
+
+use std::path::{Path, PathBuf};
+
+use alignscope_vision::{FEATURE_DIM, IMAGENET_CLASSES, ImageEncoder, locate_weights, preprocess};
+use burn::backend::NdArray;
+use burn::backend::ndarray::NdArrayDevice;
+use burn::tensor::activation::softmax;
+
+type Cpu = NdArray<f32>;
+
+/// The test photos and weights, or `None` (with a message) where the set-up has not run.
+/// With `ALIGNSCOPE_REQUIRE_SETUP=1` (CI) their absence fails the test instead.
+fn assets() -> Option<(PathBuf, PathBuf)> {
+    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/test-images");
+    let weights = locate_weights(&[]);
+    let missing = match (&weights, images.join("chelsea.png").is_file()) {
+        (Ok(_), true) => None,
+        (Err(error), _) => Some(error.to_string()),
+        (_, false) => Some(format!("no test photos in {}", images.display())),
+    };
+    if let Some(reason) = missing {
+        if std::env::var_os("ALIGNSCOPE_REQUIRE_SETUP").is_some() {
+            panic!("{reason}; run `bash scripts/setup.sh`");
+        }
+        eprintln!("SKIPPED: {reason}; run `bash scripts/setup.sh`");
+        return None;
+    }
+    Some((weights.ok()?, images))
+}
+
+#[test]
+fn chelsea_is_a_cat_and_coffee_is_an_espresso() {
+    let Some((weights, images)) = assets() else {
+        return;
+    };
+    let device = NdArrayDevice::Cpu;
+    let encoder = ImageEncoder::<Cpu>::load(&weights, &device).expect("weights load");
+    let inputs = [
+        preprocess(&images.join("chelsea.png")).expect("chelsea decodes"),
+        preprocess(&images.join("coffee.png")).expect("coffee decodes"),
+    ];
+    let (features, logits) = encoder.run(&inputs);
+    assert_eq!(features.dims(), [2, FEATURE_DIM]);
+    assert_eq!(logits.dims(), [2, IMAGENET_CLASSES]);
+    let probabilities = softmax(logits, 1);
+    let best = probabilities
+        .clone()
+        .argmax(1)
+        .into_data()
+        .to_vec::<i64>()
+        .unwrap();
+    let top = probabilities
+        .max_dim(1)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    println!(
+        "chelsea: class {} (p = {:.3}); coffee: class {} (p = {:.3})",
+        best[0], top[0], best[1], top[1]
+    );
+    // ImageNet 281–285 are the domestic cats (tabby, tiger cat, Persian, Siamese, Egyptian).
+    assert!(
+        (281..=285).contains(&best[0]),
+        "chelsea classified as {}",
+        best[0]
+    );
+    // 967 espresso, 968 cup.
+    assert!(
+        [967, 968].contains(&best[1]),
+        "coffee classified as {}",
+        best[1]
+    );
+    assert!(
+        top[0] > 0.3 && top[1] > 0.3,
+        "confident predictions: {top:?}"
+    );
+
+    // Features are the pooled ReLU6 activations: finite, non-negative, not all zero.
+    let values = features.into_data().to_vec::<f32>().unwrap();
+    assert!(
+        values
+            .iter()
+            .all(|v| v.is_finite() && (0.0..=6.0).contains(v))
+    );
+    assert!(values.iter().filter(|v| **v > 0.0).count() > FEATURE_DIM / 4);
+}
+
+#[test]
+fn batches_match_single_images_and_bad_files_are_reported() {
+    let Some((weights, images)) = assets() else {
+        return;
+    };
+    let device = NdArrayDevice::Cpu;
+    let encoder = ImageEncoder::<Cpu>::load(&weights, &device).expect("weights load");
+    let scratch = tempfile::tempdir().unwrap();
+    let broken = scratch.path().join("broken.png");
+    std::fs::write(&broken, b"not a png").unwrap();
+    let paths = vec![
+        images.join("chelsea.png"),
+        broken.clone(),
+        images.join("coffee.png"),
+    ];
+    let mut reports = Vec::new();
+    let encoded = encoder
+        .encode_files(&paths, 2, &mut |progress| reports.push(progress))
+        .expect("encoding runs");
+    assert_eq!(encoded.features.len(), 3);
+    assert!(encoded.features[1].is_none());
+    assert_eq!(encoded.failures.len(), 1);
+    assert!(encoded.failures[0].to_string().contains("broken.png"));
+    assert_eq!(reports.last().map(|p| (p.done, p.total)), Some((3, 3)));
+
+    let alone = encoder
+        .encode_files(&paths[2..], 1, &mut |_| {})
+        .expect("encoding runs");
+    let batched = encoded.features[2].as_ref().unwrap();
+    let single = alone.features[0].as_ref().unwrap();
+    let worst = batched
+        .iter()
+        .zip(single)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1e-3))
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "batch and single features differ by {worst}");
+}
