@@ -142,12 +142,40 @@ impl ConvShape {
     }
 }
 
+/// A 1×1 convolution computed as one matrix product per image.
+///
+/// Most of the network's arithmetic is in these; as matrix products they run on the
+/// backend's GEMM rather than its generic direct convolution (about 8× faster on the
+/// ndarray CPU backend), with the same result.
+#[derive(Debug)]
+pub struct Pointwise<B: Backend> {
+    /// `[out, in]`.
+    pub(crate) weight: Tensor<B, 2>,
+    /// `[out]`.
+    pub(crate) bias: Tensor<B, 1>,
+}
+
+impl<B: Backend> Pointwise<B> {
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [batch, channels, height, width] = x.dims();
+        let [output, _] = self.weight.dims();
+        let weight = self
+            .weight
+            .clone()
+            .unsqueeze_dim::<3>(0)
+            .expand([batch, output, channels]);
+        let product = weight.matmul(x.reshape([batch, channels, height * width]));
+        let bias = self.bias.clone().reshape([1, output, 1]);
+        (product + bias).reshape([batch, output, height, width])
+    }
+}
+
 /// One inverted-bottleneck block: 1×1 expansion, k×k depthwise, 1×1 projection.
 #[derive(Debug)]
 pub struct MbConvBlock<B: Backend> {
-    pub(crate) expand: Option<Conv2d<B>>,
+    pub(crate) expand: Option<Pointwise<B>>,
     pub(crate) depthwise: Conv2d<B>,
-    pub(crate) project: Conv2d<B>,
+    pub(crate) project: Pointwise<B>,
     pub(crate) residual: bool,
 }
 
@@ -168,7 +196,7 @@ impl<B: Backend> MbConvBlock<B> {
 pub struct EfficientNetLite0<B: Backend> {
     pub(crate) stem: Conv2d<B>,
     pub(crate) blocks: Vec<MbConvBlock<B>>,
-    pub(crate) head: Conv2d<B>,
+    pub(crate) head: Pointwise<B>,
     pub(crate) classifier: Linear<B>,
 }
 

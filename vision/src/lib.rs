@@ -19,7 +19,7 @@ pub mod torch_legacy;
 pub mod weights;
 
 pub use efficientnet::{EfficientNetLite0, FEATURE_DIM, IMAGENET_CLASSES};
-pub use encoder::{EncodeProgress, ImageEncoder};
+pub use encoder::{EncodeProgress, EncodedImages, ImageEncoder};
 pub use error::VisionError;
 pub use preprocess::{INPUT_SIZE, preprocess};
 pub use weights::{WEIGHTS_FILE_NAME, locate_weights};

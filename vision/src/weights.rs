@@ -16,7 +16,7 @@ use burn::prelude::*;
 
 use crate::VisionError;
 use crate::efficientnet::{
-    ConvShape, EfficientNetLite0, FEATURE_DIM, IMAGENET_CLASSES, MbConvBlock, STAGES,
+    ConvShape, EfficientNetLite0, FEATURE_DIM, IMAGENET_CLASSES, MbConvBlock, Pointwise, STAGES,
     STEM_CHANNELS, block_specs,
 };
 use crate::torch_legacy::{TorchTensor, read_state_dict};
@@ -100,10 +100,11 @@ pub fn load_efficientnet<B: Backend>(
         let expand = if spec.expand == 1 {
             None
         } else {
-            Some(weights.folded_conv(
+            Some(weights.folded_pointwise(
                 &format!("{prefix}._expand_conv"),
                 &format!("{prefix}._bn0"),
-                pointwise(spec.input, hidden),
+                spec.input,
+                hidden,
                 device,
             )?)
         };
@@ -119,10 +120,11 @@ pub fn load_efficientnet<B: Backend>(
             },
             device,
         )?;
-        let project = weights.folded_conv(
+        let project = weights.folded_pointwise(
             &format!("{prefix}._project_conv"),
             &format!("{prefix}._bn2"),
-            pointwise(hidden, spec.output),
+            hidden,
+            spec.output,
             device,
         )?;
         blocks.push(MbConvBlock {
@@ -133,12 +135,8 @@ pub fn load_efficientnet<B: Backend>(
         });
     }
     let last_stage = STAGES[STAGES.len() - 1];
-    let head = weights.folded_conv(
-        "_conv_head",
-        "_bn1",
-        pointwise(last_stage.output, FEATURE_DIM),
-        device,
-    )?;
+    let head =
+        weights.folded_pointwise("_conv_head", "_bn1", last_stage.output, FEATURE_DIM, device)?;
     let classifier = weights.linear("_fc", FEATURE_DIM, IMAGENET_CLASSES, device)?;
     Ok(EfficientNetLite0 {
         stem,
@@ -146,16 +144,6 @@ pub fn load_efficientnet<B: Backend>(
         head,
         classifier,
     })
-}
-
-fn pointwise(input: usize, output: usize) -> ConvShape {
-    ConvShape {
-        input,
-        output,
-        kernel: 1,
-        stride: 1,
-        groups: 1,
-    }
 }
 
 /// The tensors of a state dict, looked up by key with shape checks.
@@ -193,6 +181,43 @@ impl StateDict<'_> {
         shape: ConvShape,
         device: &B::Device,
     ) -> Result<Conv2d<B>, VisionError> {
+        let (weight, bias) = self.folded(conv, norm, shape)?;
+        let dims = shape.weight_dims();
+        let weight = Tensor::<B, 4>::from_data(TensorData::new(weight, dims), device);
+        let bias = Tensor::<B, 1>::from_data(TensorData::new(bias, [shape.output]), device);
+        Ok(shape.build(weight, bias))
+    }
+
+    /// A 1×1 convolution `conv` (batch norm `norm` folded in) as a [`Pointwise`] product.
+    fn folded_pointwise<B: Backend>(
+        &self,
+        conv: &str,
+        norm: &str,
+        input: usize,
+        output: usize,
+        device: &B::Device,
+    ) -> Result<Pointwise<B>, VisionError> {
+        let shape = ConvShape {
+            input,
+            output,
+            kernel: 1,
+            stride: 1,
+            groups: 1,
+        };
+        let (weight, bias) = self.folded(conv, norm, shape)?;
+        Ok(Pointwise {
+            weight: Tensor::from_data(TensorData::new(weight, [output, input]), device),
+            bias: Tensor::from_data(TensorData::new(bias, [output]), device),
+        })
+    }
+
+    /// The folded weight (PyTorch layout) and bias of convolution `conv` and norm `norm`.
+    fn folded(
+        &self,
+        conv: &str,
+        norm: &str,
+        shape: ConvShape,
+    ) -> Result<(Vec<f32>, Vec<f32>), VisionError> {
         let dims = shape.weight_dims();
         let mut weight = self.values(&format!("{conv}.weight"), &dims)?;
         let channels = [shape.output];
@@ -210,9 +235,7 @@ impl StateDict<'_> {
             }
             bias.push((f64::from(beta[channel]) - f64::from(mean[channel]) * scale) as f32);
         }
-        let weight = Tensor::<B, 4>::from_data(TensorData::new(weight, dims), device);
-        let bias = Tensor::<B, 1>::from_data(TensorData::new(bias, channels), device);
-        Ok(shape.build(weight, bias))
+        Ok((weight, bias))
     }
 
     /// A linear layer; PyTorch stores `[out, in]`, Burn multiplies by `[in, out]`.
