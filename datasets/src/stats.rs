@@ -2,12 +2,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{KnowledgeGraph, MmkgPair, Side};
 
 /// Statistics of a pair.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetStats {
     /// The left graph.
     pub left: GraphStats,
@@ -26,7 +26,7 @@ pub struct DatasetStats {
 }
 
 /// Sizes of a predefined split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SplitSizes {
     /// Its name.
     pub name: String,
@@ -39,7 +39,7 @@ pub struct SplitSizes {
 }
 
 /// Statistics of one graph.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GraphStats {
     /// Entities.
     pub entities: usize,
@@ -74,7 +74,7 @@ pub struct GraphStats {
 }
 
 /// A degree distribution.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DegreeStats {
     /// Smallest degree.
     pub min: usize,

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod data_dir;
+pub mod demo;
 pub mod device;
 pub mod jobs;
 pub mod run_files;

@@ -2,6 +2,7 @@
 
 mod convert;
 mod decisions;
+mod demo;
 mod inspect;
 mod render;
 mod runs;
@@ -45,6 +46,9 @@ pub enum Command {
     /// Read, validate, describe and convert knowledge-graph pairs.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// Build the built-in demo dataset if needed (emoji in English and Chinese, two
+    /// vendors' artwork), train LoginMEA on it with and without images, compare.
+    Demo(demo::DemoArgs),
     /// Train a model on a dataset, evaluating as it goes; the run is recorded in the
     /// data directory.
     Train(Box<train::TrainArgs>),
@@ -165,6 +169,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Command::Dataset(DatasetCommand::List) => with_api(data_dir, |api| async move {
             runs::list_datasets(&api, json, out).await
+        }),
+        Command::Demo(args) => with_api(data_dir, |api| async move {
+            demo::demo(&api, &args, json, out).await
         }),
         Command::Train(args) => with_api(data_dir, |api| async move {
             train::train(&api, &args, json, out).await

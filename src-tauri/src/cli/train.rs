@@ -365,10 +365,22 @@ pub async fn train(
 pub async fn follow(
     api: &Api,
     id: RunId,
-    mut events: broadcast::Receiver<JobEvent>,
+    events: broadcast::Receiver<JobEvent>,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let run = follow_to_end(api, id, events).await?;
+    let epochs = api.run_metrics(id).await?;
+    report(&run, &epochs, json, out)
+}
+
+/// Follows run `id` with a progress display until it ends (Ctrl-C cancels it, keeping
+/// its checkpoint); a failed run is an error.
+pub async fn follow_to_end(
+    api: &Api,
+    id: RunId,
+    mut events: broadcast::Receiver<JobEvent>,
+) -> Result<RunDto, CliError> {
     let mut reporter = Reporter::new(0);
     let mut interrupted = false;
     loop {
@@ -402,8 +414,7 @@ pub async fn follow(
         )
         .into());
     }
-    let epochs = api.run_metrics(id).await?;
-    report(&run, &epochs, json, out)
+    Ok(run)
 }
 
 /// Prints a finished run: JSON, or a curve and a metric table.
