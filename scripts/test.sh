@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export ALIGNSCOPE_PYTHON="$PWD/.venv/bin/python"
-# In CI nothing may be skipped: the shared DBP15K data and NumPy must be there.
+# In CI nothing may be skipped: the shared DBP15K data, NumPy, and what the set-up
+# installs (encoder weights, test photos, demo sources) must be there.
 if [ "${CI:-}" = "true" ]; then
-  export ALIGNSCOPE_REQUIRE_SHARED=1 ALIGNSCOPE_REQUIRE_NUMPY=1
+  export ALIGNSCOPE_REQUIRE_SHARED=1 ALIGNSCOPE_REQUIRE_NUMPY=1 ALIGNSCOPE_REQUIRE_SETUP=1
 fi
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

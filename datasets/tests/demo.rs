@@ -28,6 +28,12 @@ fn node_modules() -> PathBuf {
 fn sources() -> Option<DemoSources> {
     let dir = node_modules();
     if !dir.is_dir() {
+        if std::env::var_os("ALIGNSCOPE_REQUIRE_SETUP").is_some() {
+            panic!(
+                "the demo sources are not installed at {}; run `bash scripts/setup.sh`",
+                dir.display()
+            );
+        }
         eprintln!(
             "SKIPPED: the demo sources are not installed at {}; run `npm ci --prefix scripts/demo-sources`",
             dir.display()
@@ -461,4 +467,23 @@ fn missing_or_wrong_sources_are_explained() {
     };
     let err = build_demo_pair(&sources, &bad).unwrap_err();
     assert!(matches!(err, DemoError::InvalidShare { .. }), "{err:?}");
+}
+
+#[test]
+fn a_limit_keeps_only_the_first_emoji() {
+    let Some(sources) = sources() else { return };
+    let options = DemoOptions {
+        emoji_limit: Some(40),
+        ..DemoOptions::default()
+    };
+    let (pair, report) = build(&sources, &options);
+    for side in Side::BOTH {
+        assert_eq!(report.side(side).entities.emoji, 40);
+    }
+    assert!(
+        pair.gold.len() >= 40 && pair.gold.len() < 200,
+        "{}",
+        pair.gold.len()
+    );
+    assert!(pair.left.images.iter().filter(|i| !i.is_empty()).count() >= 40);
 }

@@ -95,9 +95,14 @@ pub struct DemoDataset {
     pub build: Option<DemoBuild>,
 }
 
-/// Where the demo dataset of `data` lives.
-pub fn demo_dir(data: &DataDir) -> PathBuf {
-    data.root().join("demo").join(DEMO_NAME)
+/// Where the demo dataset built with `options` lives in `data`: `demo/emoji-en-zh`, or
+/// `demo/emoji-en-zh-first<N>` for a pair cut to the first N emoji.
+pub fn demo_dir(data: &DataDir, options: &DemoOptions) -> PathBuf {
+    let name = match options.emoji_limit {
+        Some(limit) => format!("{DEMO_NAME}-first{limit}"),
+        None => DEMO_NAME.to_string(),
+    };
+    data.root().join("demo").join(name)
 }
 
 /// The `node_modules` folder with the demo's packages: `explicit`, then
@@ -117,10 +122,11 @@ pub fn locate_sources(explicit: Option<&Path>) -> PathBuf {
 pub fn ensure_demo(
     data: &DataDir,
     sources: Option<&Path>,
+    options: &DemoOptions,
     device: &ComputeDevice,
     progress: &mut dyn FnMut(DemoStage),
 ) -> Result<DemoDataset, DemoBuildError> {
-    let dir = demo_dir(data);
+    let dir = demo_dir(data, options);
     if dir.join("dataset.toml").is_file() {
         return Ok(DemoDataset { dir, build: None });
     }
@@ -130,7 +136,7 @@ pub fn ensure_demo(
 
     progress(DemoStage::Assembling);
     let started = Instant::now();
-    let (mut pair, report) = build_demo_pair(&sources, &DemoOptions::default())?;
+    let (mut pair, report) = build_demo_pair(&sources, options)?;
     let assemble_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();

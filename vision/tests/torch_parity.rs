@@ -37,22 +37,32 @@ fn relative_errors(ours: &[f32], reference: &[f32]) -> (f32, f32) {
 #[test]
 fn features_and_logits_match_pytorch() {
     let Some(python) = std::env::var_os("ALIGNSCOPE_TORCH_PYTHON") else {
-        eprintln!("SKIPPED: set ALIGNSCOPE_TORCH_PYTHON to a Python with torch and efficientnet-lite-pytorch");
+        eprintln!(
+            "SKIPPED: set ALIGNSCOPE_TORCH_PYTHON to a Python with torch and efficientnet-lite-pytorch"
+        );
         return;
     };
     let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/test-images");
-    let emoji = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scripts/demo-sources/node_modules/emoji-datasource-google/img/google/64/1f431.png");
+    let emoji = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../scripts/demo-sources/node_modules/emoji-datasource-google/img/google/64/1f431.png",
+    );
     let mut paths: Vec<PathBuf> = vec![images.join("chelsea.png"), images.join("coffee.png")];
     if emoji.is_file() {
         paths.push(emoji); // A transparent 64-px emoji (cat face), upscaled.
     }
     let weights = locate_weights(&[]).expect("weights (run scripts/setup.sh)");
-    let inputs: Vec<Vec<f32>> = paths.iter().map(|p| preprocess(p).expect("decodes")).collect();
+    let inputs: Vec<Vec<f32>> = paths
+        .iter()
+        .map(|p| preprocess(p).expect("decodes"))
+        .collect();
 
     let scratch = tempfile::tempdir().unwrap();
     let input_file = scratch.path().join("inputs.f32");
-    let bytes: Vec<u8> = inputs.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+    let bytes: Vec<u8> = inputs
+        .iter()
+        .flatten()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     std::fs::write(&input_file, bytes).unwrap();
     let features_file = scratch.path().join("features.f32");
     let logits_file = scratch.path().join("logits.f32");
@@ -83,6 +93,9 @@ fn features_and_logits_match_pytorch() {
          logits max|Δ|/max|ref| = {logit_scaled:.2e}, element-wise {logit_rel:.2e}",
         inputs.len()
     );
-    assert!(feature_scaled < 1e-3 && feature_rel < 1e-3, "features differ from PyTorch");
+    assert!(
+        feature_scaled < 1e-3 && feature_rel < 1e-3,
+        "features differ from PyTorch"
+    );
     assert!(logit_scaled < 1e-3, "logits differ from PyTorch");
 }

@@ -78,7 +78,10 @@ fn build_graph(
     options: &DemoOptions,
     relations: &Vocabulary,
 ) -> Result<(SideGraph, SideReport), DemoError> {
-    let catalogue = read_catalogue(sources, spec.vendor)?;
+    let mut catalogue = read_catalogue(sources, spec.vendor)?;
+    if let Some(limit) = options.emoji_limit {
+        catalogue.truncate(limit);
+    }
     let labels = Labels::read(sources, spec.language)?;
     let mut built = build_side(spec, &catalogue, &labels, options.include_skin_tones);
     let (dropped_images, dropped_triples) = if spec.incomplete {

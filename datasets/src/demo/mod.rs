@@ -53,16 +53,20 @@ pub struct DemoOptions {
     pub edge_drop_share: f64,
     /// Whether single-tone skin variants are entities (about 1,600 per side).
     pub include_skin_tones: bool,
+    /// Only the first N emoji of the catalogue (in its sort order), with their variants,
+    /// groups and keywords: a small pair for tests and quick looks. `None`: all.
+    pub emoji_limit: Option<usize>,
 }
 
 impl Default for DemoOptions {
-    /// Seed 2026, 10% of images and 15% of triples dropped, skin tones included.
+    /// Seed 2026, 10% of images and 15% of triples dropped, skin tones included, all emoji.
     fn default() -> Self {
         DemoOptions {
             seed: 2026,
             image_drop_share: 0.10,
             edge_drop_share: 0.15,
             include_skin_tones: true,
+            emoji_limit: None,
         }
     }
 }

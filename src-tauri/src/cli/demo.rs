@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use alignscope_datasets::{DatasetStats, Side};
+use alignscope_datasets::{DatasetStats, DemoOptions, Side};
 use alignscope_models::inputs::ModalityKind;
 use alignscope_models::loginmea::LoginMeaConfig;
 use alignscope_models::train::TrainConfig;
@@ -27,7 +27,7 @@ pub struct DemoArgs {
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
     /// Training epochs of each of the two runs.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub epochs: u32,
     /// Share of the gold pairs used as training seeds.
     #[arg(long, default_value_t = 0.3)]
@@ -39,6 +39,10 @@ pub struct DemoArgs {
     /// Only build (and register) the demo dataset; do not train.
     #[arg(long)]
     pub build_only: bool,
+    /// Use only the first N emoji (with their variants, groups and keywords): a small
+    /// pair for a quick look or a test, kept in its own folder.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
 }
 
 /// Runs `alignscope demo`.
@@ -51,9 +55,13 @@ pub async fn demo(
     let (device, _) = choose(args.device);
     let data = api.data_dir().clone();
     let sources = args.sources.clone();
+    let options = DemoOptions {
+        emoji_limit: args.limit.map(|n| n as usize),
+        ..DemoOptions::default()
+    };
     let build = tokio::task::spawn_blocking(move || {
         let mut display = BuildDisplay::default();
-        let result = ensure_demo(&data, sources.as_deref(), &device, &mut |stage| {
+        let result = ensure_demo(&data, sources.as_deref(), &options, &device, &mut |stage| {
             display.stage(stage)
         });
         display.finish();
@@ -68,7 +76,7 @@ pub async fn demo(
             path: build.dir.clone(),
             format: Some("alignscope".into()),
             image_features: None,
-            name: Some(crate::demo::DEMO_NAME.into()),
+            name: None,
         })
         .await?;
     let stats: DatasetStats =
