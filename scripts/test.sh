@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One command that runs every check and test: installs what the tests need, then
-# formatting, clippy with warnings denied, and the whole test suite (one debug build).
+# One command that runs every check and test: installs what the tests need, then the UI's
+# checks and unit tests, formatting, clippy with warnings denied, the whole Rust test
+# suite (one debug build), the browser end-to-end tests and the desktop smoke test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,11 +11,27 @@ export ALIGNSCOPE_PYTHON="$PWD/.venv/bin/python"
 if [ "${CI:-}" = "true" ]; then
   export ALIGNSCOPE_REQUIRE_SHARED=1 ALIGNSCOPE_REQUIRE_NUMPY=1 ALIGNSCOPE_REQUIRE_SETUP=1
 fi
-echo "== cargo fmt --check"
+step() { printf '\n== %s\n' "$*"; }
+step "UI: svelte-check, ESLint, Prettier"
+npm run --prefix ui --silent check
+step "UI: Vitest"
+npm test --prefix ui --silent
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy (warnings denied)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
+# One clippy pass with the CUDA and desktop features: both must keep compiling although
+# CI has no GPU (the desktop feature needs ui/dist, which the set-up built).
+step "cargo clippy (warnings denied; CUDA and desktop features on)"
+cargo clippy --workspace --all-targets --locked --features alignscope/cuda,alignscope/desktop -- -D warnings
+step "cargo test"
 cargo test --workspace --locked
-echo "== cargo check --features cuda (the CUDA backend must keep compiling; CI has no GPU)"
-cargo check -p alignscope --features cuda --locked
+step "TypeScript bindings up to date (the export_bindings test rewrites ui/src/bindings)"
+if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
+  git status --porcelain -- ui/src/bindings
+  git --no-pager diff --stat -- ui/src/bindings
+  echo "ui/src/bindings is stale: commit what \`cargo test -p alignscope export_bindings\` generated" >&2
+  exit 1
+fi
+step "browser end to end (headless Chromium against \`alignscope serve\`; screenshots in target/screenshots)"
+npm test --prefix tests/e2e --silent
+step "desktop smoke test (the real app under Xvfb: window opens, home lists the demo, screenshot)"
+bash scripts/desktop-smoke.sh

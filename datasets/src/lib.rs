@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod display;
 mod error;
 pub mod features;
 mod fingerprint;

@@ -6,7 +6,15 @@ use alignscope_models::compute::ComputeDevice;
 
 /// The `--device` values.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    ts_rs::TS,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceArg {

@@ -7,9 +7,13 @@ pub mod api;
 pub mod cli;
 pub mod data_dir;
 pub mod demo;
+#[cfg(feature = "desktop")]
+pub mod desktop;
 pub mod device;
 pub mod jobs;
 pub mod run_files;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod store;
 
 /// This build's version: the crate version and the commit it was built from.

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::schema::EntityKind;
+use crate::display::thousands;
 use crate::model::Side;
 
 /// Counts per kind of entity.
@@ -220,37 +221,4 @@ fn dropped(dropped: usize, before: usize) -> String {
         thousands(dropped),
         thousands(before)
     )
-}
-
-/// `12345` as `12,345`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_counts() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
-        let mut counts = KindCounts::default();
-        counts.add(EntityKind::Group);
-        counts.add(EntityKind::Emoji);
-        counts.add(EntityKind::Emoji);
-        assert_eq!(counts.to_string(), "3: 1 groups, 2 emoji");
-        assert_eq!(dropped(0, 10), "");
-        assert_eq!(dropped(1, 10), " (1 dropped of 10: 10.0%)");
-    }
 }

@@ -41,22 +41,20 @@ pub(crate) fn dataset_dto(row: DatasetRow) -> DatasetDto {
     }
 }
 
-fn entity_dto(pair: &MmkgPair, side: Side, index: u32) -> EntityDto {
+/// The entity `index` of graph `side` (an index of that graph: callers take it from the
+/// graph's own triples or look-ups).
+pub(crate) fn entity_dto(pair: &MmkgPair, side: Side, index: u32) -> EntityDto {
     let e: &Entity = &pair.graph(side).entities[index as usize];
     EntityDto {
         entity: pair.joint_index(side, index) as i64,
-        side: if side == Side::Left {
-            SideDto::Left
-        } else {
-            SideDto::Right
-        },
+        side: side.into(),
         key: e.key.clone(),
         name: e.name.clone(),
         label: e.label(),
     }
 }
 
-fn canonical(path: &Path) -> String {
+pub(crate) fn canonical(path: &Path) -> String {
     std::fs::canonicalize(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .to_string_lossy()
@@ -239,11 +237,7 @@ impl Api {
     ) -> ApiResult<EntityDetailDto> {
         let entity = self.entity_by_key(dataset, side, key).await?;
         let pair = self.loaded_pair(dataset).await?;
-        let graph_side = if side == SideDto::Left {
-            Side::Left
-        } else {
-            Side::Right
-        };
+        let graph_side = Side::from(side);
         let graph = pair.graph(graph_side);
         let index = graph
             .find_key(key)

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use alignscope_models::loginmea::LoginMeaConfig;
 use alignscope_models::train::TrainConfig;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::device::DeviceArg;
 use crate::store::{DatasetId, RunId, RunStatus, Verdict};
 
 /// A registered dataset.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct DatasetDto {
     /// Id.
     pub id: DatasetId,
@@ -29,7 +30,7 @@ pub struct DatasetDto {
 }
 
 /// The result of an import.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ImportedDataset {
     /// The dataset.
     pub dataset: DatasetDto,
@@ -40,20 +41,23 @@ pub struct ImportedDataset {
 }
 
 /// What to import.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
 pub struct ImportRequest {
     /// Dataset folder.
     pub path: PathBuf,
     /// Format (detected when absent): gcn-align, meaformer, openea, alignscope.
+    #[ts(optional)]
     pub format: Option<String>,
     /// Explicit image-feature file.
+    #[ts(optional)]
     pub image_features: Option<PathBuf>,
     /// Display name (the folder name when absent).
+    #[ts(optional)]
     pub name: Option<String>,
 }
 
 /// Which graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum SideDto {
     /// The source graph.
@@ -75,10 +79,36 @@ impl SideDto {
     pub fn from_number(n: i64) -> Self {
         if n == 0 { Self::Left } else { Self::Right }
     }
+
+    /// `left` or `right`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Left => "left",
+            Self::Right => "right",
+        }
+    }
+}
+
+impl From<SideDto> for alignscope_datasets::Side {
+    fn from(side: SideDto) -> Self {
+        match side {
+            SideDto::Left => Self::Left,
+            SideDto::Right => Self::Right,
+        }
+    }
+}
+
+impl From<alignscope_datasets::Side> for SideDto {
+    fn from(side: alignscope_datasets::Side) -> Self {
+        match side {
+            alignscope_datasets::Side::Left => Self::Left,
+            alignscope_datasets::Side::Right => Self::Right,
+        }
+    }
 }
 
 /// An entity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct EntityDto {
     /// Joint index (left graph first).
     pub entity: i64,
@@ -93,7 +123,7 @@ pub struct EntityDto {
 }
 
 /// An attribute of an entity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct AttributeDto {
     /// Attribute key.
     pub key: String,
@@ -102,7 +132,7 @@ pub struct AttributeDto {
 }
 
 /// A relation of an entity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct RelationDto {
     /// Relation name.
     pub relation: String,
@@ -113,7 +143,7 @@ pub struct RelationDto {
 }
 
 /// Everything about one entity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct EntityDetailDto {
     /// The entity.
     pub entity: EntityDto,
@@ -132,32 +162,39 @@ pub struct EntityDetailDto {
 }
 
 /// What to train.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct StartRunRequest {
     /// Dataset.
     pub dataset: DatasetId,
     /// Model name (`loginmea`).
     #[serde(default = "default_model")]
+    #[ts(as = "Option<String>", optional)]
     pub model: String,
-    /// Model config.
+    /// Model config (fields as `training_options` lists them; missing ones take the
+    /// paper's defaults).
     #[serde(default)]
+    #[ts(type = "Partial<Record<string, unknown>>")]
     pub loginmea: LoginMeaConfig,
-    /// Training config.
+    /// Training config (as for `loginmea`).
     #[serde(default)]
+    #[ts(type = "Partial<Record<string, unknown>>")]
     pub train: TrainConfig,
     /// Share of gold pairs for training.
     pub train_ratio: f64,
     /// Share of gold pairs for validation.
     #[serde(default)]
+    #[ts(as = "Option<f64>", optional)]
     pub valid_ratio: f64,
     /// Device.
     pub device: DeviceArg,
     /// Train on the seeds of this earlier run of the same dataset: its training pairs,
     /// plus accepted, minus rejected decisions (resolved into `seeds` when queued).
     #[serde(default)]
+    #[ts(optional)]
     pub seeds_from: Option<RunId>,
     /// Explicit training pairs (left key, right key) instead of the seeded split.
     #[serde(default)]
+    #[ts(optional)]
     pub seeds: Option<Vec<(String, String)>>,
 }
 
@@ -166,7 +203,7 @@ fn default_model() -> String {
 }
 
 /// A run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct RunDto {
     /// Id.
     pub id: RunId,
@@ -215,7 +252,7 @@ pub struct RunDto {
 }
 
 /// One epoch's metrics.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct EpochDto {
     /// Epoch.
     pub epoch: i64,
@@ -235,8 +272,21 @@ pub struct EpochDto {
     pub valid_hits_at_1: Option<f64>,
 }
 
+/// A file a run wrote.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ArtifactDto {
+    /// Kind (config, checkpoint, candidates, ranks, ...).
+    pub kind: String,
+    /// Path relative to the data directory.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: i64,
+    /// SHA-256, hex.
+    pub sha256: String,
+}
+
 /// A test pair whose top-1 correctness differs between two runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct FlipDto {
     /// Query (left).
     pub query: EntityDto,
@@ -249,7 +299,7 @@ pub struct FlipDto {
 }
 
 /// Two runs side by side.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct RunComparisonDto {
     /// Run A.
     pub a: RunDto,
@@ -270,7 +320,7 @@ pub struct RunComparisonDto {
 }
 
 /// One candidate of a query.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct CandidateDto {
     /// 1-based rank.
     pub rank: i64,
@@ -289,7 +339,7 @@ pub struct CandidateDto {
 }
 
 /// The candidates of one entity in one run, with the per-modality breakdown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct CandidatesDto {
     /// Run.
     pub run: RunId,
@@ -306,7 +356,7 @@ pub struct CandidatesDto {
 }
 
 /// A decision to record.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, TS)]
 pub struct DecisionRequest {
     /// Dataset.
     pub dataset: DatasetId,
@@ -318,14 +368,19 @@ pub struct DecisionRequest {
     pub verdict: Verdict,
     /// Source (manual unless imported or taken from a model).
     #[serde(default = "default_source")]
+    #[ts(as = "Option<crate::store::DecisionSource>", optional)]
     pub source: crate::store::DecisionSource,
     /// Run that suggested the pair.
+    #[ts(optional)]
     pub run: Option<RunId>,
     /// Confidence.
+    #[ts(optional)]
     pub confidence: Option<f64>,
     /// Note.
+    #[ts(optional)]
     pub note: Option<String>,
     /// Author (the OS user when absent).
+    #[ts(optional)]
     pub author: Option<String>,
 }
 
@@ -334,7 +389,7 @@ fn default_source() -> crate::store::DecisionSource {
 }
 
 /// How to order the review queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStrategy {
     /// Smallest score gap between the top-1 and top-2 candidates first.
@@ -346,7 +401,7 @@ pub enum ReviewStrategy {
 }
 
 /// A pair to review.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ReviewItemDto {
     /// Left entity (the query).
     pub left: EntityDto,
@@ -363,7 +418,7 @@ pub struct ReviewItemDto {
 }
 
 /// Export formats for pairs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// SSSOM TSV with a YAML header (curie map, mapping set metadata).
@@ -375,7 +430,7 @@ pub enum ExportFormat {
 }
 
 /// Seeds for a new run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct SeedSetDto {
     /// (left key, right key).
     pub pairs: Vec<(String, String)>,
@@ -385,4 +440,208 @@ pub struct SeedSetDto {
     pub accepted_added: usize,
     /// Pairs removed because a decision rejects them.
     pub rejected_removed: usize,
+}
+
+/// Entities whose degree (relational triples they take part in) falls in
+/// `min_degree..=max_degree`. Buckets are powers of two: 0, 1, 2–3, 4–7, …
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct DegreeBucketDto {
+    /// Smallest degree in the bucket.
+    pub min_degree: usize,
+    /// Largest degree in the bucket.
+    pub max_degree: usize,
+    /// Entities in it.
+    pub entities: usize,
+}
+
+/// How many entities of a graph have each modality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CoverageDto {
+    /// At least one relational triple.
+    pub with_relations: usize,
+    /// At least one attribute triple.
+    pub with_attributes: usize,
+    /// At least one image file.
+    pub with_images: usize,
+    /// A precomputed image feature vector.
+    pub with_image_features: usize,
+}
+
+/// One graph of a dataset at a glance.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SideOverviewDto {
+    /// Which graph.
+    pub side: SideDto,
+    /// Entities.
+    pub entities: usize,
+    /// Relational triples.
+    pub triples: usize,
+    /// Distinct relations.
+    pub relations: usize,
+    /// Attribute triples.
+    pub attribute_triples: usize,
+    /// Degree distribution, log2 buckets (empty buckets included up to the largest).
+    pub degree_histogram: Vec<DegreeBucketDto>,
+    /// Modality coverage.
+    pub coverage: CoverageDto,
+}
+
+/// A dataset's statistics for charts: degree distribution and modality coverage.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DatasetOverviewDto {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// The left graph, then the right one.
+    pub sides: Vec<SideOverviewDto>,
+    /// Gold pairs.
+    pub gold_pairs: usize,
+}
+
+/// An entity of a neighbourhood and its distance from the centre.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct NeighbourNodeDto {
+    /// The entity.
+    pub entity: EntityDto,
+    /// Hops from the centre (0 for the centre itself).
+    pub hop: u8,
+}
+
+/// A relational triple between two entities of a neighbourhood.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct NeighbourEdgeDto {
+    /// Head (joint entity index).
+    pub source: i64,
+    /// Tail (joint entity index).
+    pub target: i64,
+    /// Relation name.
+    pub relation: String,
+}
+
+/// An entity's 1- or 2-hop neighbourhood, for the graph view.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct NeighbourhoodDto {
+    /// The centre.
+    pub center: EntityDto,
+    /// Entities, the centre first (hop 0), then by hop.
+    pub nodes: Vec<NeighbourNodeDto>,
+    /// Triples among the nodes (both ends in `nodes`).
+    pub edges: Vec<NeighbourEdgeDto>,
+    /// Whether nodes (or edges) were left out to keep within the limit.
+    pub truncated: bool,
+}
+
+/// A compute device and whether this build and machine can use it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DeviceOptionDto {
+    /// The device.
+    pub name: DeviceArg,
+    /// Whether a run can use it.
+    pub available: bool,
+    /// What it is, or why it is not available.
+    pub detail: String,
+}
+
+/// Which part of a run request a field belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldGroup {
+    /// The model's config (`StartRunRequest::loginmea`).
+    Model,
+    /// The training config (`StartRunRequest::train`).
+    Training,
+}
+
+/// The kind of value a field takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// A whole number.
+    Int,
+    /// A real number.
+    Float,
+    /// On or off.
+    Bool,
+    /// One of `choices`.
+    Choice,
+    /// A subset of `choices`.
+    List,
+}
+
+/// One knob of a model or of training.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ConfigFieldDto {
+    /// Field name in the config object.
+    pub name: String,
+    /// Config object it belongs to.
+    pub group: FieldGroup,
+    /// Kind of value.
+    pub kind: FieldKind,
+    /// The paper's default.
+    pub default: serde_json::Value,
+    /// What the knob does (one sentence).
+    pub description: String,
+    /// Smallest allowed value.
+    pub min: Option<f64>,
+    /// Largest allowed value.
+    pub max: Option<f64>,
+    /// Allowed values (`choice`, `list`).
+    pub choices: Option<Vec<String>>,
+}
+
+/// A model that can be trained, with its knobs.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ModelOptionsDto {
+    /// Name, as `StartRunRequest::model`.
+    pub name: String,
+    /// Display name.
+    pub label: String,
+    /// Its knobs and the training knobs, with the paper's defaults.
+    pub fields: Vec<ConfigFieldDto>,
+}
+
+/// What the training form offers.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TrainingOptionsDto {
+    /// Compute devices.
+    pub devices: Vec<DeviceOptionDto>,
+    /// Models.
+    pub models: Vec<ModelOptionsDto>,
+    /// Default share of gold pairs used for training (the benchmarks' 30%).
+    pub train_ratio: f64,
+    /// Default share of gold pairs held out for validation.
+    pub valid_ratio: f64,
+}
+
+/// Where the built-in demo dataset stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DemoState {
+    /// Not built, and no build running.
+    Missing,
+    /// Being built (see `stage`, `done`, `total`).
+    Building,
+    /// Built and registered (see `dataset`).
+    Ready,
+    /// The build failed (see `message`).
+    Failed,
+    /// It cannot be built here: its sources or the encoder's weights are missing.
+    Unavailable,
+}
+
+/// The built-in demo dataset's state.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DemoStatusDto {
+    /// State.
+    pub state: DemoState,
+    /// The registered dataset, once ready.
+    pub dataset: Option<DatasetDto>,
+    /// What the build is doing (`assembling`, `encoding left`, `encoding right`,
+    /// `writing`, `registering`).
+    pub stage: Option<String>,
+    /// Progress within the stage.
+    pub done: Option<usize>,
+    /// Total of the stage.
+    pub total: Option<usize>,
+    /// Why it failed or is unavailable, and how to fix it.
+    pub message: Option<String>,
 }

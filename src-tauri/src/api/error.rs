@@ -9,7 +9,7 @@ use crate::run_files::RunFilesError;
 use crate::store::StoreError;
 
 /// What kind of failure (stable across versions: clients switch on it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No such dataset, run, entity or decision.
@@ -30,10 +30,12 @@ pub enum ErrorCode {
     Io,
     /// Training or evaluation failed.
     Training,
+    /// A bug: the backend could not do what it should always be able to do.
+    Internal,
 }
 
 /// An API failure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct ApiError {
     /// The kind.

@@ -6,15 +6,29 @@
 //! compare), [`candidates`](self::candidates) (an entity's ranked candidates with the
 //! per-modality breakdown), [`decisions`](self::decisions) (record, undo, history, the
 //! review queue, seeds for a new run) and [`exports`](self::exports) (SSSOM, N-Triples,
-//! TSV).
+//! TSV), [`overview`](self::overview) and [`neighbourhood`](self::neighbourhood) (the
+//! dataset explorer's charts and graph), [`training_options`](self::training_options)
+//! (the training form), [`demo_status`](self::demo_status) (the built-in demo's
+//! background build) and [`image`](self::image) (entity image files).
+//!
+//! [`rpc`](self::rpc) turns all of it into one `call(method, params)` entry point that
+//! the desktop app and the HTTP server both forward to.
 
+#[cfg(test)]
+mod bindings;
 pub mod candidates;
 pub mod datasets;
 pub mod decisions;
+pub mod demo_status;
 pub mod dto;
 mod error;
 pub mod exports;
+pub mod image;
+pub mod neighbourhood;
+pub mod overview;
+pub mod rpc;
 pub mod runs;
+pub mod training_options;
 
 use std::sync::{Arc, Mutex};
 
@@ -25,6 +39,7 @@ use crate::jobs::{JobEvent, JobRunner};
 use crate::store::{DatasetId, Store};
 
 pub use error::{ApiError, ApiResult, ErrorCode};
+pub use rpc::ApiCall;
 
 /// A dataset kept loaded, with its id.
 type LoadedDataset = Option<(DatasetId, Arc<MmkgPair>)>;
@@ -37,6 +52,8 @@ pub struct Api {
     jobs: JobRunner,
     /// The most recently used dataset, loaded (entity detail needs the triples).
     loaded: Arc<Mutex<LoadedDataset>>,
+    /// The built-in demo's background build.
+    demo: Arc<Mutex<demo_status::DemoProgress>>,
 }
 
 impl Api {
@@ -50,6 +67,7 @@ impl Api {
             data_dir,
             jobs,
             loaded: Arc::default(),
+            demo: Arc::default(),
         })
     }
 

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use alignscope_datasets::LoadOptions;
 use alignscope_models::run::RunSpec;
 
-use super::dto::{EntityDto, EpochDto, FlipDto, RunComparisonDto, RunDto, StartRunRequest};
+use super::dto::{
+    ArtifactDto, EntityDto, EpochDto, FlipDto, RunComparisonDto, RunDto, StartRunRequest,
+};
 use super::{Api, ApiError, ApiResult};
 use crate::jobs::RunLock;
 use crate::jobs::train::TrainJob;
@@ -281,9 +283,20 @@ impl Api {
     }
 
     /// A run's files (kind, path, size, checksum).
-    pub async fn run_artifacts(&self, id: RunId) -> ApiResult<Vec<ArtifactRow>> {
+    pub async fn run_artifacts(&self, id: RunId) -> ApiResult<Vec<ArtifactDto>> {
         self.run_row(id).await?;
-        Ok(self.store.artifacts(id).await?)
+        Ok(self
+            .store
+            .artifacts(id)
+            .await?
+            .into_iter()
+            .map(|a: ArtifactRow| ArtifactDto {
+                kind: a.kind,
+                path: a.path,
+                bytes: a.bytes,
+                sha256: a.sha256,
+            })
+            .collect())
     }
 
     /// Two runs side by side: metrics, and the test pairs whose top-1 flips.

@@ -6,6 +6,8 @@ mod demo;
 mod inspect;
 mod render;
 mod runs;
+#[cfg(feature = "server")]
+mod serve;
 mod train;
 
 use std::io::Write;
@@ -60,6 +62,9 @@ pub enum Command {
     /// Record, undo, list and export decisions about candidate pairs.
     #[command(subcommand)]
     Decisions(decisions::DecisionsCommand),
+    /// Serve the API and the UI over HTTP for a browser (prints the URL with its token).
+    #[cfg(feature = "server")]
+    Serve(serve::ServeArgs),
 }
 
 /// `alignscope dataset ...`
@@ -182,6 +187,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }),
         Command::Decisions(command) => with_api(data_dir, |api| async move {
             decisions::run(&api, command, json, out).await
+        }),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => with_api(data_dir, |api| async move {
+            serve::serve(&api, &args, out).await
         }),
     }
 }

@@ -3,22 +3,10 @@
 
 use std::io::{self, Write};
 
+use alignscope_datasets::display::thousands;
 use alignscope_datasets::stats::{DegreeStats, GraphStats};
 
 use super::inspect::InspectReport;
-
-/// Groups digits in threes: 19388 -> "19,388".
-pub(super) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn label(side: &str, custom: &str) -> String {
     if custom.is_empty() {
@@ -184,17 +172,4 @@ fn render_degree_histogram(
         writeln!(out, "  {range:<10}{}  {}", bar(l[b]), bar(r[b]))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(19_388), "19,388");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 }

@@ -188,12 +188,6 @@ pub async fn run(
             let epochs = api.run_metrics(id).await?;
             let artifacts = api.run_artifacts(id).await?;
             if json {
-                let artifacts: Vec<_> = artifacts
-                    .iter()
-                    .map(|a| {
-                        serde_json::json!({"kind": a.kind, "path": a.path, "bytes": a.bytes, "sha256": a.sha256})
-                    })
-                    .collect();
                 return line(
                     out,
                     &serde_json::json!({"run": run, "epochs": epochs, "artifacts": artifacts}),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::store::RunId;
 
 /// Something that happened to a job. Anything it reports is in the store already.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobEvent {
     /// Waiting for its device.

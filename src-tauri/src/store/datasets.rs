@@ -2,6 +2,7 @@
 
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::sql_types::sql_from_row;
 use super::{DatasetId, Store, StoreError, now_millis};
 
 /// A dataset to register.
@@ -37,7 +38,7 @@ pub struct NewEntity {
 }
 
 /// A stored dataset.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct DatasetRow {
     /// Id.
     pub id: DatasetId,
@@ -58,7 +59,7 @@ pub struct DatasetRow {
 }
 
 /// A stored entity.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EntityRow {
     /// Joint index.
     pub entity: i64,
@@ -226,3 +227,21 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 }
+
+sql_from_row!(DatasetRow {
+    id,
+    name,
+    source_path,
+    format,
+    image_features,
+    fingerprint,
+    statistics,
+    created_at
+});
+sql_from_row!(EntityRow {
+    entity,
+    side,
+    key,
+    name,
+    label
+});

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::sql_types::{sql_from_row, sql_text_enum};
 use super::{DatasetId, DecisionId, RunId, Store, StoreError, now_millis};
 
 /// A verdict about a pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum Verdict {
     /// The two entities are the same thing.
     Accept,
@@ -23,22 +23,9 @@ pub enum Verdict {
     None,
 }
 
-impl Verdict {
-    /// The stored word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Accept => "accept",
-            Self::Reject => "reject",
-            Self::Unsure => "unsure",
-            Self::None => "none",
-        }
-    }
-}
-
 /// Where a decision came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum DecisionSource {
     /// A person decided.
     Manual,
@@ -49,9 +36,8 @@ pub enum DecisionSource {
 }
 
 /// What a row does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum DecisionAction {
     /// A verdict.
     Decide,
@@ -83,7 +69,7 @@ pub struct NewDecision {
 }
 
 /// A stored decision row.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct DecisionRow {
     /// Id (increasing in time).
     pub id: DecisionId,
@@ -242,3 +228,22 @@ impl Store {
         Ok(replay(&rows))
     }
 }
+
+sql_text_enum!(Verdict { Accept => "accept", Reject => "reject", Unsure => "unsure", None => "none" });
+sql_text_enum!(DecisionSource { Manual => "manual", Import => "import", Model => "model" });
+sql_text_enum!(DecisionAction { Decide => "decide", Undo => "undo" });
+sql_from_row!(DecisionRow {
+    id,
+    dataset_id,
+    left_key,
+    right_key,
+    action,
+    verdict,
+    undoes,
+    source,
+    run_id,
+    confidence,
+    note,
+    author,
+    created_at
+});

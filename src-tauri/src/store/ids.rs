@@ -2,15 +2,16 @@
 
 use std::fmt;
 
+use super::sql_types::sql_integer_newtype;
+
 macro_rules! row_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-            serde::Serialize, serde::Deserialize, sqlx::Type,
+            serde::Serialize, serde::Deserialize, ts_rs::TS,
         )]
         #[serde(transparent)]
-        #[sqlx(transparent)]
         pub struct $name(pub i64);
 
         impl fmt::Display for $name {
@@ -33,3 +34,5 @@ row_id!(
     /// A decision row's id.
     DecisionId
 );
+
+sql_integer_newtype!(DatasetId, RunId, DecisionId);

@@ -10,6 +10,7 @@ mod error;
 mod ids;
 mod predictions;
 mod runs;
+mod sql_types;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -64,7 +65,7 @@ impl Store {
         // database at once would both create the tables. A file lock beside the database
         // serialises them (where the folder is not writable, SQLite reports that itself).
         let _migrating = MigrationLock::acquire(path);
-        sqlx::migrate!("./migrations")
+        migrator()
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migration {
@@ -137,4 +138,19 @@ pub fn decode_f32s(bytes: &[u8]) -> Vec<f32> {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
+}
+
+/// The schema migrations, embedded in the binary. Built by hand rather than with
+/// `sqlx::migrate!` (see [`sql_types`]); the checksum is computed from the same SQL text,
+/// so databases created by earlier builds validate unchanged.
+fn migrator() -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr as _;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "init".into(),
+        MigrationType::Simple,
+        include_str!("../../migrations/0001_init.sql").into_sql_str(),
+        false,
+    )])
 }

@@ -7,6 +7,7 @@
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::datasets::INSERT_BATCH;
+use super::sql_types::sql_from_row;
 use super::{RunId, Store, StoreError, decode_f32s, encode_f32s};
 
 /// One candidate of one query, to insert.
@@ -29,7 +30,7 @@ pub struct PredictionRow {
 }
 
 /// The rank of a test pair's true match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RankRow {
     /// 0 left to right, 1 right to left.
     pub direction: i64,
@@ -259,3 +260,10 @@ impl Store {
             .collect())
     }
 }
+
+sql_from_row!(RankRow {
+    direction,
+    query,
+    truth,
+    rank
+});

@@ -2,12 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::sql_types::{sql_from_row, sql_text_enum};
 use super::{DatasetId, RunId, Store, StoreError, now_millis};
 
 /// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
 pub enum RunStatus {
     /// Waiting for its device.
     Queued,
@@ -24,18 +24,6 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    /// The stored word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Interrupted => "interrupted",
-        }
-    }
-
     /// Whether a process may be working on it.
     pub fn is_active(self) -> bool {
         matches!(self, Self::Queued | Self::Running)
@@ -62,7 +50,7 @@ pub struct NewRun {
 }
 
 /// A stored run.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RunRow {
     /// Id.
     pub id: RunId,
@@ -119,7 +107,7 @@ pub struct RunRow {
 }
 
 /// One epoch's stored metrics.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct EpochRow {
     /// Epoch.
     pub epoch: i64,
@@ -142,7 +130,7 @@ pub struct EpochRow {
 }
 
 /// A file a run wrote.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ArtifactRow {
     /// Kind.
     pub kind: String,
@@ -468,3 +456,50 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 }
+
+sql_text_enum!(RunStatus { Queued => "queued", Running => "running", Completed => "completed", Failed => "failed", Cancelled => "cancelled", Interrupted => "interrupted" });
+sql_from_row!(RunRow {
+    id,
+    dataset_id,
+    model,
+    request,
+    config,
+    device,
+    device_label,
+    seed,
+    code_version,
+    status,
+    created_at,
+    started_at,
+    finished_at,
+    epochs_done,
+    epochs_planned,
+    best_epoch,
+    hits_at_1,
+    hits_at_10,
+    mrr,
+    mr,
+    metrics,
+    error,
+    cancel_requested,
+    run_dir,
+    weight_modalities,
+    similarity_modalities
+});
+sql_from_row!(EpochRow {
+    epoch,
+    loss,
+    seconds,
+    eval_seconds,
+    hits_at_1,
+    hits_at_10,
+    mrr,
+    valid_hits_at_1,
+    details
+});
+sql_from_row!(ArtifactRow {
+    kind,
+    path,
+    bytes,
+    sha256
+});

@@ -1,0 +1,197 @@
+// The browser twin end to end: the real `alignscope serve` (real SQLite, real demo build,
+// real training) driven through headless Chromium. Screenshots and latency figures go to
+// target/screenshots/.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import {
+  launchBrowser,
+  median,
+  reportFigures,
+  screenshot,
+  sharedDatasets,
+  startServer,
+  tempHome,
+  timeInPage,
+} from './harness.mjs';
+
+const zhEn = join(sharedDatasets, 'dbp15k', 'zh_en');
+const requireShared = process.env.ALIGNSCOPE_REQUIRE_SHARED === '1';
+const haveShared = existsSync(join(zhEn, 'ent_ids_1'));
+if (!haveShared && requireShared) {
+  throw new Error(`${zhEn} is missing and ALIGNSCOPE_REQUIRE_SHARED=1`);
+}
+
+const byTestId = (id) => `[data-testid="${id}"]`;
+const figures = {};
+
+/** Runs a test body; on failure saves `<name>-failed.png` of the page, then fails. */
+const shootOnFailure = (name, body) => async () => {
+  try {
+    await body();
+  } catch (error) {
+    await screenshot(pageForFailures, `${name}-failed`).catch(() => {});
+    throw error;
+  }
+};
+let pageForFailures;
+
+describe('browser twin against alignscope serve', () => {
+  let home;
+  let server;
+  let browser;
+  let page;
+  const consoleErrors = [];
+
+  before(async () => {
+    home = tempHome();
+    server = await startServer({ home: home.dir, demoLimit: 40 });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    pageForFailures = page;
+    page.on('console', (message) => {
+      // Chromium logs every non-2xx answer; the invalid import answers 400 on purpose.
+      const expected = /Failed to load resource: the server responded with a status of 400/;
+      if (message.type() === 'error' && !expected.test(message.text())) consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    home?.remove();
+    reportFigures('e2e-latencies', figures);
+  });
+
+  test('requests without the token are refused', async () => {
+    const bare = await fetch(`${server.origin}/`);
+    assert.equal(bare.status, 401);
+    const wrong = await fetch(`${server.origin}/api/call`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer not-the-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ method: 'list_datasets', params: {} }),
+    });
+    assert.equal(wrong.status, 401);
+  });
+
+  test('home lists the demo on first start', async () => {
+    await page.goto(server.url);
+    const demoRow = page.locator(byTestId('dataset-row'), { hasText: 'emoji' });
+    await demoRow.first().waitFor({ timeout: 180_000 });
+    await screenshot(page, 'e2e-home');
+  });
+
+  test('an invalid folder shows its validation error with file and line', async () => {
+    const broken = join(home.dir, 'broken-dataset');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, 'ent_ids_1'), '0\thttp://a/A\nnot-a-number\thttp://a/B\n');
+    writeFileSync(join(broken, 'ent_ids_2'), '10\thttp://b/A\n');
+    writeFileSync(join(broken, 'triples_1'), '0\t0\t0\n');
+    writeFileSync(join(broken, 'triples_2'), '10\t5\t10\n');
+    writeFileSync(join(broken, 'ref_ent_ids'), '0\t10\n');
+    await page.locator(byTestId('import-path')).fill(broken);
+    await page.locator(byTestId('import-submit')).click();
+    const error = page.locator(byTestId('import-error'));
+    await error.waitFor({ timeout: 30_000 });
+    const text = await error.textContent();
+    assert.match(text, /ent_ids_1:2/, `the error names file and line: ${text}`);
+    await screenshot(page, 'e2e-import-error');
+  });
+
+  test('import the real DBP15K zh_en pair', { skip: !haveShared && 'shared datasets absent' }, async () => {
+    await page.locator(byTestId('import-path')).fill(zhEn);
+    const started = Date.now();
+    await page.locator(byTestId('import-submit')).click();
+    await page.locator(byTestId('dataset-row'), { hasText: 'zh_en' }).first().waitFor({ timeout: 180_000 });
+    figures['import zh_en (wall, incl. loading 38,960 entities)'] = Date.now() - started;
+    assert.equal(await page.locator(byTestId('import-error')).count(), 0);
+  });
+
+  test('explore zh_en: charts, search, entity card, navigation', { skip: !haveShared && 'shared datasets absent' }, shootOnFailure('e2e-explorer', async () => {
+    await page.locator(byTestId('dataset-row'), { hasText: 'zh_en' }).first().locator(byTestId('dataset-link')).click();
+    await page.locator(byTestId('degree-chart')).waitFor({ timeout: 30_000 });
+    await page.locator(byTestId('coverage-chart')).waitFor();
+    await screenshot(page, 'e2e-explorer');
+
+    // Search latency: a keystroke's input event until the matching result is painted.
+    await page.locator(byTestId('entity-search')).focus();
+    const searchTimes = [];
+    for (const query of ['Beijing', 'Shanghai', 'Berlin', 'Tokyo', 'Paris', 'London', 'Taiwan', 'Singapore']) {
+      searchTimes.push(
+        await timeInPage(page, {
+          type: { selector: byTestId('entity-search'), value: query },
+          selector: byTestId('search-result'),
+          text: query,
+        }),
+      );
+    }
+    figures['search on zh_en: input to painted results, median of 8'] = median(searchTimes);
+    figures['search on zh_en: slowest of 8'] = Math.max(...searchTimes);
+
+    // Entity card latency: click on a result until the card with that entity is painted.
+    await timeInPage(page, {
+      type: { selector: byTestId('entity-search'), value: 'Beijing' },
+      selector: byTestId('search-result'),
+      text: 'Beijing',
+    });
+    const cardTimes = [];
+    for (let i = 0; i < 3; i += 1) {
+      const results = page.locator(byTestId('search-result'));
+      const name = (await results.nth(i).textContent()).trim().split(/\s+/)[0];
+      cardTimes.push(
+        await timeInPage(page, {
+          click: `${byTestId('search-result')}:nth-child(${i + 1})`,
+          selector: byTestId('entity-card'),
+          text: name.split('/').pop(),
+        }),
+      );
+    }
+    figures['entity card: click to painted card, median of 3'] = median(cardTimes);
+
+    const card = page.locator(byTestId('entity-card'));
+    await card.locator(byTestId('neighbourhood-graph')).locator('canvas').first().waitFor();
+    await screenshot(page, 'e2e-entity-card');
+
+    // A relation link navigates to the other entity's card.
+    const before = page.url();
+    await card.locator(byTestId('relation-link')).first().click();
+    await page.waitForFunction((old) => location.href !== old, before);
+    await page.locator(byTestId('entity-card')).waitFor();
+  }));
+
+  test('train from the GUI: progress, curves, the run in the table', shootOnFailure('e2e-training', async () => {
+    await page.goto(`${server.origin}/#/train`);
+    const form = page.locator(byTestId('train-form'));
+    await form.waitFor({ timeout: 30_000 });
+    const demoOption = form.locator('select[name="dataset"] option', { hasText: 'emoji' }).first();
+    await form.locator('select[name="dataset"]').selectOption(await demoOption.getAttribute('value'));
+    await form.locator('input[name="epochs"]').fill('3');
+    await screenshot(page, 'e2e-train-form');
+    figures['training: click Start to first progress painted'] = await timeInPage(page, {
+      click: byTestId('train-start'),
+      selector: `${byTestId('run-progress')}[data-state="progress"]`,
+      timeoutMs: 60_000,
+    });
+    await page.locator(byTestId('run-status'), { hasText: 'completed' }).waitFor({ timeout: 300_000 });
+    await page.locator(byTestId('loss-chart')).locator('canvas').first().waitFor();
+    await screenshot(page, 'e2e-training');
+
+    await page.goto(`${server.origin}/#/runs`);
+    const rows = page.locator(byTestId('run-row'));
+    await rows.first().waitFor({ timeout: 30_000 });
+    assert.ok((await rows.count()) >= 1);
+    await rows.filter({ hasText: 'completed' }).first().waitFor();
+    await screenshot(page, 'e2e-runs');
+    await rows.first().locator('a').first().click();
+    await page.locator(byTestId('run-page')).waitFor();
+    await screenshot(page, 'e2e-run-page');
+  }));
+
+  test('no errors in the browser console', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});

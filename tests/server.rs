@@ -1,0 +1,468 @@
+//! `alignscope serve` end to end: the real binary on 127.0.0.1 with a real SQLite data
+//! directory, spoken to over real HTTP. Token checks (header, cookie, `?token=` setting
+//! the cookie), the RPC and its error mapping, the static UI with its `index.html`
+//! fallback, and, with the demo's sources and encoder weights installed
+//! (`scripts/setup.sh`), the demo built in the background, `/api/image` and the event
+//! stream of a short training run.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// A running `alignscope serve`, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    token: String,
+    _home: tempfile::TempDir,
+    _ui: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server on a free port with a fresh data directory and a tiny UI.
+    fn start(envs: &[(&str, &str)]) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let ui = tempfile::tempdir().unwrap();
+        std::fs::write(
+            ui.path().join("index.html"),
+            "<!doctype html><title>AlignScope test UI</title>",
+        )
+        .unwrap();
+        std::fs::create_dir(ui.path().join("assets")).unwrap();
+        std::fs::write(ui.path().join("assets/app.js"), "console.log('hi');").unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_alignscope"))
+            .args(["serve", "--port", "0", "--demo-limit", "40", "--ui-dir"])
+            .arg(ui.path())
+            .env("ALIGNSCOPE_HOME", home.path())
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("alignscope serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("serve prints its URL");
+        let url = line
+            .strip_prefix("AlignScope is serving on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let (base, token) = url.split_once("/?token=").expect("URL with token");
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        Self {
+            child,
+            base: base.to_string(),
+            token: token.to_string(),
+            _home: home,
+            _ui: ui,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `POST /api/call` with the token; (status, JSON body).
+    fn call(&self, method: &str, params: Value) -> (u16, Value) {
+        let response = ureq::post(&self.url("/api/call"))
+            .set("Authorization", &format!("Bearer {}", self.token))
+            .set("Content-Type", "application/json")
+            .send_string(&json!({"method": method, "params": params}).to_string());
+        let (status, response) = status_of(response);
+        let body = response.into_string().unwrap();
+        let value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{method}: {e} in {status} {body}"));
+        (status, value)
+    }
+
+    /// A successful call's result.
+    fn ok(&self, method: &str, params: Value) -> Value {
+        let (status, value) = self.call(method, params);
+        assert_eq!(status, 200, "{method}: {value}");
+        value
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The status and response, whether 2xx or not.
+fn status_of(result: Result<ureq::Response, ureq::Error>) -> (u16, ureq::Response) {
+    match result {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("request failed: {e}"),
+    }
+}
+
+fn get(url: &str, headers: &[(&str, &str)]) -> (u16, ureq::Response) {
+    let mut request = ureq::get(url);
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    status_of(request.call())
+}
+
+fn setup_ready() -> bool {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let ready = root
+        .join("scripts/demo-sources/node_modules/emojibase-data")
+        .is_dir()
+        && alignscope_vision::locate_weights(&[]).is_ok();
+    if !ready {
+        if std::env::var_os("ALIGNSCOPE_REQUIRE_SETUP").is_some() {
+            panic!(
+                "the demo sources or the encoder weights are missing; run `bash scripts/setup.sh`"
+            );
+        }
+        eprintln!(
+            "SKIPPED: run `bash scripts/setup.sh` to install the demo sources and encoder weights"
+        );
+    }
+    ready
+}
+
+#[test]
+fn every_request_needs_the_token_and_the_rpc_maps_errors() {
+    // No demo sources: the demo is `unavailable`, and says how to fix that.
+    let server = Server::start(&[("ALIGNSCOPE_DEMO_SOURCES", "/nonexistent/node_modules")]);
+    let token = server.token.clone();
+
+    // Without the token, or with a wrong one, everything is 401, static files included.
+    let wrong = "0".repeat(64);
+    for (path, headers) in [
+        ("/", vec![]),
+        ("/assets/app.js", vec![]),
+        ("/api/events", vec![]),
+        ("/api/image?dataset=1&side=left&key=x", vec![]),
+        ("/", vec![("Authorization", format!("Bearer {wrong}"))]),
+        ("/", vec![("Cookie", format!("alignscope_token={wrong}"))]),
+        ("/", vec![("Authorization", token.clone())]),
+    ] {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let (status, _) = get(&server.url(path), &headers);
+        assert_eq!(status, 401, "{path} {headers:?}");
+    }
+    let (status, _) = get(&server.url(&format!("/?token={wrong}")), &[]);
+    assert_eq!(status, 401);
+    let (status, _) = status_of(
+        ureq::post(&server.url("/api/call")).send_string(r#"{"method": "list_datasets"}"#),
+    );
+    assert_eq!(status, 401);
+
+    // The printed URL: the page, and a cookie for what the page loads next.
+    let (status, response) = get(&server.url(&format!("/?token={token}")), &[]);
+    assert_eq!(status, 200);
+    let cookie = response.header("set-cookie").expect("a cookie").to_string();
+    assert_eq!(
+        cookie,
+        format!("alignscope_token={token}; HttpOnly; SameSite=Strict; Path=/")
+    );
+    assert!(
+        response
+            .into_string()
+            .unwrap()
+            .contains("AlignScope test UI")
+    );
+    let jar = format!("theme=dark; alignscope_token={token}");
+    let (status, response) = get(&server.url("/assets/app.js"), &[("Cookie", &jar)]);
+    assert_eq!(status, 200);
+    assert!(
+        response
+            .header("content-type")
+            .unwrap()
+            .contains("javascript")
+    );
+    // Client-side routes get index.html.
+    let (status, response) = get(
+        &server.url("/datasets/3/entity/left/x"),
+        &[("Cookie", &jar)],
+    );
+    assert_eq!(status, 200);
+    assert!(
+        response
+            .into_string()
+            .unwrap()
+            .contains("AlignScope test UI")
+    );
+    let bearer = format!("Bearer {token}");
+    let (status, _) = get(&server.url("/"), &[("Authorization", &bearer)]);
+    assert_eq!(status, 200);
+
+    // The RPC.
+    assert_eq!(server.ok("list_datasets", json!({})), json!([]));
+    assert_eq!(server.ok("list_runs", Value::Null), json!([]));
+    let (status, error) = server.call("dataset", json!({"id": 999}));
+    assert_eq!(status, 404, "{error}");
+    assert_eq!(error["code"], "not_found");
+    assert!(
+        error["message"].as_str().unwrap().contains("999"),
+        "{error}"
+    );
+    let (status, error) = server.call("drop_everything", json!({}));
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["code"], "invalid_input");
+    let (status, error) = server.call("import_dataset", json!({"path": "/nonexistent/folder"}));
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["code"], "invalid_input");
+    let (status, error) = server.call("delete_run", json!({"id": 5}));
+    assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
+    let (status, error) = status_of(
+        ureq::post(&server.url("/api/call"))
+            .set("Authorization", &bearer)
+            .send_string("not json"),
+    );
+    assert_eq!(status, 400);
+    let error: Value = serde_json::from_str(&error.into_string().unwrap()).unwrap();
+    assert_eq!(error["code"], "invalid_input");
+    let (status, _) = get(&server.url("/api/nothing"), &[("Authorization", &bearer)]);
+    assert_eq!(status, 404);
+    let (status, _) = get(
+        &server.url("/api/image?dataset=1&side=up&key=x"),
+        &[("Authorization", &bearer)],
+    );
+    assert_eq!(status, 400);
+
+    let options = server.ok("training_options", json!({}));
+    assert_eq!(options["devices"][0]["name"], "cpu");
+    assert_eq!(options["devices"][0]["available"], true);
+    let fields = options["models"][0]["fields"].as_array().unwrap();
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["name"] == "epochs" && f["group"] == "training")
+    );
+
+    let demo = server.ok("demo_status", json!({}));
+    assert_eq!(demo["state"], "unavailable", "{demo}");
+    assert!(
+        demo["message"]
+            .as_str()
+            .unwrap()
+            .contains("scripts/setup.sh"),
+        "{demo}"
+    );
+}
+
+/// Reads server-sent events into a channel, one JSON value per `data:` line.
+fn subscribe(server: &Server) -> mpsc::Receiver<Value> {
+    let response = ureq::AgentBuilder::new()
+        .timeout_read(Duration::from_secs(600))
+        .build()
+        .get(&server.url("/api/events"))
+        .set("Cookie", &format!("alignscope_token={}", server.token))
+        .call()
+        .expect("the event stream opens");
+    assert_eq!(response.header("content-type"), Some("text/event-stream"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(response.into_reader())
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(data) = line.strip_prefix("data: ")
+                && let Ok(value) = serde_json::from_str(data)
+                && tx.send(value).is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn demo_builds_in_the_background_images_are_served_and_training_streams_events() {
+    if !setup_ready() {
+        return;
+    }
+    let server = Server::start(&[]);
+
+    // The demo cut builds in the background; the status says how far it is.
+    let started = Instant::now();
+    let dataset = loop {
+        let status = server.ok("demo_status", json!({}));
+        match status["state"].as_str().unwrap() {
+            "ready" => break status["dataset"].clone(),
+            "building" => {}
+            other => panic!("demo {other}: {status}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "demo still building: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let id = dataset["id"].as_i64().unwrap();
+    assert_eq!(server.ok("list_datasets", json!({}))[0]["id"], id);
+    assert_eq!(server.ok("build_demo", json!({}))["state"], "ready");
+
+    // Explorer calls on it.
+    let overview = server.ok("dataset_overview", json!({"dataset": id}));
+    let left = &overview["sides"][0];
+    assert_eq!(left["side"], "left");
+    let bucketed: u64 = left["degree_histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["entities"].as_u64().unwrap())
+        .sum();
+    assert_eq!(bucketed, left["entities"].as_u64().unwrap());
+    assert!(left["coverage"]["with_images"].as_u64().unwrap() > 0);
+    assert!(overview["gold_pairs"].as_u64().unwrap() > 0);
+
+    let found = server.ok(
+        "search_entities",
+        json!({"dataset": id, "query": "", "side": "left", "limit": 1000}),
+    );
+    let entities = found.as_array().unwrap();
+    assert!(!entities.is_empty());
+    let with_image = entities
+        .iter()
+        .find(|e| {
+            let detail = server.ok(
+                "entity_detail",
+                json!({"dataset": id, "side": "left", "key": e["key"]}),
+            );
+            !detail["images"].as_array().unwrap().is_empty()
+        })
+        .expect("an entity with an image");
+    let key = with_image["key"].as_str().unwrap();
+
+    let graph = server.ok(
+        "neighbourhood",
+        json!({"dataset": id, "side": "left", "key": key, "hops": 2, "limit": 10}),
+    );
+    assert_eq!(graph["nodes"][0]["hop"], 0);
+    assert_eq!(graph["nodes"][0]["entity"]["key"], key);
+    assert!(graph["nodes"].as_array().unwrap().len() <= 10);
+
+    // Its image, as the <img> of the page asks for it (cookie, URL-encoded key).
+    let cookie = format!("alignscope_token={}", server.token);
+    let response = ureq::get(&server.url("/api/image"))
+        .query("dataset", &id.to_string())
+        .query("side", "left")
+        .query("key", key)
+        .query("index", "0")
+        .set("Cookie", &cookie)
+        .call()
+        .expect("the image");
+    let content_type = response.header("content-type").unwrap().to_string();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).unwrap();
+    assert!(content_type.starts_with("image/"), "{content_type}");
+    if content_type == "image/png" {
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    }
+    assert!(bytes.len() > 100);
+    let (status, _) = status_of(
+        ureq::get(&server.url("/api/image"))
+            .query("dataset", &id.to_string())
+            .query("side", "left")
+            .query("key", key)
+            .query("index", "99")
+            .set("Cookie", &cookie)
+            .call(),
+    );
+    assert_eq!(status, 404);
+
+    // A short run, watched through the event stream.
+    let events = subscribe(&server);
+    let run = server.ok(
+        "start_run",
+        json!({"dataset": id, "train_ratio": 0.3, "device": "cpu",
+               "train": {"epochs": 2, "eval_every": 1}}),
+    );
+    let run_id = run["id"].clone();
+    let mut kinds = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = events
+            .recv_timeout(left)
+            .expect("events until the run ends");
+        if event["run"] != run_id {
+            continue;
+        }
+        let kind = event["kind"].as_str().unwrap().to_string();
+        kinds.push(kind.clone());
+        match kind.as_str() {
+            "finished" => break,
+            "failed" | "cancelled" => panic!("the run ended {kind}: {event}"),
+            _ => {}
+        }
+    }
+    for kind in ["started", "progress", "metric"] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "no {kind} event in {kinds:?}"
+        );
+    }
+    let run = server.ok("get_run", json!({"id": run_id}));
+    assert_eq!(run["status"], "completed");
+    assert_eq!(
+        server
+            .ok("run_metrics", json!({"id": run_id}))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+/// Entity search latency on DBP15K zh_en (about 39k entities) through the HTTP API:
+/// printed, and held to a generous bound (the UI's target is 100 ms).
+#[test]
+fn entity_search_is_fast_on_dbp15k_zh_en() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/dbp15k/zh_en");
+    if !dir.join("ent_ids_1").exists() {
+        assert!(
+            std::env::var("ALIGNSCOPE_REQUIRE_SHARED").as_deref() != Ok("1"),
+            "{} is absent",
+            dir.display()
+        );
+        eprintln!("SKIPPED: {} is absent", dir.display());
+        return;
+    }
+    let server = Server::start(&[("ALIGNSCOPE_DEMO_SOURCES", "/nonexistent/node_modules")]);
+    let imported = server.ok("import_dataset", json!({"path": dir}));
+    let id = imported["dataset"]["id"].clone();
+    let mut worst = Duration::ZERO;
+    for query in [
+        "a",
+        "Beijing",
+        "北京",
+        "resource/Chi",
+        "no such entity at all",
+    ] {
+        let mut times = Vec::new();
+        let mut hits = 0;
+        for _ in 0..5 {
+            let started = Instant::now();
+            let found = server.ok(
+                "search_entities",
+                json!({"dataset": id, "query": query, "limit": 50}),
+            );
+            times.push(started.elapsed());
+            hits = found.as_array().unwrap().len();
+        }
+        times.sort();
+        let median = times[times.len() / 2];
+        worst = worst.max(median);
+        println!("search {query:?} on zh_en: {hits} hits, median {median:?} (over HTTP)");
+    }
+    assert!(worst < Duration::from_secs(1), "search too slow: {worst:?}");
+}

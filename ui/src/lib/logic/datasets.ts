@@ -1,0 +1,52 @@
+// Reading the free-form `statistics` JSON of a dataset (DatasetStats of the datasets crate).
+
+import type { JsonValue } from '../backend/types';
+
+export interface GraphSummary {
+  entities: number | null;
+  triples: number | null;
+  imageCoverage: number | null;
+}
+
+export interface DatasetSummary {
+  left: GraphSummary;
+  right: GraphSummary;
+  goldPairs: number | null;
+}
+
+function field(value: JsonValue | undefined, key: string): JsonValue | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return value[key];
+}
+
+function num(value: JsonValue | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function graph(value: JsonValue | undefined): GraphSummary {
+  return {
+    entities: num(field(value, 'entities')),
+    triples: num(field(value, 'triples')),
+    imageCoverage: num(field(value, 'image_coverage')),
+  };
+}
+
+/** What the home table shows of a dataset; missing figures are null. */
+export function summarise(statistics: JsonValue): DatasetSummary {
+  return {
+    left: graph(field(statistics, 'left')),
+    right: graph(field(statistics, 'right')),
+    goldPairs: num(field(statistics, 'gold_pairs')),
+  };
+}
+
+/** Image coverage of both graphs together, weighted by entities. */
+export function overallImageCoverage(s: DatasetSummary): number | null {
+  const parts = [s.left, s.right].filter(
+    (g): g is GraphSummary & { entities: number; imageCoverage: number } =>
+      g.entities !== null && g.imageCoverage !== null,
+  );
+  const total = parts.reduce((a, g) => a + g.entities, 0);
+  if (parts.length === 0 || total === 0) return null;
+  return parts.reduce((a, g) => a + g.entities * g.imageCoverage, 0) / total;
+}
