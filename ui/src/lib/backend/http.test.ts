@@ -34,9 +34,7 @@ describe('HttpBackend.call', () => {
   it('throws the server ApiError on failure', async () => {
     mockFetch(400, '{"code":"invalid_input","message":"ent_ids_1:7: bad id"}');
     const b = new HttpBackend('', '');
-    const err = await b
-      .call('import_dataset', { path: '/x', format: null, image_features: null, name: null })
-      .catch((e: unknown) => e);
+    const err = await b.call('import_dataset', { path: '/x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ code: 'invalid_input', message: 'ent_ids_1:7: bad id' });
   });

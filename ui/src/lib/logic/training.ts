@@ -164,8 +164,6 @@ export function buildRequest(
       train_ratio: ratio,
       valid_ratio: options.valid_ratio,
       device: form.device,
-      seeds_from: null,
-      seeds: null,
     },
   };
 }
