@@ -106,20 +106,25 @@ export async function afterPaint(page) {
 
 /**
  * Milliseconds from an in-page action to the moment `selector` is present (containing
- * `text`, if given) and painted, measured inside the page with performance.now(), so the
+ * `text`, or exactly `exactText`, if given) and painted, measured inside the page with performance.now(), so the
  * test driver's round trips are not counted. The action is a click on `click`, or typing
  * `type.value` into `type.selector` (an input event, as a person's keystroke makes).
  */
-export async function timeInPage(page, { click = null, type = null, selector, text = null, timeoutMs = 30_000 }) {
+export async function timeInPage(
+  page,
+  { click = null, clickIndex = 0, type = null, selector, text = null, exactText = null, timeoutMs = 30_000 },
+) {
   return page.evaluate(
-    async ({ click, type, selector, text, timeoutMs }) => {
+    async ({ click, clickIndex, type, selector, text, exactText, timeoutMs }) => {
       const ready = () => {
         const element = document.querySelector(selector);
-        return element !== null && (text === null || (element.textContent ?? '').includes(text));
+        if (element === null) return false;
+        const content = (element.textContent ?? '').trim();
+        return (text === null || content.includes(text)) && (exactText === null || content === exactText);
       };
       const start = performance.now();
       if (click) {
-        const target = document.querySelector(click);
+        const target = document.querySelectorAll(click)[clickIndex];
         if (!target) throw new Error(`nothing to click at ${click}`);
         target.click();
       } else {
@@ -139,7 +144,7 @@ export async function timeInPage(page, { click = null, type = null, selector, te
       await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
       return performance.now() - start;
     },
-    { click, type, selector, text, timeoutMs },
+    { click, clickIndex, type, selector, text, exactText, timeoutMs },
   );
 }
 
