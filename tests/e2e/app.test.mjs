@@ -4,10 +4,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
+  binary,
   launchBrowser,
   median,
   reportFigures,
@@ -208,6 +210,42 @@ describe('browser twin against alignscope serve', () => {
     await page.locator(byTestId('run-status'), { hasText: 'completed' }).waitFor({ timeout: 300_000 });
     const epochsAtEnd = await page.locator(byTestId('run-epoch')).textContent();
     assert.match(epochsAtEnd, /40\s*\/\s*40/, `resumed to the last epoch (was ${epochsAtCancel} at cancel)`);
+  }));
+
+  test('a run trained by another process (the CLI) shows live on its run page', shootOnFailure('e2e-cli-run', async () => {
+    const call = async (method, params = {}) => {
+      const response = await fetch(`${server.origin}/api/call`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ method, params }),
+      });
+      assert.equal(response.status, 200, `${method} answered ${response.status}`);
+      return response.json();
+    };
+    const known = new Set((await call('list_runs')).map((run) => run.id));
+    const demo = (await call('list_datasets')).find((d) => d.name.startsWith('emoji'));
+    const cli = spawn(binary, ['train', '--dataset', demo.source_path, '--epochs', '20', '--eval-every', '5'], {
+      env: { ...process.env, ALIGNSCOPE_HOME: home.dir },
+      stdio: 'ignore',
+    });
+    const cliExit = new Promise((done) => cli.on('exit', done));
+    let run;
+    for (let tries = 0; !run && tries < 300; tries += 1) {
+      run = (await call('list_runs')).find((r) => !known.has(r.id));
+      if (!run) await new Promise((done) => setTimeout(done, 200));
+    }
+    assert.ok(run, 'the CLI registered its run');
+    await page.goto(`${server.origin}/#/runs/${run.id}`);
+    await page.locator(byTestId('run-page')).waitFor();
+    // The page hears no events from the other process: it must still follow the run to
+    // its end (so it must not have been over when the page opened).
+    const epochText = () => page.locator(byTestId('run-epoch')).textContent();
+    const firstEpochs = await epochText();
+    assert.doesNotMatch(firstEpochs, /20\s*\/\s*20/, 'the page opened while the run was going');
+    await page.locator(byTestId('run-status'), { hasText: 'completed' }).waitFor({ timeout: 300_000 });
+    assert.equal(await cliExit, 0, 'the CLI run ended well');
+    assert.match(await epochText(), /20\s*\/\s*20/, `from ${firstEpochs}`);
+    await screenshot(page, 'e2e-cli-run');
   }));
 
   test('no errors in the browser console', () => {

@@ -12,7 +12,7 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 export const screenshotDir = join(repoRoot, 'target', 'screenshots');
 export const sharedDatasets = resolve(repoRoot, '..', 'shared', 'datasets');
 
-const binary = process.env.ALIGNSCOPE_BIN ?? join(repoRoot, 'target', 'debug', 'alignscope');
+export const binary = process.env.ALIGNSCOPE_BIN ?? join(repoRoot, 'target', 'debug', 'alignscope');
 const chromiumPath = process.env.ALIGNSCOPE_CHROMIUM ?? '/usr/bin/chromium';
 const URL_LINE = /AlignScope is serving on (http:\/\/\S+)/;
 
