@@ -2,29 +2,12 @@
 //! the pinned emoji packages, the real encoder weights, a real SQLite data directory and
 //! two real (short) LoginMEA runs. Needs `scripts/setup.sh` to have run.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-
-fn setup_ready() -> bool {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let ready = root
-        .join("scripts/demo-sources/node_modules/emojibase-data")
-        .is_dir()
-        && alignscope_vision::locate_weights(&[]).is_ok();
-    if !ready {
-        if std::env::var_os("ALIGNSCOPE_REQUIRE_SETUP").is_some() {
-            panic!(
-                "the demo sources or the encoder weights are missing; run `bash scripts/setup.sh`"
-            );
-        }
-        eprintln!(
-            "SKIPPED: run `bash scripts/setup.sh` to install the demo sources and encoder weights"
-        );
-    }
-    ready
-}
 
 fn demo(data_dir: &Path, extra: &[&str]) -> (String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_alignscope"))
@@ -42,7 +25,7 @@ fn demo(data_dir: &Path, extra: &[&str]) -> (String, String) {
 
 #[test]
 fn demo_builds_once_trains_with_and_without_images_and_reports_json() {
-    if !setup_ready() {
+    if !common::demo_setup_ready() {
         return;
     }
     let home = tempfile::tempdir().unwrap();

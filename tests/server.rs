@@ -6,6 +6,8 @@
 //! stream of a short training run.
 
 use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -114,25 +116,6 @@ fn get(url: &str, headers: &[(&str, &str)]) -> (u16, ureq::Response) {
         request = request.set(name, value);
     }
     status_of(request.call())
-}
-
-fn setup_ready() -> bool {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let ready = root
-        .join("scripts/demo-sources/node_modules/emojibase-data")
-        .is_dir()
-        && alignscope_vision::locate_weights(&[]).is_ok();
-    if !ready {
-        if std::env::var_os("ALIGNSCOPE_REQUIRE_SETUP").is_some() {
-            panic!(
-                "the demo sources or the encoder weights are missing; run `bash scripts/setup.sh`"
-            );
-        }
-        eprintln!(
-            "SKIPPED: run `bash scripts/setup.sh` to install the demo sources and encoder weights"
-        );
-    }
-    ready
 }
 
 #[test]
@@ -286,7 +269,7 @@ fn subscribe(server: &Server) -> mpsc::Receiver<Value> {
 
 #[test]
 fn demo_builds_in_the_background_images_are_served_and_training_streams_events() {
-    if !setup_ready() {
+    if !common::demo_setup_ready() {
         return;
     }
     let server = Server::start(&[]);

@@ -70,3 +70,24 @@ pub fn write_files(root: &Path, files: &[(&str, &[u8])]) {
         std::fs::write(&path, content).expect("write fixture");
     }
 }
+
+/// Whether what `scripts/setup.sh` installs for the demo (packages, encoder weights) is
+/// there; panics when it is not and `ALIGNSCOPE_REQUIRE_SETUP` is set (CI).
+pub fn demo_setup_ready() -> bool {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let ready = root
+        .join("scripts/demo-sources/node_modules/emojibase-data")
+        .is_dir()
+        && alignscope_vision::locate_weights(&[]).is_ok();
+    if !ready {
+        if std::env::var_os("ALIGNSCOPE_REQUIRE_SETUP").is_some() {
+            panic!(
+                "the demo sources or the encoder weights are missing; run `bash scripts/setup.sh`"
+            );
+        }
+        eprintln!(
+            "SKIPPED: run `bash scripts/setup.sh` to install the demo sources and encoder weights"
+        );
+    }
+    ready
+}
