@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Smoke test of the real desktop app under Xvfb (see tests/desktop/smoke.mjs): builds the
+# Smoke test of the real desktop app under Xvfb (see tests/desktop/smoke.mjs: home, entity
+# card, training, closing the window while training): builds the
 # app, prepares a fresh data directory with the small demo cut, starts Xvfb and
 # WebKitWebDriver itself, runs the test, and stops every process it started by its PID.
 # The screenshot lands in target/screenshots/desktop-home.png.
@@ -91,6 +92,6 @@ DISPLAY=":$display" TAURI_WEBVIEW_AUTOMATION=true WebKitWebDriver --port="$port"
 pids+=($!)
 say "WebKitWebDriver on port $port (pid ${pids[1]})"
 
-WEBDRIVER_URL="http://127.0.0.1:$port" ALIGNSCOPE_DESKTOP_BIN="$app" \
+DISPLAY=":$display" WEBDRIVER_URL="http://127.0.0.1:$port" ALIGNSCOPE_DESKTOP_BIN="$app" ALIGNSCOPE_CLI_BIN="$cli" \
   SCREENSHOT="$target_dir/screenshots/desktop-home.png" \
   node tests/desktop/smoke.mjs

@@ -86,11 +86,12 @@ npm_ci() {
 }
 
 # What the desktop app (Tauri 2 on WebKitGTK) and the UI tests need: the WebKitGTK headers
-# for building `alignscope-desktop`, Xvfb and WebKitWebDriver for its smoke test, Chromium
-# for the browser tests.
+# for building `alignscope-desktop`, Xvfb, WebKitWebDriver and python3-xlib (to close the
+# window as a window manager does) for its smoke test, Chromium for the browser tests, and
+# CJK fonts (the demo's right graph and DBP15K's are Chinese, Japanese, French).
 desktop_packages() {
   command -v dpkg >/dev/null 2>&1 || return 0
-  apt_install libwebkit2gtk-4.1-dev pkg-config xvfb xauth webkit2gtk-driver chromium
+  apt_install libwebkit2gtk-4.1-dev pkg-config xvfb xauth webkit2gtk-driver chromium python3-xlib fonts-noto-cjk
 }
 
 # The UI's pinned npm packages (ui/package-lock.json) and its build in ui/dist, which the

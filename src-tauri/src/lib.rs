@@ -9,6 +9,8 @@ pub mod data_dir;
 pub mod demo;
 #[cfg(feature = "desktop")]
 pub mod desktop;
+#[cfg(any(feature = "desktop", test))]
+mod desktop_options;
 pub mod device;
 pub mod jobs;
 pub mod run_files;

@@ -5,26 +5,42 @@
 // `WebKitWebDriver --port=PORT` started with TAURI_WEBVIEW_AUTOMATION=true on an X display
 // (scripts/desktop-smoke.sh sets all that up, with a data directory holding the demo).
 //
-// It opens the app's window, waits until the home view lists the demo dataset, checks
-// that the window can call the backend (`api_call`), load an entity image through the
-// `alignscope:` scheme, and nothing the capabilities do not grant, waits for paint and
-// saves a screenshot.
+// It opens the app's window and, through the UI as a person would:
+//  1. waits until the home view lists the demo dataset, checks that the window can call
+//     the backend (`api_call`), load an entity image through the `alignscope:` scheme,
+//     and nothing the capabilities do not grant (screenshot desktop-home.png);
+//  2. opens the demo, searches, clicks a result and waits for the entity card with its
+//     neighbourhood graph (desktop-entity.png);
+//  3. trains a 2-epoch run from the training form and follows it to `completed` in the
+//     run monitor, counting the `job-event`s the app forwarded (desktop-training.png);
+//  4. starts a longer run, closes the window while it trains, and checks that the app
+//     keeps training without a window, the run ends `completed` (read with the CLI from
+//     the same data directory), and the app then exits by itself.
 //
 // Environment:
 //   ALIGNSCOPE_DESKTOP_BIN  the app binary (required, absolute path)
+//   ALIGNSCOPE_CLI_BIN      the `alignscope` CLI binary (required, absolute path)
+//   ALIGNSCOPE_HOME         the app's data directory (the CLI reads the runs there)
+//   DISPLAY                 the X display the app runs on (close-window.py closes it there)
 //   WEBDRIVER_URL           default http://127.0.0.1:4445
-//   SCREENSHOT              default target/screenshots/desktop-home.png
+//   SCREENSHOT              default target/screenshots/desktop-home.png (the other
+//                           screenshots go beside it)
 //   SMOKE_TIMEOUT_S         how long to wait for the demo to be listed, default 180
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 const webdriver = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4445";
 const app = process.env.ALIGNSCOPE_DESKTOP_BIN;
+const cli = process.env.ALIGNSCOPE_CLI_BIN;
+const closeWindow = fileURLToPath(new URL("close-window.py", import.meta.url));
 const screenshot = resolve(process.env.SCREENSHOT ?? "target/screenshots/desktop-home.png");
 const timeoutMs = Number(process.env.SMOKE_TIMEOUT_S ?? 180) * 1000;
-// The home view's rows (ui/README.md lists the test hooks).
+// The UI's test hooks (ui/README.md lists them).
 const DATASET_ROW = "[data-testid=dataset-row]";
+const testId = (name) => `[data-testid=${name}]`;
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
@@ -32,6 +48,26 @@ const log = (message) => console.log(`[desktop-smoke ${elapsed()}] ${message}`);
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 class WebDriverError extends Error {}
+
+/** A run's status in the store, read with the CLI (as another process would). */
+function storedStatus(runId) {
+  const out = execFileSync(cli, ["--json", "runs", "show", String(runId)], { encoding: "utf8" });
+  return JSON.parse(out).run.status;
+}
+
+/** Whether a process is still running (and not a zombie). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
 
 /** One WebDriver request; retried when the connection drops (the driver restarts it). */
 async function request(method, path, body) {
@@ -80,6 +116,7 @@ async function waitFor(what, timeout, probe) {
 
 async function main() {
   if (!app) throw new Error("set ALIGNSCOPE_DESKTOP_BIN to the app binary");
+  if (!cli) throw new Error("set ALIGNSCOPE_CLI_BIN to the alignscope CLI binary");
   await waitFor("WebKitWebDriver", 30_000, async () => (await request("GET", "/status")).ready !== undefined);
 
   log(`starting ${app}`);
@@ -91,22 +128,64 @@ async function main() {
   const id = session.sessionId;
   const run = (script, args = []) => request("POST", `/session/${id}/execute/sync`, { script, args });
   const runAsync = (script, args = []) => request("POST", `/session/${id}/execute/async`, { script, args });
+  const findAll = async (selector, from = null) => {
+    const path = from ? `/session/${id}/element/${from}/elements` : `/session/${id}/elements`;
+    return (await request("POST", path, { using: "css selector", value: selector })).map((e) => e[ELEMENT]);
+  };
+  const find = async (selector) => {
+    const [element] = await findAll(selector);
+    if (!element) throw new Error(`no ${selector} in the window`);
+    return element;
+  };
+  const textOf = async (selector) => request("GET", `/session/${id}/element/${await find(selector)}/text`);
+  const attributeOf = async (selector, name) =>
+    request("GET", `/session/${id}/element/${await find(selector)}/attribute/${name}`);
+  const click = async (selector) => {
+    const element = await waitFor(selector, 30_000, () => find(selector));
+    await request("POST", `/session/${id}/element/${element}/click`, {});
+  };
+  const clickIn = async (parent, selector) => {
+    const [element] = await findAll(selector, parent);
+    if (!element) throw new Error(`no ${selector} in that element`);
+    await request("POST", `/session/${id}/element/${element}/click`, {});
+  };
+  const typeInto = async (selector, text) => {
+    const element = await waitFor(selector, 30_000, () => find(selector));
+    await request("POST", `/session/${id}/element/${element}/clear`, {});
+    await request("POST", `/session/${id}/element/${element}/value`, { text });
+  };
+  /** Counts the forwarded job events of one run by kind (`progress`, `finished`, ...). */
+  const jobEventKinds = async (runId) =>
+    run(`const counts = {};
+      for (const e of window.__smokeJobEvents ?? []) if (e.run === arguments[0]) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
+      return counts;`, [runId]);
+  /** Waits for paint and saves a screenshot beside the home one. */
+  const shoot = async (name) => {
+    await runAsync("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));");
+    const size = await run("return [window.innerWidth, window.innerHeight, document.body.innerText.length];");
+    const png = Buffer.from(await request("GET", `/session/${id}/screenshot`), "base64");
+    if (png.length < 1000 || png.subarray(1, 4).toString() !== "PNG") throw new Error(`the screenshot is no PNG (${png.length} bytes)`);
+    const file = join(dirname(screenshot), name);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, png);
+    log(`viewport ${size[0]}x${size[1]}, ${size[2]} characters of text; screenshot ${file} (${png.length} bytes)`);
+  };
   let failed = false;
+  let windowClosed = false;
   try {
     log(`session ${id}: window open`);
     const title = await request("GET", `/session/${id}/title`);
     log(`document title: ${JSON.stringify(title)}`);
 
-    // The home view lists the demo (registered at start-up from the data directory).
-    const rows = await waitFor(`the demo in ${DATASET_ROW}`, timeoutMs, async () => {
-      const found = await request("POST", `/session/${id}/elements`, { using: "css selector", value: DATASET_ROW });
-      const texts = [];
-      for (const element of found) {
-        texts.push(await request("GET", `/session/${id}/element/${element[ELEMENT]}/text`));
+    // 1. The home view lists the demo (registered at start-up from the data directory).
+    const rowsFound = await waitFor(`the demo in ${DATASET_ROW}`, timeoutMs, async () => {
+      const rows = [];
+      for (const element of await findAll(DATASET_ROW)) {
+        rows.push({ element, text: await request("GET", `/session/${id}/element/${element}/text`) });
       }
-      return texts.some((text) => /emoji/i.test(text)) ? texts : null;
+      return rows.some((row) => /emoji/i.test(row.text)) ? rows : null;
     });
-    log(`home lists ${rows.length} dataset(s): ${rows.map((t) => JSON.stringify(t.split("\n")[0])).join(", ")}`);
+    log(`home lists ${rowsFound.length} dataset(s): ${rowsFound.map((r) => JSON.stringify(r.text.split("\n")[0])).join(", ")}`);
 
     // The window reaches the backend through the one command, and images through the
     // `alignscope:` scheme; a command the capabilities do not grant is refused.
@@ -118,6 +197,7 @@ async function main() {
         const datasets = await invoke("api_call", { call: { method: "list_datasets" } });
         const demo = datasets.find((d) => /emoji/i.test(d.name));
         out.demo = demo && demo.name;
+        out.demoId = demo && demo.id;
         try {
           await invoke("api_call", { call: { method: "no_such_method" } });
         } catch (error) {
@@ -161,19 +241,86 @@ async function main() {
     if (!probe.image?.ok || !(probe.image.width > 0)) problems.push(`an entity image did not load through alignscope: (${JSON.stringify(probe.image)})`);
     if (probe.outsideImage?.ok) problems.push("an image outside the dataset loaded");
     if (problems.length) throw new Error(problems.join("; "));
+    const demoId = probe.demoId;
 
-    // Wait for paint, then the screenshot.
-    await runAsync("const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));");
-    const size = await run("return [window.innerWidth, window.innerHeight, document.body.innerText.length];");
-    const png = Buffer.from(await request("GET", `/session/${id}/screenshot`), "base64");
-    if (png.length < 1000 || png.subarray(1, 4).toString() !== "PNG") throw new Error(`the screenshot is no PNG (${png.length} bytes)`);
-    mkdirSync(dirname(screenshot), { recursive: true });
-    writeFileSync(screenshot, png);
-    log(`viewport ${size[0]}x${size[1]}, ${size[2]} characters of text; screenshot ${screenshot} (${png.length} bytes)`);
+    await shoot(basename(screenshot));
+
+    // 2. The demo's explorer: search, click a result, the entity card with its graph.
+    const demoRow = rowsFound.find((row) => /emoji/i.test(row.text));
+    await clickIn(demoRow.element, testId("dataset-link"));
+    await typeInto(testId("entity-search"), "face");
+    await waitFor("search results", 30_000, async () => (await findAll(testId("search-result"))).length > 0);
+    const firstResult = (await findAll(testId("search-result")))[0];
+    const picked = await request("GET", `/session/${id}/element/${firstResult}/text`);
+    await request("POST", `/session/${id}/element/${firstResult}/click`, {});
+    const label = await waitFor("the entity card", 30_000, () => textOf(testId("entity-label")));
+    const graph = await waitFor("the neighbourhood graph drawn", 30_000, async () => {
+      const [nodes, canvases] = await Promise.all([
+        attributeOf(testId("neighbourhood-graph"), "data-nodes"),
+        findAll(`${testId("neighbourhood-graph")} canvas`),
+      ]);
+      return canvases.length > 0 && Number(nodes) > 1 ? { nodes: Number(nodes) } : null;
+    });
+    log(`entity card for ${JSON.stringify(picked.split("\n")[0])}: ${JSON.stringify(label)}, graph of ${graph.nodes} nodes`);
+    await shoot("desktop-entity.png");
+
+    // 3. Train from the form; the run monitor follows the forwarded job events to the end.
+    await runAsync(`
+      const done = arguments[arguments.length - 1];
+      window.__smokeJobEvents = [];
+      const internals = window.__TAURI_INTERNALS__;
+      const handler = internals.transformCallback((event) => window.__smokeJobEvents.push(event.payload));
+      internals.invoke("plugin:event|listen", { event: "job-event", target: { kind: "Any" }, handler })
+        .then(() => done(true), (error) => done(String(error)));
+    `);
+    await run(`location.hash = "#/train?dataset=" + arguments[0];`, [demoId]);
+    await typeInto(`${testId("train-form")} input[name=epochs]`, "2");
+    await click(testId("train-start"));
+    const trainedRun = Number(await waitFor("the run monitor", 30_000, () => attributeOf(testId("run-monitor"), "data-run-id")));
+    const status = await waitFor(`run ${trainedRun} completed in the run monitor`, 300_000, async () => {
+      const shown = await textOf(`${testId("run-monitor")} ${testId("run-status")}`);
+      if (/failed|cancelled|interrupted/.test(shown)) throw new Error(`the run ended ${shown}`);
+      return shown === "completed" ? shown : null;
+    });
+    const kinds = await jobEventKinds(trainedRun);
+    log(`run ${trainedRun} ${status}; job events forwarded to the window: ${JSON.stringify(kinds)}`);
+    if (!kinds.progress || !kinds.metric || !kinds.finished) {
+      throw new Error(`the window did not get progress, metric and finished events for run ${trainedRun}`);
+    }
+    await shoot("desktop-training.png");
+
+    // 4. Closing the window while a run trains: the app trains on without it, then exits.
+    const longRun = await runAsync(`
+      const done = arguments[arguments.length - 1];
+      window.__TAURI_INTERNALS__.invoke("api_call", { call: { method: "start_run", params: {
+        dataset: arguments[0], train_ratio: 0.3, device: "cpu", train: { epochs: 12 },
+      } } }).then((run) => done(run.id), (error) => done({ error: String(error) }));
+    `, [demoId]);
+    if (typeof longRun !== "number") throw new Error(`start_run failed: ${JSON.stringify(longRun)}`);
+    await waitFor(`run ${longRun} training`, 120_000, async () => (await jobEventKinds(longRun)).progress > 0);
+    const appPid = Number(execFileSync("pgrep", ["-n", "-f", `^${app}`], { encoding: "utf8" }).trim());
+    log(`run ${longRun} is training in the app (pid ${appPid}); closing the window`);
+    // As the window manager's close button does (WebKitWebDriver's own "close window"
+    // would end the session and kill the app).
+    log(execFileSync("/usr/bin/python3", [closeWindow, String(appPid)], { encoding: "utf8" }).trim());
+    windowClosed = true;
+    let trainedWithoutWindow = false;
+    await waitFor(`run ${longRun} completed after the window closed`, 300_000, async () => {
+      const runStatus = storedStatus(longRun);
+      if (runStatus === "completed") return true;
+      if (runStatus !== "running" && runStatus !== "queued") throw new Error(`run ${longRun} is ${runStatus}, not trained on`);
+      if (!alive(appPid)) throw new Error(`the app exited while run ${longRun} was ${runStatus}`);
+      trainedWithoutWindow = true;
+      return null;
+    });
+    if (!trainedWithoutWindow) throw new Error(`run ${longRun} had ended before the window closed: nothing was tested`);
+    await waitFor(`the app (pid ${appPid}) to exit after the run`, 60_000, () => !alive(appPid));
+    log(`run ${longRun} completed with the window closed, and the app exited by itself`);
   } catch (error) {
     failed = true;
     // Keep what the window showed, to see why.
     try {
+      if (windowClosed) throw new Error("no window");
       const png = Buffer.from(await request("GET", `/session/${id}/screenshot`), "base64");
       const file = screenshot.replace(/\.png$/, "-failed.png");
       mkdirSync(dirname(file), { recursive: true });

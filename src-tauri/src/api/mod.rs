@@ -36,7 +36,7 @@ use alignscope_datasets::MmkgPair;
 
 use crate::data_dir::DataDir;
 use crate::jobs::{JobEvent, JobRunner};
-use crate::store::{DatasetId, Store};
+use crate::store::{DatasetId, RunId, Store};
 
 pub use error::{ApiError, ApiResult, ErrorCode};
 pub use rpc::ApiCall;
@@ -84,6 +84,17 @@ impl Api {
     /// Job events from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<JobEvent> {
         self.jobs.subscribe()
+    }
+
+    /// The runs this process trains or queues now (a shell that is asked to quit keeps
+    /// running while there are any).
+    pub fn active_runs(&self) -> Vec<RunId> {
+        self.jobs.active_runs()
+    }
+
+    /// Waits until this process trains no run.
+    pub async fn wait_for_jobs(&self) {
+        self.jobs.wait_for_all().await;
     }
 
     /// Closes the store.

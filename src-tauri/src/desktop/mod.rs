@@ -12,7 +12,6 @@
 
 mod image;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tauri::{Emitter, Manager};
@@ -20,6 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::api::{Api, ApiCall, ApiError};
 use crate::data_dir::DataDir;
+use crate::desktop_options::{USAGE, UsageError, give_webkit_a_language, parse_args};
 use crate::jobs::JobEvent;
 
 /// The window event that carries one [`JobEvent`].
@@ -32,8 +32,8 @@ pub const IMAGE_SCHEME: &str = "alignscope";
 #[derive(Debug, thiserror::Error)]
 pub enum DesktopError {
     /// The command line is wrong.
-    #[error("{0}")]
-    Usage(String),
+    #[error(transparent)]
+    Usage(#[from] UsageError),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[from] std::io::Error),
@@ -43,51 +43,6 @@ pub enum DesktopError {
     /// The window or the webview failed.
     #[error("the desktop window failed: {0}")]
     Tauri(#[from] tauri::Error),
-}
-
-/// What the command line asks for.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Options {
-    data_dir: Option<PathBuf>,
-    help: bool,
-    version: bool,
-}
-
-const USAGE: &str = "\
-AlignScope desktop app: multi-modal entity alignment workbench
-
-Usage: alignscope-desktop [--data-dir DIR]
-
-Options:
-      --data-dir DIR  The data directory [default: $ALIGNSCOPE_HOME, else the platform's data folder]
-  -h, --help          Print help
-  -V, --version       Print version
-
-Environment:
-  ALIGNSCOPE_HOME        The data directory, unless --data-dir is given
-  ALIGNSCOPE_DEMO_LIMIT  Build the demo from the first N emoji only (a quick, small demo)";
-
-/// Reads the arguments. Unknown flags are ignored, not refused: WebKitWebDriver starts the
-/// app with `--automation`, and desktop launchers may pass their own.
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, DesktopError> {
-    let mut options = Options::default();
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => options.help = true,
-            "-V" | "--version" => options.version = true,
-            "--data-dir" => match args.next() {
-                Some(dir) if !dir.is_empty() => options.data_dir = Some(dir.into()),
-                _ => return Err(DesktopError::Usage("--data-dir needs a folder".into())),
-            },
-            other => {
-                if let Some(dir) = other.strip_prefix("--data-dir=") {
-                    options.data_dir = Some(dir.into());
-                }
-            }
-        }
-    }
-    Ok(options)
 }
 
 /// The binary's entry point: opens the data directory, starts the API and the demo's
@@ -157,37 +112,47 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<(), DesktopError> {
             Ok(())
         })
         .build(tauri::tauri_build_context!())?;
-    app.run(|_, _| {});
+    app.run(keep_running_while_training);
     runtime.block_on(api.close());
     Ok(())
 }
 
-/// WebKitGTK reports a `C`/`POSIX` locale (the default in containers and CI) as
-/// `navigator.language == "C"`, which is no BCP 47 language tag: `Intl` constructors throw
-/// on it (uPlot makes an `Intl.NumberFormat` as it loads, so the UI would not start).
-/// Where the messages locale is C or unset, the window gets English instead.
-fn give_webkit_a_language() {
-    let effective = ["LC_ALL", "LC_MESSAGES", "LANG"]
-        .into_iter()
-        .find_map(|name| {
-            std::env::var(name)
-                .ok()
-                .filter(|value| !value.is_empty())
-                .map(|value| (name, value))
-        });
-    let name = match effective {
-        None => "LANG",
-        Some((name, value)) if is_c_locale(&value) => name,
-        Some(_) => return,
+/// Closing the last window while this process trains does not stop the training: the app
+/// stays running without a window until its runs end, then exits. Opening the app again
+/// meanwhile starts a second window (process) that follows those runs live through the
+/// store and can cancel them (a cancel request in the database reaches the training
+/// process).
+fn keep_running_while_training(app: &tauri::AppHandle, event: tauri::RunEvent) {
+    // `code: None` is a request by the user (the last window closed); `app.exit` below
+    // asks again with a code, and that one is let through.
+    let tauri::RunEvent::ExitRequested {
+        code: None,
+        api: exit,
+        ..
+    } = event
+    else {
+        return;
     };
-    // SAFETY: called first thing in `run`, while the process has one thread.
-    unsafe { std::env::set_var(name, "en_US.UTF-8") };
-}
-
-/// Whether a locale name is the C locale (`C`, `C.UTF-8`, `POSIX`).
-fn is_c_locale(value: &str) -> bool {
-    let base = value.split(['.', '@']).next().unwrap_or_default();
-    base == "C" || base == "POSIX"
+    let api = app.state::<Api>().inner().clone();
+    let runs = api.active_runs();
+    if runs.is_empty() {
+        return;
+    }
+    exit.prevent_exit();
+    let list = runs
+        .iter()
+        .map(|run| run.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    eprintln!(
+        "alignscope-desktop: the window is closed; training goes on (run {list}) and the app \
+         exits when it ends. Open AlignScope again to follow or cancel it."
+    );
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        api.wait_for_jobs().await;
+        app.exit(0);
+    });
 }
 
 /// The window's one command: a call of the backend API. The argument is read here rather
@@ -223,43 +188,5 @@ fn forward_job_events(app: tauri::AppHandle) {
 fn emit(app: &tauri::AppHandle, event: &JobEvent) {
     if let Err(e) = app.emit(JOB_EVENT, event) {
         eprintln!("alignscope-desktop: cannot send a job event to the window: {e}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Options {
-        parse_args(args.iter().map(|a| a.to_string())).unwrap()
-    }
-
-    #[test]
-    fn data_dir_in_both_spellings_and_unknown_flags_ignored() {
-        assert_eq!(parse(&[]), Options::default());
-        assert_eq!(parse(&["--data-dir", "/x"]).data_dir, Some("/x".into()));
-        assert_eq!(parse(&["--data-dir=/y"]).data_dir, Some("/y".into()));
-        assert_eq!(
-            parse(&["--automation", "--data-dir", "/z"]).data_dir,
-            Some("/z".into())
-        );
-        assert!(parse(&["--help"]).help);
-        assert!(parse(&["-V"]).version);
-    }
-
-    #[test]
-    fn c_locales_are_recognised() {
-        for c in ["C", "C.UTF-8", "C.utf8", "POSIX"] {
-            assert!(is_c_locale(c), "{c}");
-        }
-        for other in ["en_US.UTF-8", "zh_CN.UTF-8", "de_DE@euro", "Catalan"] {
-            assert!(!is_c_locale(other), "{other}");
-        }
-    }
-
-    #[test]
-    fn data_dir_without_a_folder_is_a_usage_error() {
-        let error = parse_args(["--data-dir".to_string()]).unwrap_err();
-        assert!(matches!(error, DesktopError::Usage(_)), "{error}");
     }
 }

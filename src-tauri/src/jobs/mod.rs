@@ -115,6 +115,26 @@ impl JobRunner {
         self.active.lock().expect("job table").contains_key(&run)
     }
 
+    /// The runs this process runs or queues now, in id order.
+    pub fn active_runs(&self) -> Vec<RunId> {
+        let mut runs: Vec<RunId> = self
+            .active
+            .lock()
+            .expect("job table")
+            .keys()
+            .copied()
+            .collect();
+        runs.sort();
+        runs
+    }
+
+    /// Waits until this process runs no job, including jobs submitted while it waits.
+    pub async fn wait_for_all(&self) {
+        while let Some(&run) = self.active_runs().first() {
+            self.wait(run).await;
+        }
+    }
+
     /// Asks a job of this process to stop; whether it was one of ours.
     pub fn cancel(&self, run: RunId) -> bool {
         match self.active.lock().expect("job table").get(&run) {

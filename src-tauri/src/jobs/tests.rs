@@ -126,6 +126,39 @@ async fn one_job_per_device_at_a_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_all_jobs_ends_only_when_the_last_one_does() {
+    let (_tmp, runner, store, dataset) = setup().await;
+    assert!(runner.active_runs().is_empty());
+    // Immediately, with nothing to wait for.
+    tokio::time::timeout(Duration::from_secs(1), runner.wait_for_all())
+        .await
+        .expect("no jobs: returns at once");
+    let finished = Arc::new(AtomicUsize::new(0));
+    let mut runs = Vec::new();
+    for (device, millis) in [("cpu", 50), ("cuda", 300)] {
+        let (run, lock) = queued(&runner, &store, dataset).await;
+        let finished = finished.clone();
+        runner.submit(
+            run,
+            device,
+            lock,
+            Box::new(move |_| {
+                std::thread::sleep(Duration::from_millis(millis));
+                finished.fetch_add(1, Ordering::SeqCst);
+                Ok(JobEnd::Completed(RunOutcome::default()))
+            }),
+        );
+        runs.push(run);
+    }
+    assert_eq!(runner.active_runs(), runs);
+    tokio::time::timeout(Duration::from_secs(10), runner.wait_for_all())
+        .await
+        .expect("both jobs end");
+    assert_eq!(finished.load(Ordering::SeqCst), 2);
+    assert!(runner.active_runs().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_without_a_live_lock_holder_become_interrupted() {
     let (_tmp, runner, store, dataset) = setup().await;
     let (orphan, lock) = queued(&runner, &store, dataset).await;
