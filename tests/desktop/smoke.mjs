@@ -12,7 +12,9 @@
 //  2. opens the demo, searches, clicks a result and waits for the entity card with its
 //     neighbourhood graph (desktop-entity.png);
 //  3. trains a 2-epoch run from the training form and follows it to `completed` in the
-//     run monitor, counting the `job-event`s the app forwarded (desktop-training.png);
+//     run monitor, counting the `job-event`s the app forwarded (desktop-training.png),
+//     then finds it in the runs table and opens its page (desktop-runs.png,
+//     desktop-run-page.png);
 //  4. starts a longer run, closes the window while it trains, and checks that the app
 //     keeps training without a window, the run ends `completed` (read with the CLI from
 //     the same data directory), and the app then exits by itself.
@@ -288,6 +290,21 @@ async function main() {
       throw new Error(`the window did not get progress, metric and finished events for run ${trainedRun}`);
     }
     await shoot("desktop-training.png");
+
+    // The runs table lists it; its page shows the final metrics.
+    await click(testId("nav-runs"));
+    await waitFor(`run ${trainedRun} in the runs table`, 30_000, async () => {
+      const rows = await findAll(`${testId("run-row")}[data-run-id="${trainedRun}"]`);
+      return rows.length > 0;
+    });
+    await shoot("desktop-runs.png");
+    await clickIn(await find(`${testId("run-row")}[data-run-id="${trainedRun}"]`), testId("run-link"));
+    const metrics = await waitFor("the run page's metrics", 30_000, async () => {
+      const text = await textOf(`${testId("run-page")} ${testId("run-metrics")}`);
+      return /%/.test(text) ? text : null;
+    });
+    log(`run page of run ${trainedRun}: ${JSON.stringify(metrics.replace(/\s+/g, " ").slice(0, 160))}`);
+    await shoot("desktop-run-page.png");
 
     // 4. Closing the window while a run trains: the app trains on without it, then exits.
     const longRun = await runAsync(`
