@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { graphOverview } from '../../test/fixtures';
-import { bucketLabel, coverageSeries, degreeSeries } from './charts';
+import { bucketLabel, coverageSeries, degreeSeries, thinnedLabels } from './charts';
 
 describe('bucketLabel', () => {
   it('labels single degrees and ranges', () => {
@@ -45,5 +45,30 @@ describe('coverageSeries', () => {
     expect(s.labels).toEqual(['Relations', 'Attributes', 'Images', 'Image features']);
     expect(s.series[0]?.values).toEqual([0.9, 0.4, 0.25, 0.2]);
     expect(s.series[1]?.values).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('thinnedLabels', () => {
+  const labels = ['0', '1', '2–3', '4–7', '8–15', '16–31', '32–63', '64–127', '128–255', '256–511'];
+
+  it('keeps every label when there is room', () => {
+    expect(thinnedLabels(labels, 1000)).toEqual(labels);
+  });
+
+  it('keeps every k-th label, the first always, when the axis is narrow', () => {
+    // 30 px per slot: "16–31" and "32–63" need 5 * 6 + 6 = 36 px, two slots do.
+    const shown = thinnedLabels(labels, 300);
+    expect(shown).toEqual(['0', '', '2–3', '', '8–15', '', '32–63', '', '128–255', '']);
+  });
+
+  it('lets a long label lean on a short neighbour', () => {
+    const coverage = ['Relations', 'Attributes', 'Images', 'Image features'];
+    expect(thinnedLabels(coverage, 270)).toEqual(coverage);
+    expect(thinnedLabels(coverage, 150)).toEqual(['Relations', '', 'Images', '']);
+  });
+
+  it('shows at least the first label however narrow, and nothing for no labels', () => {
+    expect(thinnedLabels(labels, 10).filter((l) => l !== '')).toEqual(['0']);
+    expect(thinnedLabels([], 100)).toEqual([]);
   });
 });

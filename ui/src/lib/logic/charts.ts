@@ -68,3 +68,23 @@ export function groupedOffsets(seriesCount: number, groupWidth = 0.8): number[] 
   const slot = groupWidth / seriesCount;
   return Array.from({ length: seriesCount }, (_, s) => -groupWidth / 2 + slot * (s + 0.5));
 }
+
+/**
+ * Category labels thinned to fit `widthPx` of axis: every k-th label is kept (the first
+ * always), the others blanked, with k the smallest step at which each pair of neighbouring
+ * kept labels fits in the room of their slots (about `charPx` per character, a gap
+ * between).
+ */
+export function thinnedLabels(labels: string[], widthPx: number, charPx = 6): string[] {
+  const slot = widthPx / Math.max(1, labels.length);
+  const fits = (step: number) => {
+    for (let i = 0; i + step < labels.length; i += step) {
+      const need = ((labels[i]!.length + labels[i + step]!.length) / 2) * charPx + 6;
+      if (need > slot * step) return false;
+    }
+    return true;
+  };
+  let step = 1;
+  while (step < labels.length && !fits(step)) step += 1;
+  return labels.map((label, i) => (i % step === 0 ? label : ''));
+}
