@@ -7,7 +7,8 @@ use std::path::Path;
 
 use alignscope::api::Api;
 use alignscope::api::dto::{
-    DecisionRequest, ExportFormat, ImportRequest, ReviewStrategy, SideDto, StartRunRequest,
+    DecisionRequest, ExportFormat, ImportRequest, LinkKind, QueryOrder, ReviewStrategy, SideDto,
+    StartRunRequest,
 };
 use alignscope::data_dir::DataDir;
 use alignscope::device::DeviceArg;
@@ -51,6 +52,7 @@ fn request(dataset: DatasetId, seed: u64, epochs: usize) -> StartRunRequest {
         device: DeviceArg::Cpu,
         seeds_from: None,
         seeds: None,
+        rejected: None,
     }
 }
 
@@ -72,6 +74,7 @@ fn decision(dataset: DatasetId, left: &str, right: &str, verdict: Verdict) -> De
         confidence: None,
         note: None,
         author: Some("tester".into()),
+        strategy: None,
     }
 }
 
@@ -368,7 +371,7 @@ async fn review_queue_seeds_and_exports() {
 
     // SSSOM: metadata, curie map covering every CURIE, required columns, justifications.
     let sssom = api
-        .export_pairs(dataset, ExportFormat::Sssom, Some(run))
+        .export_pairs(dataset, ExportFormat::Sssom, Some(run), None)
         .await
         .unwrap();
     let header: Vec<&str> = sssom.lines().take_while(|l| l.starts_with('#')).collect();
@@ -427,7 +430,7 @@ async fn review_queue_seeds_and_exports() {
 
     // N-Triples: one owl:sameAs triple per exported pair, IRIs without forbidden characters.
     let nt = api
-        .export_pairs(dataset, ExportFormat::Nt, Some(run))
+        .export_pairs(dataset, ExportFormat::Nt, Some(run), None)
         .await
         .unwrap();
     assert_eq!(nt.lines().count(), subjects.len());
@@ -445,11 +448,209 @@ async fn review_queue_seeds_and_exports() {
     }
     // Plain TSV without the run: the accepted pair only.
     let tsv = api
-        .export_pairs(dataset, ExportFormat::Tsv, None)
+        .export_pairs(dataset, ExportFormat::Tsv, None, None)
         .await
         .unwrap();
     let lines: Vec<&str> = tsv.lines().collect();
     assert_eq!(lines[0], "left\tright\tjustification\tconfidence");
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with(&format!("{}\t{}\t", first.left.key, first.right.key)));
+
+    // With a threshold: the accepted pair plus only the predictions scoring at least it.
+    let model_scores = |text: &str| -> Vec<f64> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.split('\t').collect::<Vec<_>>())
+            .filter(|f| f[2] == "semapv:SemanticSimilarityThresholdMatching")
+            .map(|f| f[3].parse().unwrap())
+            .collect()
+    };
+    let all = model_scores(
+        &api.export_pairs(dataset, ExportFormat::Tsv, Some(run), None)
+            .await
+            .unwrap(),
+    );
+    let mut sorted = all.clone();
+    sorted.sort_by(f64::total_cmp);
+    // Midway between two distinct middle scores: the file's 6 decimals cannot tie with it.
+    let i = (sorted.len() / 2..sorted.len())
+        .find(|&i| sorted[i] > sorted[i - 1] + 1e-4)
+        .expect("distinct scores");
+    let threshold = (sorted[i - 1] + sorted[i]) / 2.0;
+    let above = api
+        .export_pairs(dataset, ExportFormat::Tsv, Some(run), Some(threshold))
+        .await
+        .unwrap();
+    let kept = model_scores(&above);
+    assert_eq!(kept.len(), all.iter().filter(|&&s| s >= threshold).count());
+    assert!(kept.len() < all.len() && !kept.is_empty());
+    assert!(above.contains(&format!("{}\t{}\t", first.left.key, first.right.key)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspector_lists_pair_context_and_precision_from_random_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let run = train(&api, dataset, 11, 4).await;
+
+    // The query list in each order.
+    let by_confidence = api
+        .run_queries(run, QueryOrder::Confidence, 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_confidence.len(),
+        84,
+        "70% of 120 gold pairs are test queries"
+    );
+    assert!(by_confidence.windows(2).all(|w| w[0].score <= w[1].score));
+    let by_error = api.run_queries(run, QueryOrder::Error, 10).await.unwrap();
+    assert_eq!(by_error.len(), 10);
+    assert!(
+        by_error
+            .windows(2)
+            .all(|w| w[0].true_rank.unwrap() >= w[1].true_rank.unwrap())
+    );
+    let by_degree = api
+        .run_queries(run, QueryOrder::Degree, 1000)
+        .await
+        .unwrap();
+    assert!(by_degree.windows(2).all(|w| w[0].degree >= w[1].degree));
+    assert!(by_degree[0].degree > 0);
+
+    // Pair context: both neighbourhoods, and links that are real alignments.
+    let query = &by_degree[0];
+    let context = api
+        .pair_context(run, &query.entity.key, &query.top1.key)
+        .await
+        .unwrap();
+    assert_eq!(context.left.center.key, query.entity.key);
+    assert_eq!(context.right.center.key, query.top1.key);
+    assert!(!context.left.nodes.is_empty() && !context.right.nodes.is_empty());
+    let seeds = api.training_pairs(run).await.unwrap();
+    let key_of = |n: &alignscope::api::dto::NeighbourhoodDto, id: i64| {
+        std::iter::once(&n.center)
+            .chain(n.nodes.iter().map(|x| &x.entity))
+            .find(|e| e.entity == id)
+            .map(|e| e.key.clone())
+            .expect("a link joins drawn nodes")
+    };
+    assert!(
+        !context.links.is_empty(),
+        "a hub query's neighbours include seeds"
+    );
+    for link in &context.links {
+        let pair = (
+            key_of(&context.left, link.left),
+            key_of(&context.right, link.right),
+        );
+        match link.kind {
+            LinkKind::Seed => assert!(seeds.contains(&pair)),
+            LinkKind::MutualTop1 => {
+                let forward = api.candidates(run, SideDto::Left, &pair.0).await.unwrap();
+                assert_eq!(forward.candidates[0].entity.key, pair.1);
+            }
+            LinkKind::Accepted => panic!("nothing is accepted yet"),
+        }
+    }
+
+    // Random order: every prediction once, in an order that is not the query order.
+    let random = api
+        .review_queue(run, ReviewStrategy::Random, None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(random.len(), 84);
+    let again = api
+        .review_queue(run, ReviewStrategy::Random, None, 1000)
+        .await
+        .unwrap();
+    let keys = |q: &[alignscope::api::dto::ReviewItemDto]| {
+        q.iter().map(|i| i.left.key.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&random), keys(&again), "the order is fixed per run");
+    let mut sorted = keys(&random);
+    sorted.sort();
+    assert_ne!(keys(&random), sorted);
+
+    // Decide ten random-sample pairs by their gold truth, plus one lowest-margin pair:
+    // only the random ones enter the estimate, which must equal their true precision.
+    let mut true_count = 0;
+    for item in random.iter().take(10) {
+        let truth = api
+            .candidates(run, SideDto::Left, &item.left.key)
+            .await
+            .unwrap()
+            .candidates[0]
+            .is_true;
+        true_count += usize::from(truth);
+        let verdict = if truth {
+            Verdict::Accept
+        } else {
+            Verdict::Reject
+        };
+        let mut d = decision(dataset, &item.left.key, &item.right.key, verdict);
+        d.run = Some(run);
+        d.strategy = Some(ReviewStrategy::Random);
+        api.record_decision(d).await.unwrap();
+    }
+    let margin = api
+        .review_queue(run, ReviewStrategy::LowestMargin, None, 1)
+        .await
+        .unwrap();
+    let mut d = decision(
+        dataset,
+        &margin[0].left.key,
+        &margin[0].right.key,
+        Verdict::Unsure,
+    );
+    d.run = Some(run);
+    d.strategy = Some(ReviewStrategy::LowestMargin);
+    api.record_decision(d).await.unwrap();
+    let progress = api.review_progress(run).await.unwrap();
+    assert_eq!(progress.predictions, 84);
+    assert_eq!(progress.accepted, true_count);
+    assert_eq!(progress.rejected, 10 - true_count);
+    assert_eq!(progress.unsure, 1);
+    let sample = &progress.random_sample;
+    assert_eq!(sample.accepted + sample.rejected, 10);
+    assert_eq!(sample.precision, Some(true_count as f64 / 10.0));
+    assert!(sample.low.unwrap() <= sample.precision.unwrap());
+    assert!(sample.high.unwrap() >= sample.precision.unwrap());
+
+    // Accept the top-1 of the context's centre: the centre link becomes `accepted`
+    // unless it is a seed already.
+    let mut d = decision(dataset, &query.entity.key, &query.top1.key, Verdict::Accept);
+    d.run = Some(run);
+    api.record_decision(d).await.unwrap();
+    let context = api
+        .pair_context(run, &query.entity.key, &query.top1.key)
+        .await
+        .unwrap();
+    let centre = context
+        .links
+        .iter()
+        .find(|l| l.left == context.left.center.entity && l.right == context.right.center.entity)
+        .expect("the accepted centre pair is linked");
+    assert_eq!(centre.kind, LinkKind::Accepted);
+
+    // Train again with the decisions: the same settings, the accepted pairs as seeds, the
+    // rejected ones recorded as kept out of the pseudo seeds.
+    let again = api.retrain_with_decisions(run).await.unwrap();
+    assert_eq!(again.seeds_from, Some(run));
+    let again = api.wait_run(again.id).await.unwrap();
+    assert_eq!(again.status, RunStatus::Completed, "{:?}", again.error);
+    let split = &again.config.as_ref().unwrap()["split"];
+    let seeded: Vec<(String, String)> = serde_json::from_value(split["seeds"].clone()).unwrap();
+    assert!(seeded.contains(&(query.entity.key.clone(), query.top1.key.clone())));
+    let rejected: Vec<(String, String)> =
+        serde_json::from_value(split["rejected"].clone()).unwrap_or_default();
+    assert_eq!(rejected.len(), 10 - true_count);
+    for pair in &rejected {
+        assert!(!seeded.contains(pair));
+    }
+    assert_eq!(
+        again.config.as_ref().unwrap()["train"],
+        api.get_run(run).await.unwrap().config.unwrap()["train"],
+        "same training settings"
+    );
 }

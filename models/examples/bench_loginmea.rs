@@ -64,6 +64,7 @@ fn main() {
         train_ratio: 0.3,
         valid_ratio: 0.0,
         seeds: None,
+        rejected: Vec::new(),
     };
     let mut prepared = prepare(&spec).expect("the dataset loads");
     println!(

@@ -47,6 +47,9 @@ pub struct RunSpec {
     /// test pairs are then the gold pairs that share no entity with a seed, and there is
     /// no validation part.
     pub seeds: Option<Vec<(String, String)>>,
+    /// Pairs (left key, right key) a person rejected: never taken as pseudo seeds by
+    /// iterative learning.
+    pub rejected: Vec<(String, String)>,
 }
 
 /// The dataset a run used.
@@ -85,6 +88,9 @@ pub struct SplitRecord {
     /// Explicit training pairs, when the run was given them (see [`RunSpec::seeds`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds: Option<Vec<(String, String)>>,
+    /// Pairs a person rejected, kept out of the pseudo seeds (see [`RunSpec::rejected`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<(String, String)>,
 }
 
 /// Everything a run used; `config.json` of the run folder.
@@ -206,12 +212,11 @@ fn deviations(model: &LoginMeaConfig, train: &TrainConfig, valid: bool) -> Vec<S
     d
 }
 
-/// The split for explicit training pairs: those pairs, no validation part, and as test
-/// pairs the gold pairs that share no entity with a training pair.
-fn explicit_split(
+/// Pairs of entity keys as pairs of graph indices; an unknown key is an error.
+fn gold_pairs_of_keys(
     pair: &MmkgPair,
-    seeds: &[(String, String)],
-) -> Result<alignscope_datasets::model::Split, RunError> {
+    keys: &[(String, String)],
+) -> Result<Vec<alignscope_datasets::model::GoldPair>, RunError> {
     use alignscope_datasets::model::GoldPair;
     let index = |side: Side| -> std::collections::HashMap<&str, u32> {
         pair.graph(side)
@@ -222,18 +227,26 @@ fn explicit_split(
             .collect()
     };
     let (left, right) = (index(Side::Left), index(Side::Right));
-    let mut train = Vec::with_capacity(seeds.len());
-    for (l, r) in seeds {
-        match (left.get(l.as_str()), right.get(r.as_str())) {
-            (Some(&left), Some(&right)) => train.push(GoldPair { left, right }),
-            _ => {
-                return Err(RunError::UnknownSeed {
+    keys.iter()
+        .map(
+            |(l, r)| match (left.get(l.as_str()), right.get(r.as_str())) {
+                (Some(&left), Some(&right)) => Ok(GoldPair { left, right }),
+                _ => Err(RunError::UnknownSeed {
                     left: l.clone(),
                     right: r.clone(),
-                });
-            }
-        }
-    }
+                }),
+            },
+        )
+        .collect()
+}
+
+/// The split for explicit training pairs: those pairs, no validation part, and as test
+/// pairs the gold pairs that share no entity with a training pair.
+fn explicit_split(
+    pair: &MmkgPair,
+    seeds: &[(String, String)],
+) -> Result<alignscope_datasets::model::Split, RunError> {
+    let train = gold_pairs_of_keys(pair, seeds)?;
     let used_left: std::collections::HashSet<u32> = train.iter().map(|p| p.left).collect();
     let used_right: std::collections::HashSet<u32> = train.iter().map(|p| p.right).collect();
     let test = pair
@@ -288,6 +301,7 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
             .collect()
     };
     let nl = pair.left.entities.len();
+    let rejected = joint(&gold_pairs_of_keys(&pair, &spec.rejected)?);
     let task = AlignmentTask {
         train: joint(&split.train),
         valid: joint(&split.valid),
@@ -295,6 +309,7 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
         left: 0..nl,
         right: nl..pair.entity_count(),
         gold: joint(&pair.gold),
+        rejected,
     };
     let shape = DataShape {
         entities: pair.entity_count(),
@@ -329,6 +344,7 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
             valid: task.valid.len(),
             test: task.test.len(),
             seeds: spec.seeds.clone(),
+            rejected: spec.rejected.clone(),
         },
         modality_inputs: used,
         deviations: {
@@ -337,6 +353,12 @@ pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<Prep
                 d.push(format!(
                     "{} training pairs given explicitly (e.g. split seeds plus accepted, minus rejected decisions); test pairs are the gold pairs sharing no entity with them",
                     seeds.len()
+                ));
+            }
+            if !spec.rejected.is_empty() {
+                d.push(format!(
+                    "{} pairs a person rejected are never taken as pseudo seeds",
+                    spec.rejected.len()
                 ));
             }
             d
@@ -525,6 +547,7 @@ pub fn evaluate_run<B: GraphBackend>(
         train_ratio: config.split.train_ratio,
         valid_ratio: config.split.valid_ratio,
         seeds: config.split.seeds.clone(),
+        rejected: config.split.rejected.clone(),
     };
     let prepared = prepare(&spec)?;
     if prepared.config.dataset.fingerprint != config.dataset.fingerprint {

@@ -31,6 +31,7 @@ fn spec(config: LoginMeaConfig, train: TrainConfig) -> RunSpec {
         train_ratio: 0.3,
         valid_ratio: 0.0,
         seeds: None,
+        rejected: Vec::new(),
     }
 }
 
@@ -373,4 +374,35 @@ fn iterative_learning_adds_mostly_correct_pseudo_seeds() {
         "{correct} of {added} pseudo seeds correct"
     );
     assert_eq!(reports.last().unwrap().seeds, run.task.train.len() + added);
+}
+
+#[test]
+fn rejected_pairs_never_become_pseudo_seeds() {
+    let train = TrainConfig {
+        iterative: Some(alignscope_models::train::IterativeConfig {
+            start_epoch: 10,
+            check_every: 2,
+            window: 4,
+        }),
+        ..short_training(14)
+    };
+    let mut first = prepared(200, small_config(), train.clone());
+    let taken = quiet_train(&mut first, None, false, None)
+        .state
+        .pseudo_seeds;
+    assert!(!taken.is_empty());
+    // The same run again (same seed, same data) with half of those pairs rejected.
+    let rejected: Vec<(u32, u32)> = taken.iter().step_by(2).copied().collect();
+    let mut second = prepared(200, small_config(), train);
+    second.task.rejected = rejected.clone();
+    let again = quiet_train(&mut second, None, false, None)
+        .state
+        .pseudo_seeds;
+    assert!(!again.is_empty(), "the other pairs are still found");
+    for pair in &rejected {
+        assert!(
+            !again.contains(pair),
+            "rejected {pair:?} became a pseudo seed"
+        );
+    }
 }

@@ -64,6 +64,7 @@ async fn main() {
             device: DeviceArg::Cpu,
             seeds_from: None,
             seeds: None,
+            rejected: None,
         })
         .await
         .expect("start");

@@ -29,7 +29,7 @@
 //                           screenshots go beside it)
 //   SMOKE_TIMEOUT_S         how long to wait for the demo to be listed, default 180
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -305,6 +305,65 @@ async function main() {
     });
     log(`run page of run ${trainedRun}: ${JSON.stringify(metrics.replace(/\s+/g, " ").slice(0, 160))}`);
     await shoot("desktop-run-page.png");
+
+    // The inspector: a query's candidates and the pair view with its score breakdown.
+    await click(testId("run-inspect"));
+    await click(`${testId("query-list")} li button`);
+    await waitFor("the pair view with its breakdown", 60_000, async () =>
+      (await findAll(`${testId("pair-view")}[data-render-ms] ${testId("score-breakdown")}`)).length > 0);
+    log(`inspector: pair view painted in ${await attributeOf(testId("pair-view"), "data-render-ms")} ms`);
+    await shoot("desktop-inspector.png");
+
+    // The review queue by keyboard: accept, reject, undo; the store has what is standing.
+    await run(`location.hash = "#/runs/" + arguments[0] + "/review?strategy=random";`, [trainedRun]);
+    const shownPair = () =>
+      run(`const v = document.querySelector("[data-testid=pair-view]");
+        return v && v.dataset.renderMs ? v.dataset.left + "\u0000" + v.dataset.right : null;`);
+    const press = async (key) => {
+      const before = await waitFor("a pair in the queue", 30_000, shownPair);
+      await request("POST", `/session/${id}/actions`, {
+        actions: [{ type: "key", id: "keyboard", actions: [{ type: "keyDown", value: key }, { type: "keyUp", value: key }] }],
+      });
+      await waitFor(`the pair after "${key}"`, 30_000, async () => {
+        const now = await shownPair();
+        return now && now !== before ? now : null;
+      });
+      return before;
+    };
+    const accepted = await press("a");
+    await press("r");
+    await press("z");
+    const standing = await waitFor("the undo stored", 30_000, async () => {
+      const rows = JSON.parse(execFileSync(cli, ["--json", "decisions", "list"], { encoding: "utf8" }));
+      return rows.length === 1 ? rows : null;
+    });
+    const [left, right] = accepted.split("\u0000");
+    if (standing[0].left_key !== left || standing[0].right_key !== right || standing[0].verdict !== "accept") {
+      throw new Error(`standing decisions after accept, reject, undo: ${JSON.stringify(standing)}`);
+    }
+    log(`review queue: accept, reject, undo by keyboard; stored: ${left} = ${right} accepted`);
+    await shoot("desktop-review.png");
+
+    // Export from the run page: the desktop app saves the file in the data folder.
+    await run(`location.hash = "#/runs/" + arguments[0];`, [trainedRun]);
+    await click(testId("export-button"));
+    const saved = (await waitFor("the export saved", 30_000, () => textOf(testId("export-result")))).replace(/^Saved to /, "");
+    if (!existsSync(saved) || !readFileSync(saved, "utf8").startsWith("# curie_map:")) {
+      throw new Error(`no SSSOM file at ${saved}`);
+    }
+    log(`export saved to ${saved}`);
+
+    // Train again with the decision: a new run, then its before/after table.
+    await click(testId("retrain-with-decisions"));
+    const retrained = Number(await waitFor("the new run's page", 30_000, async () => {
+      const hash = await run("return location.hash;");
+      const match = /^#\/runs\/(\d+)$/.exec(hash);
+      return match && Number(match[1]) !== trainedRun ? match[1] : null;
+    }));
+    await waitFor(`run ${retrained} completed`, 300_000, async () => storedStatus(retrained) === "completed");
+    await waitFor("the before/after table", 60_000, async () => (await findAll(`${testId("before-after")} table`)).length > 0);
+    log(`run ${retrained} trained with the decisions; before/after shown`);
+    await shoot("desktop-retrained.png");
 
     // 4. Closing the window while a run trains: the app trains on without it, then exits.
     const longRun = await runAsync(`

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import {
   binary,
+  callApi,
   launchBrowser,
   median,
   reportFigures,
@@ -221,15 +222,7 @@ describe('browser twin against alignscope serve', () => {
   }));
 
   test('a run trained by another process (the CLI) shows live on its run page', shootOnFailure('e2e-cli-run', async () => {
-    const call = async (method, params = {}) => {
-      const response = await fetch(`${server.origin}/api/call`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ method, params }),
-      });
-      assert.equal(response.status, 200, `${method} answered ${response.status}`);
-      return response.json();
-    };
+    const call = (method, params) => callApi(server, method, params);
     const known = new Set((await call('list_runs')).map((run) => run.id));
     const demo = (await call('list_datasets')).find((d) => d.name.startsWith('emoji'));
     const cli = spawn(binary, ['train', '--dataset', demo.source_path, '--epochs', '20', '--eval-every', '5'], {

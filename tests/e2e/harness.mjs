@@ -73,6 +73,30 @@ export async function startServer({ home, demoLimit = 40, extraArgs = [] }) {
   };
 }
 
+/** Calls the server's API as the UI does; fails on a non-200 answer, naming the method. */
+export async function callApi(server, method, params = {}) {
+  const response = await fetch(`${server.origin}/api/call`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ method, params }),
+  });
+  if (response.status !== 200) {
+    throw new Error(`${method} answered ${response.status}: ${await response.text()}`);
+  }
+  return response.json();
+}
+
+/** Polls `get_run` until the run is no longer queued or running; the final run. */
+export async function waitForRun(server, id, timeoutMs = 600_000) {
+  const started = Date.now();
+  for (;;) {
+    const run = await callApi(server, 'get_run', { id });
+    if (!['queued', 'running'].includes(run.status)) return run;
+    if (Date.now() - started > timeoutMs) throw new Error(`run ${id} still ${run.status} after ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 500));
+  }
+}
+
 /** Headless Chromium with a fresh profile, as TESTING.md prescribes. */
 export async function launchBrowser() {
   return chromium.launch({

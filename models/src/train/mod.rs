@@ -48,6 +48,8 @@ pub struct AlignmentTask {
     pub right: Range<usize>,
     /// Every gold pair, to count how many pseudo seeds are right (never used to train).
     pub gold: Vec<(u32, u32)>,
+    /// Pairs a person rejected: iterative learning never makes them pseudo seeds.
+    pub rejected: Vec<(u32, u32)>,
 }
 
 /// How training ended.
@@ -352,7 +354,12 @@ fn iterate<B: burn::tensor::backend::Backend>(
             .collect::<Vec<_>>()
     };
     let mutual = mutual_nearest_pairs(unit, &free(&task.left), &free(&task.right), block_rows);
-    let found: BTreeSet<(u32, u32)> = mutual.iter().copied().collect();
+    let rejected: BTreeSet<&(u32, u32)> = task.rejected.iter().collect();
+    let found: BTreeSet<(u32, u32)> = mutual
+        .iter()
+        .filter(|p| !rejected.contains(p))
+        .copied()
+        .collect();
     let candidates: BTreeSet<(u32, u32)> = match state.candidates.take() {
         None => found,
         Some(previous) => previous.into_iter().filter(|p| found.contains(p)).collect(),

@@ -62,7 +62,17 @@ impl Api {
                 }
             })
             .collect();
+        let similarity = row
+            .config
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+            .and_then(|c| {
+                c["train"]["eval"]["similarity"]["kind"]
+                    .as_str()
+                    .map(String::from)
+            });
         Ok(CandidatesDto {
+            similarity,
             run,
             query_weights: weights.remove(&query.entity),
             query,

@@ -54,6 +54,19 @@ pub(crate) fn entity_dto(pair: &MmkgPair, side: Side, index: u32) -> EntityDto {
     }
 }
 
+/// The entity with joint index `joint` (left entities first, then right ones), if any.
+pub(crate) fn joint_entity_dto(pair: &MmkgPair, joint: i64) -> Option<EntityDto> {
+    let left = pair.left.entities.len() as i64;
+    let right = pair.right.entities.len() as i64;
+    match joint {
+        j if (0..left).contains(&j) => Some(entity_dto(pair, Side::Left, j as u32)),
+        j if (left..left + right).contains(&j) => {
+            Some(entity_dto(pair, Side::Right, (j - left) as u32))
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn canonical(path: &Path) -> String {
     std::fs::canonicalize(path)
         .unwrap_or_else(|_| path.to_path_buf())

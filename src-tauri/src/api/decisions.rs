@@ -3,9 +3,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use alignscope_datasets::{Side, SplitSpec, split_gold};
-
-use super::dto::{DecisionRequest, ReviewItemDto, ReviewStrategy, SeedSetDto, SideDto};
+use super::datasets::joint_entity_dto;
+use super::dto::{
+    DecisionRequest, PrecisionEstimateDto, ReviewItemDto, ReviewProgressDto, ReviewStrategy,
+    SeedSetDto, SideDto,
+};
 use super::{Api, ApiError, ApiResult, default_author};
 use crate::store::{DatasetId, DecisionRow, NewDecision, PairKey, RunId, Verdict, replay};
 
@@ -44,6 +46,7 @@ impl Api {
                 confidence: request.confidence,
                 note: request.note,
                 author: request.author.unwrap_or_else(default_author),
+                review_strategy: request.strategy.map(|s| s.as_str().to_string()),
             })
             .await?)
     }
@@ -88,6 +91,7 @@ impl Api {
     ) -> ApiResult<Vec<ReviewItemDto>> {
         let row = self.run_row(run).await?;
         let dataset = row.dataset_id;
+        let pair = self.loaded_pair(dataset).await?;
         let top = self.store.top_two(run, 0).await?;
         let mut hubs: HashMap<i64, usize> = HashMap::new();
         for (_, c, ..) in &top {
@@ -125,6 +129,18 @@ impl Api {
                             -(n as f64) + s * 1e-6,
                         ));
                     }
+                }
+            }
+            ReviewStrategy::Random => {
+                for (q, c, s, _, s2) in &top {
+                    items.push((
+                        *q,
+                        *c,
+                        *s,
+                        s2.map(|s2| s - s2),
+                        "a random sample of the run's predictions".into(),
+                        random_position(run, *q),
+                    ));
                 }
             }
             ReviewStrategy::Disagreement => {
@@ -185,8 +201,13 @@ impl Api {
             if out.len() >= limit {
                 break;
             }
-            let left = self.entity_at(dataset, q).await?;
-            let right = self.entity_at(dataset, c).await?;
+            let (Some(left), Some(right)) =
+                (joint_entity_dto(&pair, q), joint_entity_dto(&pair, c))
+            else {
+                return Err(ApiError::conflict(format!(
+                    "run {run}'s predictions name entities that dataset {dataset} does not have"
+                )));
+            };
             if decided.contains(&(left.key.clone(), right.key.clone())) {
                 continue;
             }
@@ -206,33 +227,17 @@ impl Api {
     /// decisions, minus pairs a standing decision rejects.
     pub async fn seeds_for_new_run(&self, run: RunId) -> ApiResult<SeedSetDto> {
         let row = self.run_row(run).await?;
-        let config: serde_json::Value = row
-            .config
-            .as_deref()
-            .and_then(|c| serde_json::from_str(c).ok())
-            .ok_or_else(|| {
-                ApiError::conflict(format!("run {run} has not started; no training pairs yet"))
-            })?;
-        let split = &config["split"];
-        let spec = SplitSpec {
-            train_ratio: split["train_ratio"].as_f64().unwrap_or(0.3),
-            valid_ratio: split["valid_ratio"].as_f64().unwrap_or(0.0),
-            seed: split["seed"].as_u64().unwrap_or(row.seed as u64),
-        };
-        let pair = self.loaded_pair(row.dataset_id).await?;
-        let split = split_gold(&pair, spec).map_err(|e| ApiError::invalid(e.to_string()))?;
-        let key = |side: Side, i: u32| pair.graph(side).entities[i as usize].key.clone();
-        let mut seeds: BTreeSet<PairKey> = split
-            .train
-            .iter()
-            .map(|p| (key(Side::Left, p.left), key(Side::Right, p.right)))
-            .collect();
+        let mut seeds = self.training_pairs(run).await?;
         let from_training = seeds.len();
         let (mut added, mut removed) = (0, 0);
+        let mut rejected = Vec::new();
         for (pair_key, decision) in replay(&self.store.decision_history(row.dataset_id).await?) {
             match decision.verdict {
                 Verdict::Accept => added += usize::from(seeds.insert(pair_key)),
-                Verdict::Reject => removed += usize::from(seeds.remove(&pair_key)),
+                Verdict::Reject => {
+                    removed += usize::from(seeds.remove(&pair_key));
+                    rejected.push(pair_key);
+                }
                 Verdict::Unsure | Verdict::None => {}
             }
         }
@@ -241,6 +246,120 @@ impl Api {
             from_training,
             accepted_added: added,
             rejected_removed: removed,
+            rejected,
         })
+    }
+}
+
+/// A query's place in run `run`'s fixed random review order: a hash of the two (the
+/// splitmix64 finaliser), so the order is the same on every call and differs per run.
+fn random_position(run: RunId, query: i64) -> f64 {
+    let mut z = (run.0 as u64).rotate_left(32) ^ (query as u64);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64
+}
+
+impl Api {
+    /// How far the review of run `run`'s left-to-right top-1 predictions has come, with
+    /// its precision estimated from the decisions on pairs of its random order.
+    pub async fn review_progress(&self, run: RunId) -> ApiResult<ReviewProgressDto> {
+        let row = self.run_row(run).await?;
+        let pair = self.loaded_pair(row.dataset_id).await?;
+        let predicted: BTreeSet<PairKey> = self
+            .store
+            .top_two(run, 0)
+            .await?
+            .into_iter()
+            .filter_map(|(q, c, ..)| {
+                Some((
+                    joint_entity_dto(&pair, q)?.key,
+                    joint_entity_dto(&pair, c)?.key,
+                ))
+            })
+            .collect();
+        let standing = replay(&self.store.decision_history(row.dataset_id).await?);
+        let mut progress = ReviewProgressDto {
+            predictions: predicted.len(),
+            accepted: 0,
+            rejected: 0,
+            unsure: 0,
+            random_sample: PrecisionEstimateDto::default(),
+        };
+        let random = Some(ReviewStrategy::Random.as_str());
+        for (_, decision) in standing.iter().filter(|(k, _)| predicted.contains(*k)) {
+            let sampled =
+                decision.run_id == Some(run) && decision.review_strategy.as_deref() == random;
+            match decision.verdict {
+                Verdict::Accept => {
+                    progress.accepted += 1;
+                    progress.random_sample.accepted += usize::from(sampled);
+                }
+                Verdict::Reject => {
+                    progress.rejected += 1;
+                    progress.random_sample.rejected += usize::from(sampled);
+                }
+                Verdict::Unsure => progress.unsure += 1,
+                Verdict::None => {}
+            }
+        }
+        progress.random_sample.estimate();
+        Ok(progress)
+    }
+}
+
+impl PrecisionEstimateDto {
+    /// Fills `precision` and its 95% Wilson score interval from the counts.
+    fn estimate(&mut self) {
+        let n = (self.accepted + self.rejected) as f64;
+        if n == 0.0 {
+            return;
+        }
+        let p = self.accepted as f64 / n;
+        let z = 1.959_964_f64;
+        let denominator = 1.0 + z * z / n;
+        let centre = (p + z * z / (2.0 * n)) / denominator;
+        let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denominator;
+        self.precision = Some(p);
+        self.low = Some((centre - half).max(0.0));
+        self.high = Some((centre + half).min(1.0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_interval_brackets_the_sample_precision() {
+        let mut e = PrecisionEstimateDto {
+            accepted: 18,
+            rejected: 2,
+            ..PrecisionEstimateDto::default()
+        };
+        e.estimate();
+        assert_eq!(e.precision, Some(0.9));
+        // Reference values of the Wilson interval for 18/20 at 95%.
+        assert!((e.low.unwrap() - 0.6990).abs() < 1e-3, "{e:?}");
+        assert!((e.high.unwrap() - 0.9721).abs() < 1e-3, "{e:?}");
+        let mut none = PrecisionEstimateDto::default();
+        none.estimate();
+        assert_eq!(none.precision, None);
+    }
+
+    #[test]
+    fn the_random_order_is_fixed_per_run_and_differs_between_runs() {
+        let order = |run: i64| {
+            let mut q: Vec<i64> = (0..50).collect();
+            q.sort_by(|a, b| {
+                random_position(RunId(run), *a).total_cmp(&random_position(RunId(run), *b))
+            });
+            q
+        };
+        assert_eq!(order(3), order(3));
+        assert_ne!(order(3), order(4));
+        assert_ne!(order(3), (0..50).collect::<Vec<_>>());
     }
 }

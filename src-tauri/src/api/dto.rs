@@ -196,6 +196,11 @@ pub struct StartRunRequest {
     #[serde(default)]
     #[ts(optional)]
     pub seeds: Option<Vec<(String, String)>>,
+    /// Pairs (left key, right key) never to take as pseudo seeds; with `seeds_from`, the
+    /// standing rejected decisions are added.
+    #[serde(default)]
+    #[ts(optional)]
+    pub rejected: Option<Vec<(String, String)>>,
 }
 
 fn default_model() -> String {
@@ -249,6 +254,8 @@ pub struct RunDto {
     pub config: Option<serde_json::Value>,
     /// Run folder.
     pub run_dir: PathBuf,
+    /// The earlier run whose training pairs and decisions this one was trained with.
+    pub seeds_from: Option<RunId>,
 }
 
 /// One epoch's metrics.
@@ -351,6 +358,9 @@ pub struct CandidatesDto {
     pub modalities: Vec<String>,
     /// Names of the weight columns.
     pub weight_modalities: Vec<String>,
+    /// How the run scores a pair: `cosine`, or `csls` (`2 cos − r(x) − r(y)`, `r` the
+    /// mean cosine to the nearest neighbours on the other side), as its config says.
+    pub similarity: Option<String>,
     /// Best first.
     pub candidates: Vec<CandidateDto>,
 }
@@ -382,6 +392,11 @@ pub struct DecisionRequest {
     /// Author (the OS user when absent).
     #[ts(optional)]
     pub author: Option<String>,
+    /// The review-queue ordering that showed the pair (decisions on `random` pairs give
+    /// the run's precision estimate).
+    #[serde(default)]
+    #[ts(optional)]
+    pub strategy: Option<ReviewStrategy>,
 }
 
 fn default_source() -> crate::store::DecisionSource {
@@ -398,6 +413,21 @@ pub enum ReviewStrategy {
     Disagreement,
     /// Candidates that are the top-1 of many queries first.
     Hubs,
+    /// A fixed random order per run: decisions on its pairs estimate precision without
+    /// bias.
+    Random,
+}
+
+impl ReviewStrategy {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LowestMargin => "lowest_margin",
+            Self::Disagreement => "disagreement",
+            Self::Hubs => "hubs",
+            Self::Random => "random",
+        }
+    }
 }
 
 /// A pair to review.
@@ -440,6 +470,8 @@ pub struct SeedSetDto {
     pub accepted_added: usize,
     /// Pairs removed because a decision rejects them.
     pub rejected_removed: usize,
+    /// Every pair a standing decision rejects (kept out of pseudo seeds).
+    pub rejected: Vec<(String, String)>,
 }
 
 /// Entities whose degree (relational triples they take part in) falls in
@@ -644,4 +676,100 @@ pub struct DemoStatusDto {
     pub total: Option<usize>,
     /// Why it failed or is unavailable, and how to fix it.
     pub message: Option<String>,
+}
+
+/// How to sort a run's test queries in the inspector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryOrder {
+    /// Least confident first (smallest top-1 score).
+    Confidence,
+    /// Worst first (largest rank of the true match).
+    Error,
+    /// Best connected first (most relation triples).
+    Degree,
+}
+
+/// A test query of a run with its top-1 candidate, for the inspector's list.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RunQueryDto {
+    /// The query (left graph).
+    pub entity: EntityDto,
+    /// Its top-1 candidate.
+    pub top1: EntityDto,
+    /// Score of the top-1.
+    pub score: f64,
+    /// Gap to the second candidate.
+    pub margin: Option<f64>,
+    /// Rank of the true match, where the query has one in the test gold.
+    pub true_rank: Option<i64>,
+    /// Relation triples the query takes part in.
+    pub degree: usize,
+    /// The standing decision about (query, top-1).
+    pub decision: Option<Verdict>,
+}
+
+/// Why two entities of a pair's neighbourhoods are drawn as aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// A training pair of the run.
+    Seed,
+    /// A standing accept decision.
+    Accepted,
+    /// Each is the other's top-1 in the run.
+    MutualTop1,
+}
+
+/// Two entities, one in each neighbourhood, that are aligned.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AlignedLinkDto {
+    /// Left entity (joint index).
+    pub left: i64,
+    /// Right entity (joint index).
+    pub right: i64,
+    /// Why.
+    pub kind: LinkKind,
+}
+
+/// What the pair view draws: both entities' neighbourhoods and the alignments that link
+/// them.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PairContextDto {
+    /// The left entity's neighbourhood.
+    pub left: NeighbourhoodDto,
+    /// The right entity's neighbourhood.
+    pub right: NeighbourhoodDto,
+    /// Aligned pairs among the nodes (the centres included).
+    pub links: Vec<AlignedLinkDto>,
+}
+
+/// A run's precision estimated from decisions on pairs of its random review order.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+pub struct PrecisionEstimateDto {
+    /// Random-sample pairs accepted.
+    pub accepted: usize,
+    /// Random-sample pairs rejected.
+    pub rejected: usize,
+    /// accepted / (accepted + rejected), when any were decided.
+    pub precision: Option<f64>,
+    /// Lower end of the 95% Wilson interval.
+    pub low: Option<f64>,
+    /// Upper end of the 95% Wilson interval.
+    pub high: Option<f64>,
+}
+
+/// How far the review of a run's top-1 predictions has come.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ReviewProgressDto {
+    /// Left-to-right top-1 predictions of the run.
+    pub predictions: usize,
+    /// Predictions with a standing accept.
+    pub accepted: usize,
+    /// Predictions with a standing reject.
+    pub rejected: usize,
+    /// Predictions marked unsure.
+    pub unsure: usize,
+    /// Precision from the random sample.
+    pub random_sample: PrecisionEstimateDto,
 }

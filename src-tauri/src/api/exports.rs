@@ -1,7 +1,8 @@
 //! Exports of matched pairs: SSSOM TSV, owl:sameAs N-Triples, plain TSV.
 //!
 //! What is exported: the standing accepted decisions of a dataset and, when a run is
-//! given, that run's mutual top-1 predictions that no standing decision covers. SSSOM's
+//! given, that run's mutual top-1 predictions scoring at least a threshold that no
+//! standing decision covers (a rejected pair is never exported). SSSOM's
 //! `mapping_justification` tells them apart: `semapv:ManualMappingCuration` for pairs a
 //! person decided (or imported as decided), `semapv:SemanticSimilarityThresholdMatching`
 //! for model predictions, whose `confidence` is the model's score clipped to [0, 1].
@@ -9,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
+use super::datasets::joint_entity_dto;
 use super::dto::{EntityDto, ExportFormat};
 use super::{Api, ApiError, ApiResult};
 use crate::store::{DatasetId, DecisionSource, RunId, Verdict, now_millis, replay};
@@ -29,12 +31,13 @@ struct ExportRow {
 
 impl Api {
     /// Exports the dataset's accepted pairs (and run `run`'s undecided mutual top-1
-    /// predictions) in `format`.
+    /// predictions scoring at least `min_score`) in `format`.
     pub async fn export_pairs(
         &self,
         dataset: DatasetId,
         format: ExportFormat,
         run: Option<RunId>,
+        min_score: Option<f64>,
     ) -> ApiResult<String> {
         let row = self.dataset_row(dataset).await?;
         let standing = replay(&self.store.decision_history(dataset).await?);
@@ -75,6 +78,7 @@ impl Api {
                     run_row.dataset_id
                 )));
             }
+            let pair = self.loaded_pair(dataset).await?;
             let back: HashMap<i64, i64> = self
                 .store
                 .top_two(run, 1)
@@ -83,11 +87,16 @@ impl Api {
                 .map(|(q, c, ..)| (q, c))
                 .collect();
             for (q, c, score, ..) in self.store.top_two(run, 0).await? {
-                if back.get(&c) != Some(&q) {
+                if back.get(&c) != Some(&q) || min_score.is_some_and(|m| score < m) {
                     continue;
                 }
-                let left = self.entity_at(dataset, q).await?;
-                let right = self.entity_at(dataset, c).await?;
+                let (Some(left), Some(right)) =
+                    (joint_entity_dto(&pair, q), joint_entity_dto(&pair, c))
+                else {
+                    return Err(ApiError::conflict(format!(
+                        "run {run}'s predictions name entities that dataset {dataset} does not have"
+                    )));
+                };
                 if standing.contains_key(&(left.key.clone(), right.key.clone())) {
                     continue;
                 }
@@ -107,6 +116,45 @@ impl Api {
             ExportFormat::Nt => ntriples(&base, &rows),
             ExportFormat::Tsv => plain_tsv(&rows),
         })
+    }
+}
+
+impl Api {
+    /// Writes [`Api::export_pairs`]'s text to a new file under `<data dir>/exports/`
+    /// (atomically) and returns its path: how the desktop app, which has no browser
+    /// downloads, hands an export over.
+    pub async fn save_export(
+        &self,
+        dataset: DatasetId,
+        format: ExportFormat,
+        run: Option<RunId>,
+        min_score: Option<f64>,
+    ) -> ApiResult<std::path::PathBuf> {
+        let text = self.export_pairs(dataset, format, run, min_score).await?;
+        let dir = self.data_dir.root().join("exports");
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            ApiError::new(
+                super::ErrorCode::Io,
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })?;
+        let extension = match format {
+            ExportFormat::Sssom => "sssom.tsv",
+            ExportFormat::Nt => "nt",
+            ExportFormat::Tsv => "tsv",
+        };
+        let scope = run.map(|r| format!("-run-{r}")).unwrap_or_default();
+        let path = dir.join(format!(
+            "dataset-{dataset}{scope}-{}.{extension}",
+            now_millis()
+        ));
+        alignscope_models::train::write_atomically(&path, text.as_bytes()).map_err(|e| {
+            ApiError::new(
+                super::ErrorCode::Io,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+        Ok(path)
     }
 }
 

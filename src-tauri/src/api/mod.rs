@@ -24,6 +24,7 @@ pub mod dto;
 mod error;
 pub mod exports;
 pub mod image;
+pub mod inspector;
 pub mod neighbourhood;
 pub mod overview;
 pub mod rpc;

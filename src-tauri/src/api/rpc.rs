@@ -16,8 +16,9 @@ use ts_rs::TS;
 use super::dto::{
     ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DemoStatusDto,
     EntityDetailDto, EntityDto, EpochDto, ExportFormat, ImportRequest, ImportedDataset,
-    NeighbourhoodDto, ReviewItemDto, ReviewStrategy, RunComparisonDto, RunDto, SeedSetDto, SideDto,
-    StartRunRequest, TrainingOptionsDto,
+    NeighbourhoodDto, PairContextDto, QueryOrder, ReviewItemDto, ReviewProgressDto, ReviewStrategy,
+    RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto, StartRunRequest,
+    TrainingOptionsDto,
 };
 use super::{Api, ApiError, ApiResult, ErrorCode};
 use crate::store::{DatasetId, DecisionRow, RunId};
@@ -121,6 +122,8 @@ macro_rules! api_calls {
         /// Parameterless methods take `{}`, `null` or no `params` at all.
         #[derive(Debug, Clone, Deserialize, TS)]
         #[serde(tag = "method", content = "params", rename_all = "snake_case", remote = "Self")]
+        // A call lives for one request: the size of its largest variant costs nothing.
+        #[allow(clippy::large_enum_variant)]
         pub enum ApiCall {
             $(
                 $(#[$vmeta])*
@@ -323,6 +326,37 @@ api_calls! {
         #[ts(as = "Option<usize>", optional)]
         limit: usize,
     } -> Vec<ReviewItemDto> => |api| api.review_queue(run, strategy, other, limit).await;
+    /// Trains again like a run, with the decisions: its training pairs plus accepted, minus
+    /// rejected pairs (rejected pairs also never become pseudo seeds).
+    RetrainWithDecisions {
+        /// The earlier run.
+        run: RunId,
+    } -> RunDto => |api| api.retrain_with_decisions(run).await;
+    /// How far the review of a run's predictions has come, and its estimated precision.
+    ReviewProgress {
+        /// The run.
+        run: RunId,
+    } -> ReviewProgressDto => |api| api.review_progress(run).await;
+    /// A run's test queries with their top-1, sorted for the inspector's list.
+    RunQueries {
+        /// The run.
+        run: RunId,
+        /// Sort order.
+        order: QueryOrder,
+        /// Most queries (default 100).
+        #[serde(default = "default_review_limit")]
+        #[ts(as = "Option<usize>", optional)]
+        limit: usize,
+    } -> Vec<RunQueryDto> => |api| api.run_queries(run, order, limit).await;
+    /// Both neighbourhoods of a candidate pair and the alignments linking them.
+    PairContext {
+        /// The run.
+        run: RunId,
+        /// Left entity key.
+        left: String,
+        /// Right entity key.
+        right: String,
+    } -> PairContextDto => |api| api.pair_context(run, &left, &right).await;
     /// Seeds for a new run from an earlier one and the decisions.
     SeedsForNewRun {
         /// The earlier run.
@@ -338,7 +372,26 @@ api_calls! {
         #[serde(default)]
         #[ts(optional)]
         run: Option<RunId>,
-    } -> String => |api| api.export_pairs(dataset, format, run).await;
+        /// Only predictions scoring at least this (all mutual top-1s when absent).
+        #[serde(default)]
+        #[ts(optional)]
+        min_score: Option<f64>,
+    } -> String => |api| api.export_pairs(dataset, format, run, min_score).await;
+    /// The same export written to a new file in the data folder's `exports/`; its path.
+    SaveExport {
+        /// The dataset.
+        dataset: DatasetId,
+        /// The format.
+        format: ExportFormat,
+        /// Also this run's undecided mutual top-1 predictions.
+        #[serde(default)]
+        #[ts(optional)]
+        run: Option<RunId>,
+        /// Only predictions scoring at least this.
+        #[serde(default)]
+        #[ts(optional)]
+        min_score: Option<f64>,
+    } -> std::path::PathBuf => |api| api.save_export(dataset, format, run, min_score).await;
 }
 
 impl<'de> Deserialize<'de> for ApiCall {

@@ -21,7 +21,11 @@ impl Api {
     pub(crate) fn run_dto(&self, row: RunRow) -> RunDto {
         let json =
             |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        let seeds_from = serde_json::from_str::<StartRunRequest>(&row.request)
+            .ok()
+            .and_then(|r| r.seeds_from);
         RunDto {
+            seeds_from,
             id: row.id,
             dataset_id: row.dataset_id,
             model: row.model,
@@ -90,6 +94,7 @@ impl Api {
             train_ratio: request.train_ratio,
             valid_ratio: request.valid_ratio,
             seeds: request.seeds.clone(),
+            rejected: request.rejected.clone().unwrap_or_default(),
         })
     }
 
@@ -103,7 +108,13 @@ impl Api {
                     base_row.dataset_id, request.dataset
                 )));
             }
-            request.seeds = Some(self.seeds_for_new_run(base).await?.pairs);
+            let seeds = self.seeds_for_new_run(base).await?;
+            request.seeds = Some(seeds.pairs);
+            let mut rejected = request.rejected.take().unwrap_or_default();
+            rejected.extend(seeds.rejected);
+            rejected.sort();
+            rejected.dedup();
+            request.rejected = Some(rejected);
         }
         let spec = self.spec(&request).await?;
         let row = self
@@ -140,6 +151,20 @@ impl Api {
             .into_work(),
         );
         self.get_run(row.id).await
+    }
+
+    /// Starts a run like `base` (same model, training and split settings) whose training
+    /// pairs are `base`'s plus the accepted decisions, minus the rejected ones, which are
+    /// also kept out of its pseudo seeds.
+    pub async fn retrain_with_decisions(&self, base: RunId) -> ApiResult<RunDto> {
+        let row = self.run_row(base).await?;
+        let mut request: StartRunRequest = serde_json::from_str(&row.request).map_err(|e| {
+            ApiError::invalid(format!("run {base} has an unreadable stored request: {e}"))
+        })?;
+        request.seeds_from = Some(base);
+        request.seeds = None;
+        request.rejected = None;
+        self.start_run(request).await
     }
 
     /// Continues an interrupted, cancelled or failed run from its newest checkpoint.

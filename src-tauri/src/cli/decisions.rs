@@ -75,6 +75,9 @@ pub enum DecisionsCommand {
         /// Include this run's mutual top-1 predictions that nobody decided.
         #[arg(long)]
         run: Option<i64>,
+        /// With --run: only predictions scoring at least this.
+        #[arg(long, requires = "run")]
+        min_score: Option<f64>,
         /// Write to this file (atomically) instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -142,6 +145,7 @@ pub async fn run(
                     confidence: None,
                     note,
                     author,
+                    strategy: None,
                 })
                 .await?;
             if json {
@@ -210,10 +214,13 @@ pub async fn run(
             format,
             dataset: ds,
             run,
+            min_score,
             out: file,
         } => {
             let dataset = dataset(api, ds, run).await?;
-            let text = api.export_pairs(dataset, format, run.map(RunId)).await?;
+            let text = api
+                .export_pairs(dataset, format, run.map(RunId), min_score)
+                .await?;
             match file {
                 Some(path) => {
                     alignscope_models::train::write_atomically(&path, text.as_bytes())

@@ -148,6 +148,7 @@ async fn train(
             device: args.device,
             seeds_from: None,
             seeds: None,
+            rejected: None,
         })
         .await?;
     follow_to_end(api, run.id, events).await

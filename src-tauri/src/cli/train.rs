@@ -220,6 +220,7 @@ impl TrainArgs {
             train_ratio: self.ratio,
             valid_ratio: self.valid_ratio,
             seeds: None,
+            rejected: Vec::new(),
         }
     }
 }
@@ -356,6 +357,7 @@ pub async fn train(
             device: args.device,
             seeds_from: args.seeds_from.map(RunId),
             seeds: None,
+            rejected: None,
         })
         .await?;
     follow(api, run.id, events, json, out).await

@@ -66,6 +66,8 @@ pub struct NewDecision {
     pub note: Option<String>,
     /// Who.
     pub author: String,
+    /// The review-queue ordering that showed the pair (`random`, `lowest_margin`, …).
+    pub review_strategy: Option<String>,
 }
 
 /// A stored decision row.
@@ -97,6 +99,8 @@ pub struct DecisionRow {
     pub author: String,
     /// Unix ms.
     pub created_at: i64,
+    /// The review-queue ordering that showed the pair, if it came from the queue.
+    pub review_strategy: Option<String>,
 }
 
 /// A pair of entity keys (left, right).
@@ -118,8 +122,8 @@ impl Store {
     /// Appends a decision.
     pub async fn record_decision(&self, new: &NewDecision) -> Result<DecisionRow, StoreError> {
         sqlx::query_as(
-            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at)
-             VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at, review_strategy)
+             VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(new.dataset)
         .bind(&new.left_key)
@@ -131,6 +135,7 @@ impl Store {
         .bind(&new.note)
         .bind(&new.author)
         .bind(now_millis())
+        .bind(&new.review_strategy)
         .fetch_one(self.pool())
         .await
         .map_err(|e| self.err(e))
@@ -245,5 +250,6 @@ sql_from_row!(DecisionRow {
     confidence,
     note,
     author,
-    created_at
+    created_at,
+    review_strategy
 });

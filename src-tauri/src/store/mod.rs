@@ -146,11 +146,21 @@ pub fn decode_f32s(bytes: &[u8]) -> Vec<f32> {
 fn migrator() -> sqlx::migrate::Migrator {
     use sqlx::SqlSafeStr as _;
     use sqlx::migrate::{Migration, MigrationType, Migrator};
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/0001_init.sql").into_sql_str(),
-        false,
-    )])
+    let simple = |version: i64, name: &str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.to_string().into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        simple(1, "init", include_str!("../../migrations/0001_init.sql")),
+        simple(
+            2,
+            "review_strategy",
+            include_str!("../../migrations/0002_review_strategy.sql"),
+        ),
+    ])
 }

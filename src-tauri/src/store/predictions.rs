@@ -198,6 +198,34 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
+    /// The top-1 candidate of each of `queries` (joint indices) that is a test query of
+    /// the direction.
+    pub async fn top1_of(
+        &self,
+        run: RunId,
+        direction: i64,
+        queries: &[i64],
+    ) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+        let mut select: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT query, candidate FROM predictions WHERE run_id = ");
+        select
+            .push_bind(run)
+            .push(" AND direction = ")
+            .push_bind(direction)
+            .push(" AND rank = 1 AND query IN (");
+        let mut list = select.separated(", ");
+        for q in queries {
+            list.push_bind(*q);
+        }
+        select.push(")");
+        let rows: Vec<(i64, i64)> = select
+            .build_query_as()
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Ranks of every true match of a run.
     pub async fn ranks(&self, run: RunId) -> Result<Vec<RankRow>, StoreError> {
         sqlx::query_as(

@@ -3,6 +3,7 @@ import type { DatasetId } from "./DatasetId";
 import type { DecisionSource } from "./DecisionSource";
 import type { DeviceArg } from "./DeviceArg";
 import type { ExportFormat } from "./ExportFormat";
+import type { QueryOrder } from "./QueryOrder";
 import type { ReviewStrategy } from "./ReviewStrategy";
 import type { RunId } from "./RunId";
 import type { SideDto } from "./SideDto";
@@ -134,7 +135,12 @@ seeds_from?: RunId,
 /**
  * Explicit training pairs (left key, right key) instead of the seeded split.
  */
-seeds?: Array<[string, string]>, } } | { "method": "cancel_run", "params": { 
+seeds?: Array<[string, string]>, 
+/**
+ * Pairs (left key, right key) never to take as pseudo seeds; with `seeds_from`, the
+ * standing rejected decisions are added.
+ */
+rejected?: Array<[string, string]>, } } | { "method": "cancel_run", "params": { 
 /**
  * The run.
  */
@@ -202,7 +208,12 @@ note?: string,
 /**
  * Author (the OS user when absent).
  */
-author?: string, } } | { "method": "undo_decision", "params": { 
+author?: string, 
+/**
+ * The review-queue ordering that showed the pair (decisions on `random` pairs give
+ * the run's precision estimate).
+ */
+strategy?: ReviewStrategy, } } | { "method": "undo_decision", "params": { 
 /**
  * The dataset.
  */
@@ -234,7 +245,39 @@ other?: RunId,
 /**
  * Most pairs (default 100).
  */
-limit?: number, } } | { "method": "seeds_for_new_run", "params": { 
+limit?: number, } } | { "method": "retrain_with_decisions", "params": { 
+/**
+ * The earlier run.
+ */
+run: RunId, } } | { "method": "review_progress", "params": { 
+/**
+ * The run.
+ */
+run: RunId, } } | { "method": "run_queries", "params": { 
+/**
+ * The run.
+ */
+run: RunId, 
+/**
+ * Sort order.
+ */
+order: QueryOrder, 
+/**
+ * Most queries (default 100).
+ */
+limit?: number, } } | { "method": "pair_context", "params": { 
+/**
+ * The run.
+ */
+run: RunId, 
+/**
+ * Left entity key.
+ */
+left: string, 
+/**
+ * Right entity key.
+ */
+right: string, } } | { "method": "seeds_for_new_run", "params": { 
 /**
  * The earlier run.
  */
@@ -250,4 +293,24 @@ format: ExportFormat,
 /**
  * Also this run's undecided mutual top-1 predictions.
  */
-run?: RunId, } };
+run?: RunId, 
+/**
+ * Only predictions scoring at least this (all mutual top-1s when absent).
+ */
+min_score?: number, } } | { "method": "save_export", "params": { 
+/**
+ * The dataset.
+ */
+dataset: DatasetId, 
+/**
+ * The format.
+ */
+format: ExportFormat, 
+/**
+ * Also this run's undecided mutual top-1 predictions.
+ */
+run?: RunId, 
+/**
+ * Only predictions scoring at least this.
+ */
+min_score?: number, } };

@@ -10,9 +10,12 @@ import type { EntityDto } from "./EntityDto";
 import type { EpochDto } from "./EpochDto";
 import type { ImportedDataset } from "./ImportedDataset";
 import type { NeighbourhoodDto } from "./NeighbourhoodDto";
+import type { PairContextDto } from "./PairContextDto";
 import type { ReviewItemDto } from "./ReviewItemDto";
+import type { ReviewProgressDto } from "./ReviewProgressDto";
 import type { RunComparisonDto } from "./RunComparisonDto";
 import type { RunDto } from "./RunDto";
+import type { RunQueryDto } from "./RunQueryDto";
 import type { SeedSetDto } from "./SeedSetDto";
 import type { TrainingOptionsDto } from "./TrainingOptionsDto";
 
@@ -43,6 +46,11 @@ export type ApiResults = {
   decision_history: Array<DecisionRow>;
   standing_decisions: Array<DecisionRow>;
   review_queue: Array<ReviewItemDto>;
+  retrain_with_decisions: RunDto;
+  review_progress: ReviewProgressDto;
+  run_queries: Array<RunQueryDto>;
+  pair_context: PairContextDto;
   seeds_for_new_run: SeedSetDto;
   export_pairs: string;
+  save_export: string;
 };

@@ -28,6 +28,11 @@ modalities: Array<string>,
  */
 weight_modalities: Array<string>, 
 /**
+ * How the run scores a pair: `cosine`, or `csls` (`2 cos − r(x) − r(y)`, `r` the
+ * mean cosine to the nearest neighbours on the other side), as its config says.
+ */
+similarity: string | null, 
+/**
  * Best first.
  */
 candidates: Array<CandidateDto>, };

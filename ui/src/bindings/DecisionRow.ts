@@ -61,4 +61,8 @@ author: string,
 /**
  * Unix ms.
  */
-created_at: number, };
+created_at: number, 
+/**
+ * The review-queue ordering that showed the pair, if it came from the queue.
+ */
+review_strategy: string | null, };

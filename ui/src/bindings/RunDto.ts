@@ -95,4 +95,8 @@ config: JsonValue | null,
 /**
  * Run folder.
  */
-run_dir: string, };
+run_dir: string, 
+/**
+ * The earlier run whose training pairs and decisions this one was trained with.
+ */
+seeds_from: RunId | null, };

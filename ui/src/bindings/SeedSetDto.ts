@@ -19,4 +19,8 @@ accepted_added: number,
 /**
  * Pairs removed because a decision rejects them.
  */
-rejected_removed: number, };
+rejected_removed: number, 
+/**
+ * Every pair a standing decision rejects (kept out of pseudo seeds).
+ */
+rejected: Array<[string, string]>, };

@@ -23,6 +23,7 @@ export function run(overrides: Partial<RunDto> & { id: number }): RunDto {
     error: null,
     config: null,
     run_dir: `/tmp/runs/${overrides.id}`,
+    seeds_from: null,
     ...overrides,
   };
 }

@@ -5,6 +5,21 @@
 import type { ApiCall } from '../../bindings';
 
 export type {
+  AlignedLinkDto,
+  CandidateDto,
+  DecisionRow,
+  LinkKind,
+  PairContextDto,
+  PrecisionEstimateDto,
+  QueryOrder,
+  ReviewItemDto,
+  ReviewProgressDto,
+  ReviewStrategy,
+  RunQueryDto,
+  Verdict,
+} from '../../bindings';
+
+export type {
   ApiCall,
   ApiResults,
   ArtifactDto,
@@ -23,6 +38,7 @@ export type {
   EntityDetailDto,
   EntityDto,
   EpochDto,
+  FlipDto,
   ErrorCode,
   FieldGroup,
   FieldKind,
@@ -38,6 +54,7 @@ export type {
   RunDto,
   RunId,
   RunStatus,
+  SeedSetDto,
   SideDto,
   SideOverviewDto,
   TrainingOptionsDto,

@@ -42,4 +42,13 @@ describe('PromiseCache', () => {
     expect(await cache.get('x')).toBe('ok');
     expect(calls).toBe(2);
   });
+
+  it('fetches a forgotten key again', async () => {
+    let calls = 0;
+    const cache = new PromiseCache(async (k) => `${k}${(calls += 1)}`, 4);
+    expect(await cache.get('a')).toBe('a1');
+    cache.forget('a');
+    expect(await cache.get('a')).toBe('a2');
+    expect(await cache.get('a')).toBe('a2');
+  });
 });

@@ -31,6 +31,16 @@ export class PromiseCache<V> {
     return pending;
   }
 
+  /** Drops `key`, so the next `get` fetches it again (after the data changed). */
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** How many entries are kept now. */
   get size(): number {
     return this.entries.size;

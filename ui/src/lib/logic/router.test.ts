@@ -20,6 +20,17 @@ describe('parseHash', () => {
     expect(parseHash('#/train?dataset=2')).toEqual({ name: 'train', dataset: 2 });
     expect(parseHash('#/runs')).toEqual({ name: 'runs' });
     expect(parseHash('#/runs/12/')).toEqual({ name: 'run', id: 12 });
+    expect(parseHash('#/runs/12/review')).toEqual({
+      name: 'review',
+      run: 12,
+      strategy: 'lowest_margin',
+    });
+    expect(parseHash('#/runs/12/inspect?right=x')).toEqual({
+      name: 'inspect',
+      run: 12,
+      left: null,
+      right: null,
+    });
   });
 
   it('rejects malformed paths', () => {
@@ -27,6 +38,7 @@ describe('parseHash', () => {
     expect(parseHash('#/datasets/1/entity/middle/k').name).toBe('not_found');
     expect(parseHash('#/datasets/1/entity/left/%E0%A4%A').name).toBe('not_found');
     expect(parseHash('#/runs/1/2').name).toBe('not_found');
+    expect(parseHash('#/runs/1/review?strategy=best').name).toBe('not_found');
     expect(parseHash('#/nowhere')).toEqual({ name: 'not_found', path: '/nowhere' });
     expect(parseHash('#/train?dataset=-1')).toEqual({ name: 'train', dataset: null });
   });
@@ -42,6 +54,14 @@ describe('href', () => {
       { name: 'train', dataset: 5 },
       { name: 'runs' },
       { name: 'run', id: 9 },
+      { name: 'inspect', run: 9, left: null, right: null },
+      { name: 'inspect', run: 9, left: 'http://x/a?b', right: null },
+      { name: 'inspect', run: 9, left: 'a&b', right: 'c=d' },
+      { name: 'review', run: 9, strategy: 'random' },
+      { name: 'review', run: 9, strategy: 'lowest_margin' },
+      { name: 'compare', a: null, b: null },
+      { name: 'compare', a: 2, b: null },
+      { name: 'compare', a: 2, b: 3 },
     ];
     for (const r of routes) expect(parseHash(href(r))).toEqual(r);
   });

@@ -1,6 +1,6 @@
 // Hash routes: parsing `#/...` into a typed route and building links back.
 
-import type { SideDto } from '../backend/types';
+import type { ReviewStrategy, SideDto } from '../backend/types';
 
 export type Route =
   | { name: 'home' }
@@ -9,6 +9,9 @@ export type Route =
   | { name: 'train'; dataset: number | null }
   | { name: 'runs' }
   | { name: 'run'; id: number }
+  | { name: 'inspect'; run: number; left: string | null; right: string | null }
+  | { name: 'review'; run: number; strategy: ReviewStrategy }
+  | { name: 'compare'; a: number | null; b: number | null }
   | { name: 'not_found'; path: string };
 
 function positiveInt(text: string | undefined): number | null {
@@ -58,11 +61,39 @@ export function parseHash(hash: string): Route {
     case 'runs': {
       if (rest.length === 0) return { name: 'runs' };
       const id = positiveInt(rest[0]);
-      return id !== null && rest.length === 1 ? { name: 'run', id } : notFound;
+      if (id === null) return notFound;
+      if (rest.length === 1) return { name: 'run', id };
+      if (rest.length === 2 && rest[1] === 'inspect') {
+        const left = query.get('left');
+        return {
+          name: 'inspect',
+          run: id,
+          left: left || null,
+          right: left ? query.get('right') || null : null,
+        };
+      }
+      if (rest.length === 2 && rest[1] === 'review') {
+        const strategy = query.get('strategy') ?? 'lowest_margin';
+        return isStrategy(strategy) ? { name: 'review', run: id, strategy } : notFound;
+      }
+      return notFound;
     }
+    case 'compare':
+      if (rest.length > 0) return notFound;
+      return {
+        name: 'compare',
+        a: positiveInt(query.get('a') ?? undefined),
+        b: positiveInt(query.get('b') ?? undefined),
+      };
     default:
       return notFound;
   }
+}
+
+const STRATEGIES: readonly ReviewStrategy[] = ['lowest_margin', 'disagreement', 'hubs', 'random'];
+
+function isStrategy(text: string): text is ReviewStrategy {
+  return (STRATEGIES as readonly string[]).includes(text);
 }
 
 function splitOnce(text: string, sep: string): [string, string] {
@@ -85,6 +116,22 @@ export function href(route: Route): string {
       return '#/runs';
     case 'run':
       return `#/runs/${route.id}`;
+    case 'inspect': {
+      const query = new URLSearchParams();
+      if (route.left !== null) query.set('left', route.left);
+      if (route.left !== null && route.right !== null) query.set('right', route.right);
+      const text = query.toString();
+      return `#/runs/${route.run}/inspect${text ? `?${text}` : ''}`;
+    }
+    case 'review':
+      return `#/runs/${route.run}/review?strategy=${route.strategy}`;
+    case 'compare': {
+      const query = new URLSearchParams();
+      if (route.a !== null) query.set('a', String(route.a));
+      if (route.b !== null) query.set('b', String(route.b));
+      const text = query.toString();
+      return `#/compare${text ? `?${text}` : ''}`;
+    }
     case 'not_found':
       return `#${route.path}`;
   }
@@ -102,6 +149,9 @@ export function section(route: Route): 'home' | 'datasets' | 'train' | 'runs' | 
       return 'train';
     case 'runs':
     case 'run':
+    case 'inspect':
+    case 'review':
+    case 'compare':
       return 'runs';
     default:
       return null;

@@ -1,0 +1,168 @@
+//! The alignment inspector's per-run views: a run's training pairs, its test queries
+//! sorted for picking one, and the context of one candidate pair (both neighbourhoods
+//! and the alignments that link them).
+
+use std::collections::{BTreeSet, HashMap};
+
+use alignscope_datasets::{Side, SplitSpec, split_gold};
+
+use super::datasets::joint_entity_dto;
+use super::dto::{
+    AlignedLinkDto, LinkKind, PairContextDto, QueryOrder, RunQueryDto, SideDto, StartRunRequest,
+};
+use super::{Api, ApiError, ApiResult};
+use crate::store::{PairKey, RunId, Verdict, replay};
+
+/// Neighbours drawn around each side of a pair: enough to show shared structure, few
+/// enough to read.
+const PAIR_NEIGHBOURS: usize = 24;
+
+impl Api {
+    /// The pairs run `run` trained on (left key, right key): the seeds it was given, or
+    /// else the training part of its gold split.
+    pub async fn training_pairs(&self, run: RunId) -> ApiResult<BTreeSet<PairKey>> {
+        let row = self.run_row(run).await?;
+        let request: StartRunRequest = serde_json::from_str(&row.request).map_err(|e| {
+            ApiError::invalid(format!("run {run} has an unreadable stored request: {e}"))
+        })?;
+        if let Some(seeds) = request.seeds {
+            return Ok(seeds.into_iter().collect());
+        }
+        let config: serde_json::Value = row
+            .config
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .ok_or_else(|| {
+                ApiError::conflict(format!("run {run} has not started; no training pairs yet"))
+            })?;
+        let split = &config["split"];
+        let field = |name: &str| {
+            split[name].as_f64().ok_or_else(|| {
+                ApiError::invalid(format!("run {run}'s stored config has no split.{name}"))
+            })
+        };
+        let spec = SplitSpec {
+            train_ratio: field("train_ratio")?,
+            valid_ratio: field("valid_ratio")?,
+            seed: split["seed"].as_u64().unwrap_or(row.seed as u64),
+        };
+        let pair = self.loaded_pair(row.dataset_id).await?;
+        let split = split_gold(&pair, spec).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let key = |side: Side, i: u32| pair.graph(side).entities[i as usize].key.clone();
+        Ok(split
+            .train
+            .iter()
+            .map(|p| (key(Side::Left, p.left), key(Side::Right, p.right)))
+            .collect())
+    }
+
+    /// Up to `limit` left-to-right test queries of run `run` with their top-1, sorted by
+    /// `order`.
+    pub async fn run_queries(
+        &self,
+        run: RunId,
+        order: QueryOrder,
+        limit: usize,
+    ) -> ApiResult<Vec<RunQueryDto>> {
+        let row = self.run_row(run).await?;
+        let pair = self.loaded_pair(row.dataset_id).await?;
+        let top = self.store.top_two(run, 0).await?;
+        let true_rank: HashMap<i64, i64> = self
+            .store
+            .ranks(run)
+            .await?
+            .into_iter()
+            .filter(|r| r.direction == 0)
+            .map(|r| (r.query, r.rank))
+            .collect();
+        let mut degree = vec![0usize; pair.left.entities.len()];
+        for t in &pair.left.triples {
+            degree[t.head as usize] += 1;
+            degree[t.tail as usize] += 1;
+        }
+        let standing = replay(&self.store.decision_history(row.dataset_id).await?);
+        let mut queries: Vec<RunQueryDto> = top
+            .into_iter()
+            .filter_map(|(q, c, score, _, score2)| {
+                let entity = joint_entity_dto(&pair, q)?;
+                let top1 = joint_entity_dto(&pair, c)?;
+                let decision = standing
+                    .get(&(entity.key.clone(), top1.key.clone()))
+                    .map(|d| d.verdict);
+                Some(RunQueryDto {
+                    degree: degree.get(q as usize).copied().unwrap_or(0),
+                    true_rank: true_rank.get(&q).copied(),
+                    margin: score2.map(|s2| score - s2),
+                    entity,
+                    top1,
+                    score,
+                    decision,
+                })
+            })
+            .collect();
+        match order {
+            QueryOrder::Confidence => queries.sort_by(|a, b| a.score.total_cmp(&b.score)),
+            QueryOrder::Error => {
+                queries.sort_by_key(|q| std::cmp::Reverse(q.true_rank.unwrap_or(0)))
+            }
+            QueryOrder::Degree => queries.sort_by_key(|q| std::cmp::Reverse(q.degree)),
+        }
+        queries.truncate(limit);
+        Ok(queries)
+    }
+
+    /// The neighbourhoods of `left` and `right` in run `run`'s dataset and the aligned
+    /// pairs among their nodes: training pairs, accepted decisions, and mutual top-1s.
+    pub async fn pair_context(
+        &self,
+        run: RunId,
+        left: &str,
+        right: &str,
+    ) -> ApiResult<PairContextDto> {
+        let row = self.run_row(run).await?;
+        let dataset = row.dataset_id;
+        let left = self
+            .neighbourhood(dataset, SideDto::Left, left, 1, PAIR_NEIGHBOURS)
+            .await?;
+        let right = self
+            .neighbourhood(dataset, SideDto::Right, right, 1, PAIR_NEIGHBOURS)
+            .await?;
+        let nodes = |n: &super::dto::NeighbourhoodDto| -> Vec<(i64, String)> {
+            std::iter::once(&n.center)
+                .chain(n.nodes.iter().map(|node| &node.entity))
+                .map(|e| (e.entity, e.key.clone()))
+                .collect()
+        };
+        let (left_nodes, right_nodes) = (nodes(&left), nodes(&right));
+        let seeds = self.training_pairs(run).await.unwrap_or_default();
+        let accepted: BTreeSet<PairKey> = replay(&self.store.decision_history(dataset).await?)
+            .into_iter()
+            .filter(|(_, d)| d.verdict == Verdict::Accept)
+            .map(|(k, _)| k)
+            .collect();
+        let ids = |nodes: &[(i64, String)]| nodes.iter().map(|(e, _)| *e).collect::<Vec<_>>();
+        let forward = self.store.top1_of(run, 0, &ids(&left_nodes)).await?;
+        let backward = self.store.top1_of(run, 1, &ids(&right_nodes)).await?;
+        let mut links = Vec::new();
+        for (l, l_key) in &left_nodes {
+            for (r, r_key) in &right_nodes {
+                let key = (l_key.clone(), r_key.clone());
+                let kind = if seeds.contains(&key) {
+                    LinkKind::Seed
+                } else if accepted.contains(&key) {
+                    LinkKind::Accepted
+                } else if forward.get(l) == Some(r) && backward.get(r) == Some(l) {
+                    LinkKind::MutualTop1
+                } else {
+                    continue;
+                };
+                links.push(AlignedLinkDto {
+                    left: *l,
+                    right: *r,
+                    kind,
+                });
+            }
+        }
+        Ok(PairContextDto { left, right, links })
+    }
+}
