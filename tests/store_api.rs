@@ -518,6 +518,56 @@ async fn inspector_lists_pair_context_and_precision_from_random_samples() {
     assert!(by_degree.windows(2).all(|w| w[0].degree >= w[1].degree));
     assert!(by_degree[0].degree > 0);
 
+    // Corpus views: H@1 by degree and by modality add up to the run's H@1; hubs; both
+    // similarities; the projection of every test entity.
+    let analysis = api.run_analysis(run).await.unwrap();
+    let run_row = api.get_run(run).await.unwrap();
+    let hits = (run_row.hits_at_1.unwrap() * 84.0).round() as usize;
+    let total = |groups: &[alignscope::api::dto::HitsGroupDto]| {
+        (
+            groups.iter().map(|g| g.queries).sum::<usize>(),
+            groups.iter().map(|g| g.hits_at_1).sum::<usize>(),
+        )
+    };
+    assert_eq!(total(&analysis.by_degree), (84, hits));
+    for m in &analysis.by_modality {
+        assert_eq!(
+            total(&[m.with.clone(), m.without.clone()]),
+            (84, hits),
+            "{}",
+            m.modality
+        );
+    }
+    assert!(
+        analysis
+            .hubs
+            .windows(2)
+            .all(|w| w[0].top1_of >= w[1].top1_of)
+    );
+    assert!(analysis.hubs.iter().all(|h| h.top1_of >= 2));
+    let metrics = analysis.similarity_metrics.expect("written at export");
+    let csls = metrics["csls"]["left_to_right"]["hits_at_1"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (csls - run_row.hits_at_1.unwrap()).abs() < 1e-9,
+        "the run ranks by CSLS"
+    );
+    assert!(metrics["cosine"]["right_to_left"]["mrr"].as_f64().unwrap() > 0.0);
+    let projection = api.run_projection(run).await.unwrap();
+    assert_eq!(projection.x.len(), 2 * 84);
+    assert_eq!(projection.kind.iter().filter(|&&k| k == 0).count(), hits);
+    assert_eq!(projection.kind.iter().filter(|&&k| k == 2).count(), 84);
+    assert!(
+        projection
+            .x
+            .iter()
+            .chain(&projection.y)
+            .all(|v| v.is_finite())
+    );
+    let spread = |v: &[f32]| v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(spread(&projection.x) > 0.0 && spread(&projection.y) > 0.0);
+
     // Pair context: both neighbourhoods, and links that are real alignments.
     let query = &by_degree[0];
     let context = api

@@ -3,8 +3,11 @@
 //! weights.
 //!
 //! Under `<run>/exports/`: `candidates.tsv`, `ranks.tsv`, `modality_weights.npy`
-//! (`N x M` float32, joint entity index, columns as `manifest.json` names them) and
-//! `manifest.json`. Every file is written through a temporary file and a rename.
+//! (`N x M` float32, joint entity index, columns as `manifest.json` names them),
+//! `projection.npy` (`N x 2`: the unit-normalised final embeddings on their first two
+//! principal components), `similarity_metrics.json` (the test metrics under cosine and
+//! under CSLS, whichever the run ranks by) and `manifest.json`. Every file is written
+//! through a temporary file and a rename.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,10 +17,13 @@ use alignscope_datasets::npy::{NpyMatrix, write_npy_matrix};
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
-use crate::eval::{DirectionResult, Evaluation};
+use crate::eval::{
+    AlignmentMetrics, DirectionResult, EvalOptions, Evaluation, Similarity, evaluate,
+};
 use crate::inputs::ModalityKind;
 use crate::model::Explanation;
 use crate::ops::{l2_normalize, to_host};
+use crate::projection::principal_plane;
 use crate::train::{CheckpointError, write_atomically};
 
 /// A host matrix: rows, columns, row-major values.
@@ -36,14 +42,30 @@ pub struct ExportManifest {
     pub similarity_modalities: Vec<ModalityKind>,
     /// Candidates kept per query.
     pub top_k: usize,
+    /// Whether `projection.npy` was written.
+    #[serde(default)]
+    pub projection: bool,
+    /// Whether `similarity_metrics.json` was written.
+    #[serde(default)]
+    pub similarity_metrics: bool,
 }
 
-/// Writes the exports of `explanation` and `evaluation` into `dir`.
+/// The test metrics of one set of embeddings under both similarities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarityMetrics {
+    /// Ranked by cosine.
+    pub cosine: AlignmentMetrics,
+    /// Ranked by CSLS with the run's neighbourhood size (3 unless configured).
+    pub csls: AlignmentMetrics,
+}
+
+/// Writes the exports of `explanation` and `evaluation` (made with `options`) into `dir`.
 pub fn export<B: Backend>(
     dir: &Path,
     pair: &MmkgPair,
     explanation: &Explanation<B>,
     evaluation: &Evaluation,
+    options: &EvalOptions,
 ) -> Result<ExportManifest, CheckpointError> {
     std::fs::create_dir_all(dir).map_err(|source| CheckpointError::Io {
         path: dir.to_path_buf(),
@@ -134,16 +156,73 @@ pub fn export<B: Backend>(
         write_atomically(&dir.join("modality_weights.npy"), &bytes)?;
         weight_modalities = explanation.weight_modalities.clone();
     }
+    let unit = l2_normalize(explanation.joint.clone());
+    let points: Vec<f32> = principal_plane(unit.clone())
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut bytes = Vec::new();
+    write_npy_matrix(
+        &mut bytes,
+        &NpyMatrix {
+            rows: points.len() / 2,
+            cols: 2,
+            data: points,
+        },
+    )
+    .expect("writing to memory");
+    write_atomically(&dir.join("projection.npy"), &bytes)?;
+    let metrics = both_similarities(&unit, pair, evaluation, options);
+    let json = serde_json::to_vec_pretty(&metrics).expect("metrics serialise");
+    write_atomically(&dir.join("similarity_metrics.json"), &json)?;
     let manifest = ExportManifest {
         entities: pair.entity_count(),
         left_entities: pair.left.entities.len(),
         weight_modalities,
         similarity_modalities: modalities.iter().map(|(k, _)| *k).collect(),
         top_k,
+        projection: true,
+        similarity_metrics: true,
     };
     let json = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
     write_atomically(&dir.join("manifest.json"), &json)?;
     Ok(manifest)
+}
+
+/// The test metrics of `unit` under cosine and CSLS: `evaluation` already holds the one
+/// the run ranks by; the other is computed on the same test pairs.
+fn both_similarities<B: Backend>(
+    unit: &burn::tensor::Tensor<B, 2>,
+    pair: &MmkgPair,
+    evaluation: &Evaluation,
+    options: &EvalOptions,
+) -> SimilarityMetrics {
+    let pairs: Vec<(u32, u32)> = evaluation
+        .left_to_right
+        .queries
+        .iter()
+        .copied()
+        .zip(evaluation.right_to_left.queries.iter().copied())
+        .collect();
+    let nl = pair.left.entities.len();
+    let other = |similarity: Similarity| {
+        let options = EvalOptions {
+            similarity,
+            top_k: 1,
+            ..options.clone()
+        };
+        evaluate(unit, &pairs, 0..nl, nl..pair.entity_count(), &options).metrics
+    };
+    match options.similarity {
+        Similarity::Cosine => SimilarityMetrics {
+            cosine: evaluation.metrics,
+            csls: other(Similarity::Csls { k: 3 }),
+        },
+        Similarity::Csls { .. } => SimilarityMetrics {
+            cosine: other(Similarity::Cosine),
+            csls: evaluation.metrics,
+        },
+    }
 }
 
 /// The exports folder of a run.

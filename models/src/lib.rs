@@ -19,6 +19,7 @@ pub mod loginmea;
 pub mod loss;
 pub mod model;
 pub mod ops;
+pub mod projection;
 pub mod rng;
 pub mod run;
 pub mod synthetic;

@@ -454,6 +454,7 @@ where
             &prepared.pair,
             &explanation,
             evaluation,
+            &prepared.config.train.eval,
         )?);
         let summary = RunSummary {
             status: match outcome.status {

@@ -329,6 +329,37 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
     await screenshot(page, 'e2e-compare');
   });
 
+  test('corpus views: both similarities, H@1 by degree and modality, hubs, the projection with hover', async () => {
+    await page.goto(`${server.origin}/#/runs/${demoRun.id}/analysis`);
+    const metrics = page.locator(byTestId('similarity-metrics'));
+    await metrics.waitFor({ timeout: 30_000 });
+    assert.equal(await metrics.locator('tbody tr').count(), 4, 'cosine and CSLS, both directions');
+    await page.locator(`${byTestId('hits-by-degree')} canvas`).first().waitFor();
+    assert.equal(await page.locator(`${byTestId('hits-by-modality')} tbody tr`).count(), 3);
+    const plot = page.locator(byTestId('projection-plot'));
+    await plot.waitFor({ timeout: 30_000 });
+    const points = Number(await plot.getAttribute('data-points'));
+    const run = await callApi(server, 'get_run', { id: demoRun.id });
+    assert.equal(points, 2 * run.config.split.test, 'every test entity of both graphs');
+    // Hover over the plot until a point is under the pointer: its label and image show.
+    const box = await plot.boundingBox();
+    let tip = false;
+    for (let gy = 0.5; !tip && gy < 1; gy += 0.05) {
+      for (let gx = 0.5; !tip && gx < 1; gx += 0.02) {
+        for (const [fx, fy] of [[gx, gy], [1 - gx, 1 - gy]]) {
+          await page.mouse.move(box.x + fx * box.width, box.y + fy * box.height);
+          if ((await page.locator(byTestId('projection-tip')).count()) > 0) {
+            tip = true;
+            break;
+          }
+        }
+      }
+    }
+    assert.ok(tip, 'hovering the plot finds a point');
+    assert.ok((await page.locator(`${byTestId('projection-tip')} b`).textContent()).length > 0);
+    await screenshot(page, 'e2e-analysis');
+  });
+
   test('zh_en: click to pair view and key to next pair', { skip: !haveShared && 'shared datasets absent' }, async () => {
     const run = await zhEnTraining;
     await page.goto(`${server.origin}/#/runs/${run}/inspect`);

@@ -773,3 +773,66 @@ pub struct ReviewProgressDto {
     /// Precision from the random sample.
     pub random_sample: PrecisionEstimateDto,
 }
+
+/// Test queries in a group and how many of them rank their true match first.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct HitsGroupDto {
+    /// What the group is (`4–7`, `with image`).
+    pub label: String,
+    /// Left-to-right test queries in it.
+    pub queries: usize,
+    /// Of those, ranked right at the top.
+    pub hits_at_1: usize,
+}
+
+/// H@1 of queries that have a modality against those that lack it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ModalityHitsDto {
+    /// The modality (`image`, `attribute`, `relation`).
+    pub modality: String,
+    /// Queries whose entity has it.
+    pub with: HitsGroupDto,
+    /// Queries whose entity lacks it.
+    pub without: HitsGroupDto,
+}
+
+/// A right entity that is the top-1 of many left queries.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct HubDto {
+    /// The entity.
+    pub entity: EntityDto,
+    /// Left queries whose top-1 it is.
+    pub top1_of: usize,
+    /// Whether one of them is its true match.
+    pub has_true_match: bool,
+}
+
+/// Where a run succeeds and fails over its test queries.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RunAnalysisDto {
+    /// Test metrics under cosine and CSLS (`exports/similarity_metrics.json`; absent for
+    /// runs exported before it existed).
+    pub similarity_metrics: Option<serde_json::Value>,
+    /// H@1 by the query's degree (log2 buckets).
+    pub by_degree: Vec<HitsGroupDto>,
+    /// H@1 with and without each modality.
+    pub by_modality: Vec<ModalityHitsDto>,
+    /// Right entities that are the top-1 of most queries, most first (two or more).
+    pub hubs: Vec<HubDto>,
+}
+
+/// The run's test entities on the plane of the first two principal components of its
+/// final embeddings, as parallel columns.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ProjectionDto {
+    /// First component.
+    pub x: Vec<f32>,
+    /// Second component.
+    pub y: Vec<f32>,
+    /// Entity key.
+    pub key: Vec<String>,
+    /// Entity label.
+    pub label: Vec<String>,
+    /// 0: left query ranked right at the top, 1: left query ranked wrong, 2: right entity.
+    pub kind: Vec<u8>,
+}

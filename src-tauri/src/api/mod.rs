@@ -14,6 +14,7 @@
 //! [`rpc`](self::rpc) turns all of it into one `call(method, params)` entry point that
 //! the desktop app and the HTTP server both forward to.
 
+pub mod analysis;
 #[cfg(test)]
 mod bindings;
 pub mod candidates;

@@ -25,9 +25,9 @@ impl Api {
     }
 }
 
-fn side_overview(graph: &KnowledgeGraph, side: Side) -> SideOverviewDto {
-    let n = graph.entities.len();
-    let mut degrees = vec![0usize; n];
+/// Relation triples each entity of `graph` takes part in.
+pub(crate) fn entity_degrees(graph: &KnowledgeGraph) -> Vec<usize> {
+    let mut degrees = vec![0usize; graph.entities.len()];
     for t in &graph.triples {
         for end in [t.head, t.tail] {
             if let Some(d) = degrees.get_mut(end as usize) {
@@ -35,6 +35,12 @@ fn side_overview(graph: &KnowledgeGraph, side: Side) -> SideOverviewDto {
             }
         }
     }
+    degrees
+}
+
+fn side_overview(graph: &KnowledgeGraph, side: Side) -> SideOverviewDto {
+    let n = graph.entities.len();
+    let degrees = entity_degrees(graph);
     let mut has_attribute = vec![false; n];
     for a in &graph.attributes {
         if let Some(flag) = has_attribute.get_mut(a.entity as usize) {
@@ -65,11 +71,22 @@ fn side_overview(graph: &KnowledgeGraph, side: Side) -> SideOverviewDto {
 }
 
 /// The bucket of a degree: 0 for 0, else 1 + floor(log2(degree)).
-fn bucket_of(degree: usize) -> usize {
+pub(crate) fn bucket_of(degree: usize) -> usize {
     if degree == 0 {
         0
     } else {
         degree.ilog2() as usize + 1
+    }
+}
+
+/// The smallest and largest degree of bucket `b` (see [`bucket_of`]).
+pub(crate) fn bucket_bounds(b: usize) -> (usize, usize) {
+    match b {
+        0 => (0, 0),
+        b => (
+            1 << (b - 1),
+            1usize.checked_shl(b as u32).map_or(usize::MAX, |v| v - 1),
+        ),
     }
 }
 
@@ -79,17 +96,13 @@ pub fn degree_histogram(degrees: &[usize]) -> Vec<DegreeBucketDto> {
         return Vec::new();
     };
     let mut buckets: Vec<DegreeBucketDto> = (0..=bucket_of(top))
-        .map(|b| match b {
-            0 => DegreeBucketDto {
-                min_degree: 0,
-                max_degree: 0,
+        .map(|b| {
+            let (min_degree, max_degree) = bucket_bounds(b);
+            DegreeBucketDto {
+                min_degree,
+                max_degree,
                 entities: 0,
-            },
-            b => DegreeBucketDto {
-                min_degree: 1 << (b - 1),
-                max_degree: 1usize.checked_shl(b as u32).map_or(usize::MAX, |v| v - 1),
-                entities: 0,
-            },
+            }
         })
         .collect();
     for &d in degrees {

@@ -16,9 +16,9 @@ use ts_rs::TS;
 use super::dto::{
     ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DemoStatusDto,
     EntityDetailDto, EntityDto, EpochDto, ExportFormat, ImportRequest, ImportedDataset,
-    NeighbourhoodDto, PairContextDto, QueryOrder, ReviewItemDto, ReviewProgressDto, ReviewStrategy,
-    RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto, StartRunRequest,
-    TrainingOptionsDto,
+    NeighbourhoodDto, PairContextDto, ProjectionDto, QueryOrder, ReviewItemDto, ReviewProgressDto,
+    ReviewStrategy, RunAnalysisDto, RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto,
+    StartRunRequest, TrainingOptionsDto,
 };
 use super::{Api, ApiError, ApiResult, ErrorCode};
 use crate::store::{DatasetId, DecisionRow, RunId};
@@ -332,6 +332,16 @@ api_calls! {
         /// The earlier run.
         run: RunId,
     } -> RunDto => |api| api.retrain_with_decisions(run).await;
+    /// Where a run succeeds and fails: H@1 by degree and modality, hubs, both similarities.
+    RunAnalysis {
+        /// The run.
+        run: RunId,
+    } -> RunAnalysisDto => |api| api.run_analysis(run).await;
+    /// A run's test entities on the plane of its embeddings' first two principal components.
+    RunProjection {
+        /// The run.
+        run: RunId,
+    } -> ProjectionDto => |api| api.run_projection(run).await;
     /// How far the review of a run's predictions has come, and its estimated precision.
     ReviewProgress {
         /// The run.

@@ -25,7 +25,7 @@ pub use decisions::{
 };
 pub use error::StoreError;
 pub use ids::{DatasetId, DecisionId, RunId};
-pub use predictions::{CandidateRow, PredictionRow, RankRow};
+pub use predictions::{CandidateRow, PredictionRow, RankRow, TopTwoRow};
 pub use runs::{ArtifactRow, EpochRow, NewRun, RunOutcome, RunRow, RunStatus};
 
 /// How long a statement waits for another connection's write lock before failing.

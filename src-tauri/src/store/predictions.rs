@@ -29,6 +29,9 @@ pub struct PredictionRow {
     pub modality_scores: Vec<f32>,
 }
 
+/// A query's two best candidates: `(query, top1, score1, top2, score2)`.
+pub type TopTwoRow = (i64, i64, f64, Option<i64>, Option<f64>);
+
 /// The rank of a test pair's true match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RankRow {
@@ -176,13 +179,8 @@ impl Store {
             .collect())
     }
 
-    /// The top two candidates of every query of a direction: `(query, top1, score1,
-    /// top2, score2)`.
-    pub async fn top_two(
-        &self,
-        run: RunId,
-        direction: i64,
-    ) -> Result<Vec<(i64, i64, f64, Option<i64>, Option<f64>)>, StoreError> {
+    /// The top two candidates of every query of a direction.
+    pub async fn top_two(&self, run: RunId, direction: i64) -> Result<Vec<TopTwoRow>, StoreError> {
         sqlx::query_as(
             "SELECT p1.query, p1.candidate, p1.score, p2.candidate, p2.score
              FROM predictions p1

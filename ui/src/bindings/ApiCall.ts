@@ -249,6 +249,14 @@ limit?: number, } } | { "method": "retrain_with_decisions", "params": {
 /**
  * The earlier run.
  */
+run: RunId, } } | { "method": "run_analysis", "params": { 
+/**
+ * The run.
+ */
+run: RunId, } } | { "method": "run_projection", "params": { 
+/**
+ * The run.
+ */
 run: RunId, } } | { "method": "review_progress", "params": { 
 /**
  * The run.

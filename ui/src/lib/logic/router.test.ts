@@ -62,6 +62,7 @@ describe('href', () => {
       { name: 'compare', a: null, b: null },
       { name: 'compare', a: 2, b: null },
       { name: 'compare', a: 2, b: 3 },
+      { name: 'analysis', run: 4 },
     ];
     for (const r of routes) expect(parseHash(href(r))).toEqual(r);
   });

@@ -12,6 +12,7 @@ export type Route =
   | { name: 'inspect'; run: number; left: string | null; right: string | null }
   | { name: 'review'; run: number; strategy: ReviewStrategy }
   | { name: 'compare'; a: number | null; b: number | null }
+  | { name: 'analysis'; run: number }
   | { name: 'not_found'; path: string };
 
 function positiveInt(text: string | undefined): number | null {
@@ -72,6 +73,7 @@ export function parseHash(hash: string): Route {
           right: left ? query.get('right') || null : null,
         };
       }
+      if (rest.length === 2 && rest[1] === 'analysis') return { name: 'analysis', run: id };
       if (rest.length === 2 && rest[1] === 'review') {
         const strategy = query.get('strategy') ?? 'lowest_margin';
         return isStrategy(strategy) ? { name: 'review', run: id, strategy } : notFound;
@@ -125,6 +127,8 @@ export function href(route: Route): string {
     }
     case 'review':
       return `#/runs/${route.run}/review?strategy=${route.strategy}`;
+    case 'analysis':
+      return `#/runs/${route.run}/analysis`;
     case 'compare': {
       const query = new URLSearchParams();
       if (route.a !== null) query.set('a', String(route.a));
@@ -152,6 +156,7 @@ export function section(route: Route): 'home' | 'datasets' | 'train' | 'runs' | 
     case 'inspect':
     case 'review':
     case 'compare':
+    case 'analysis':
       return 'runs';
     default:
       return null;
