@@ -327,6 +327,21 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
       await page.locator(`${byTestId('compare-pair')} ${byTestId('pair-view')}[data-shown]`).waitFor();
     }
     await screenshot(page, 'e2e-compare');
+
+    // The disagreement order against the new run: pairs whose top-1 the two runs differ on.
+    await page.goto(`${server.origin}/#/runs/${demoRun.id}/review?strategy=disagreement&other=${newId}`);
+    await page.locator(byTestId('review-other')).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator(byTestId('review-other')).inputValue(), String(newId));
+    const queue = await callApi(server, 'review_queue', {
+      run: demoRun.id,
+      strategy: 'disagreement',
+      other: newId,
+    });
+    if (queue.length > 0) {
+      await page.locator(byTestId('review-current'), { hasText: 'the other run does not agree' }).waitFor();
+    } else {
+      await page.getByText('Nothing to review in this order').waitFor();
+    }
   });
 
   test('corpus views: both similarities, H@1 by degree and modality, hubs, the projection with hover', async () => {

@@ -39,6 +39,12 @@ describe('parseHash', () => {
     expect(parseHash('#/datasets/1/entity/left/%E0%A4%A').name).toBe('not_found');
     expect(parseHash('#/runs/1/2').name).toBe('not_found');
     expect(parseHash('#/runs/1/review?strategy=best').name).toBe('not_found');
+    // A second run only means something for the disagreement order.
+    expect(parseHash('#/runs/1/review?strategy=hubs&other=2')).toEqual({
+      name: 'review',
+      run: 1,
+      strategy: 'hubs',
+    });
     expect(parseHash('#/nowhere')).toEqual({ name: 'not_found', path: '/nowhere' });
     expect(parseHash('#/train?dataset=-1')).toEqual({ name: 'train', dataset: null });
   });
@@ -59,6 +65,7 @@ describe('href', () => {
       { name: 'inspect', run: 9, left: 'a&b', right: 'c=d' },
       { name: 'review', run: 9, strategy: 'random' },
       { name: 'review', run: 9, strategy: 'lowest_margin' },
+      { name: 'review', run: 9, strategy: 'disagreement', other: 4 },
       { name: 'compare', a: null, b: null },
       { name: 'compare', a: 2, b: null },
       { name: 'compare', a: 2, b: 3 },

@@ -10,7 +10,7 @@ export type Route =
   | { name: 'runs' }
   | { name: 'run'; id: number }
   | { name: 'inspect'; run: number; left: string | null; right: string | null }
-  | { name: 'review'; run: number; strategy: ReviewStrategy }
+  | { name: 'review'; run: number; strategy: ReviewStrategy; other?: number | null }
   | { name: 'compare'; a: number | null; b: number | null }
   | { name: 'analysis'; run: number }
   | { name: 'not_found'; path: string };
@@ -76,7 +76,11 @@ export function parseHash(hash: string): Route {
       if (rest.length === 2 && rest[1] === 'analysis') return { name: 'analysis', run: id };
       if (rest.length === 2 && rest[1] === 'review') {
         const strategy = query.get('strategy') ?? 'lowest_margin';
-        return isStrategy(strategy) ? { name: 'review', run: id, strategy } : notFound;
+        if (!isStrategy(strategy)) return notFound;
+        const other = positiveInt(query.get('other') ?? undefined);
+        return other !== null && strategy === 'disagreement'
+          ? { name: 'review', run: id, strategy, other }
+          : { name: 'review', run: id, strategy };
       }
       return notFound;
     }
@@ -125,8 +129,11 @@ export function href(route: Route): string {
       const text = query.toString();
       return `#/runs/${route.run}/inspect${text ? `?${text}` : ''}`;
     }
-    case 'review':
-      return `#/runs/${route.run}/review?strategy=${route.strategy}`;
+    case 'review': {
+      const other =
+        route.strategy === 'disagreement' && route.other != null ? `&other=${route.other}` : '';
+      return `#/runs/${route.run}/review?strategy=${route.strategy}${other}`;
+    }
     case 'analysis':
       return `#/runs/${route.run}/analysis`;
     case 'compare': {
