@@ -347,16 +347,21 @@ fn a_cancelled_run_resumes_to_the_same_result_as_an_uninterrupted_one() {
     assert!(dir.path().join("exports/modality_weights.npy").exists());
 }
 
-#[test]
-fn iterative_learning_adds_mostly_correct_pseudo_seeds() {
-    let train = TrainConfig {
+/// 14 epochs with iterative learning checking at 10, 12 and 14 (window 4).
+fn iterative_training() -> TrainConfig {
+    TrainConfig {
         iterative: Some(alignscope_models::train::IterativeConfig {
             start_epoch: 10,
             check_every: 2,
             window: 4,
         }),
         ..short_training(14)
-    };
+    }
+}
+
+#[test]
+fn iterative_learning_adds_mostly_correct_pseudo_seeds() {
+    let train = iterative_training();
     let mut run = prepared(200, small_config(), train);
     let result = quiet_train(&mut run, None, false, None);
     let reports: Vec<_> = result
@@ -378,14 +383,7 @@ fn iterative_learning_adds_mostly_correct_pseudo_seeds() {
 
 #[test]
 fn rejected_pairs_never_become_pseudo_seeds() {
-    let train = TrainConfig {
-        iterative: Some(alignscope_models::train::IterativeConfig {
-            start_epoch: 10,
-            check_every: 2,
-            window: 4,
-        }),
-        ..short_training(14)
-    };
+    let train = iterative_training();
     let mut first = prepared(200, small_config(), train.clone());
     let taken = quiet_train(&mut first, None, false, None)
         .state

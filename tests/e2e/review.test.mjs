@@ -99,6 +99,7 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
   let page;
   let demoRun;
   let zhEnTraining = null;
+  let zhEnProcess = null;
   const consoleErrors = [];
   /** Every decision made through the UI: `left\u0000right` -> verdict. */
   const made = new Map();
@@ -124,6 +125,7 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
         env: { ...process.env, ALIGNSCOPE_HOME: home.dir },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      zhEnProcess = cli;
       let out = '';
       cli.stdout.on('data', (chunk) => (out += chunk));
       cli.stderr.on('data', (chunk) => (out += chunk));
@@ -138,6 +140,7 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
   });
 
   after(async () => {
+    if (zhEnProcess && zhEnProcess.exitCode === null) zhEnProcess.kill('SIGKILL');
     await browser?.close();
     await server?.stop();
     home?.remove();
@@ -330,8 +333,12 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
 
     // The disagreement order against the new run: pairs whose top-1 the two runs differ on.
     await page.goto(`${server.origin}/#/runs/${demoRun.id}/review?strategy=disagreement&other=${newId}`);
-    await page.locator(byTestId('review-other')).waitFor({ timeout: 30_000 });
-    assert.equal(await page.locator(byTestId('review-other')).inputValue(), String(newId));
+    // The other run is picked in the select once the runs are listed.
+    await page.waitForFunction(
+      (id) => document.querySelector('[data-testid="review-other"]')?.value === String(id),
+      newId,
+      { timeout: 30_000 },
+    );
     const queue = await callApi(server, 'review_queue', {
       run: demoRun.id,
       strategy: 'disagreement',

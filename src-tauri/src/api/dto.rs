@@ -459,6 +459,23 @@ pub enum ExportFormat {
     Tsv,
 }
 
+/// Which pairs to export, and how.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ExportRequest {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// The format.
+    pub format: ExportFormat,
+    /// Also this run's undecided mutual top-1 predictions.
+    #[serde(default)]
+    #[ts(optional)]
+    pub run: Option<RunId>,
+    /// Only predictions scoring at least this (all mutual top-1s when absent).
+    #[serde(default)]
+    #[ts(optional)]
+    pub min_score: Option<f64>,
+}
+
 /// Seeds for a new run.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct SeedSetDto {

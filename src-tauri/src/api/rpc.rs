@@ -15,7 +15,7 @@ use ts_rs::TS;
 
 use super::dto::{
     ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DemoStatusDto,
-    EntityDetailDto, EntityDto, EpochDto, ExportFormat, ImportRequest, ImportedDataset,
+    EntityDetailDto, EntityDto, EpochDto, ExportRequest, ImportRequest, ImportedDataset,
     NeighbourhoodDto, PairContextDto, ProjectionDto, QueryOrder, ReviewItemDto, ReviewProgressDto,
     ReviewStrategy, RunAnalysisDto, RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto,
     StartRunRequest, TrainingOptionsDto,
@@ -374,34 +374,22 @@ api_calls! {
     } -> SeedSetDto => |api| api.seeds_for_new_run(run).await;
     /// The accepted pairs as SSSOM, N-Triples or TSV text.
     ExportPairs {
-        /// The dataset.
-        dataset: DatasetId,
-        /// The format.
-        format: ExportFormat,
-        /// Also this run's undecided mutual top-1 predictions.
-        #[serde(default)]
-        #[ts(optional)]
-        run: Option<RunId>,
-        /// Only predictions scoring at least this (all mutual top-1s when absent).
-        #[serde(default)]
-        #[ts(optional)]
-        min_score: Option<f64>,
-    } -> String => |api| api.export_pairs(dataset, format, run, min_score).await;
+        /// What to export (the params themselves).
+        #[serde(flatten)]
+        request: ExportRequest,
+    } -> String => |api| {
+        let ExportRequest { dataset, format, run, min_score } = request;
+        api.export_pairs(dataset, format, run, min_score).await
+    };
     /// The same export written to a new file in the data folder's `exports/`; its path.
     SaveExport {
-        /// The dataset.
-        dataset: DatasetId,
-        /// The format.
-        format: ExportFormat,
-        /// Also this run's undecided mutual top-1 predictions.
-        #[serde(default)]
-        #[ts(optional)]
-        run: Option<RunId>,
-        /// Only predictions scoring at least this.
-        #[serde(default)]
-        #[ts(optional)]
-        min_score: Option<f64>,
-    } -> std::path::PathBuf => |api| api.save_export(dataset, format, run, min_score).await;
+        /// What to export (the params themselves).
+        #[serde(flatten)]
+        request: ExportRequest,
+    } -> std::path::PathBuf => |api| {
+        let ExportRequest { dataset, format, run, min_score } = request;
+        api.save_export(dataset, format, run, min_score).await
+    };
 }
 
 impl<'de> Deserialize<'de> for ApiCall {

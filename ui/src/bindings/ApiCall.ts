@@ -319,6 +319,6 @@ format: ExportFormat,
  */
 run?: RunId, 
 /**
- * Only predictions scoring at least this.
+ * Only predictions scoring at least this (all mutual top-1s when absent).
  */
 min_score?: number, } };
