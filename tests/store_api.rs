@@ -604,6 +604,21 @@ async fn inspector_lists_pair_context_and_precision_from_random_samples() {
         }
     }
 
+    // Training pairs are kept per run; a run id that SQLite hands out again after a
+    // delete gets its own pairs, not the deleted run's.
+    let doomed = train(&api, dataset, 12, 1).await;
+    let doomed_pairs = api.training_pairs(doomed).await.unwrap();
+    api.delete_run(doomed).await.unwrap();
+    let reborn = train(&api, dataset, 13, 1).await;
+    assert_eq!(reborn, doomed, "the deleted last id is used again");
+    let reborn_pairs = api.training_pairs(reborn).await.unwrap();
+    assert_eq!(reborn_pairs.len(), doomed_pairs.len());
+    assert_ne!(
+        reborn_pairs, doomed_pairs,
+        "another seed splits the gold pairs otherwise"
+    );
+    assert_eq!(api.training_pairs(run).await.unwrap(), seeds);
+
     // Random order: every prediction once, in an order that is not the query order.
     let random = api
         .review_queue(run, ReviewStrategy::Random, None, 1000)

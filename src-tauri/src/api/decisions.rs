@@ -227,7 +227,7 @@ impl Api {
     /// decisions, minus pairs a standing decision rejects.
     pub async fn seeds_for_new_run(&self, run: RunId) -> ApiResult<SeedSetDto> {
         let row = self.run_row(run).await?;
-        let mut seeds = self.training_pairs(run).await?;
+        let mut seeds = BTreeSet::clone(&*self.training_pairs(run).await?);
         let from_training = seeds.len();
         let (mut added, mut removed) = (0, 0);
         let mut rejected = Vec::new();

@@ -3,6 +3,7 @@
 //! and the alignments that link them).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use alignscope_datasets::{Side, SplitSpec, split_gold};
 
@@ -11,17 +12,60 @@ use super::dto::{
     AlignedLinkDto, LinkKind, PairContextDto, QueryOrder, RunQueryDto, SideDto, StartRunRequest,
 };
 use super::{Api, ApiError, ApiResult};
-use crate::store::{PairKey, RunId, Verdict, replay};
+use crate::store::{PairKey, RunId, RunRow, Verdict, replay};
 
 /// Neighbours drawn around each side of a pair: enough to show shared structure, few
 /// enough to read.
 const PAIR_NEIGHBOURS: usize = 24;
 
+/// Runs whose training pairs are kept computed (the inspector and a comparison use two).
+const KEPT_TRAINING_SETS: usize = 4;
+
+/// A run's training pairs, kept with the stored request and config they came from: a
+/// row that changed (or an id used again) is computed afresh.
+pub(super) struct TrainingSet {
+    run: RunId,
+    request: String,
+    config: Option<String>,
+    pairs: Arc<BTreeSet<PairKey>>,
+}
+
+/// The most recently used runs' training pairs, newest last.
+pub(super) type TrainingSets = Vec<TrainingSet>;
+
 impl Api {
     /// The pairs run `run` trained on (left key, right key): the seeds it was given, or
-    /// else the training part of its gold split.
-    pub async fn training_pairs(&self, run: RunId) -> ApiResult<BTreeSet<PairKey>> {
+    /// else the training part of its gold split. Kept for the last few runs: the split
+    /// costs tens of milliseconds on a DBP15K pair, and the pair view asks per pair.
+    pub async fn training_pairs(&self, run: RunId) -> ApiResult<Arc<BTreeSet<PairKey>>> {
         let row = self.run_row(run).await?;
+        let kept =
+            |t: &TrainingSet| t.run == run && t.request == row.request && t.config == row.config;
+        if let Some(t) = self
+            .training_sets
+            .lock()
+            .expect("training sets")
+            .iter()
+            .find(|t| kept(t))
+        {
+            return Ok(t.pairs.clone());
+        }
+        let pairs = Arc::new(self.compute_training_pairs(&row).await?);
+        let mut sets = self.training_sets.lock().expect("training sets");
+        sets.retain(|t| t.run != run);
+        sets.push(TrainingSet {
+            run,
+            request: row.request.clone(),
+            config: row.config.clone(),
+            pairs: pairs.clone(),
+        });
+        let excess = sets.len().saturating_sub(KEPT_TRAINING_SETS);
+        sets.drain(..excess);
+        Ok(pairs)
+    }
+
+    async fn compute_training_pairs(&self, row: &RunRow) -> ApiResult<BTreeSet<PairKey>> {
+        let run = row.id;
         let request: StartRunRequest = serde_json::from_str(&row.request).map_err(|e| {
             ApiError::invalid(format!("run {run} has an unreadable stored request: {e}"))
         })?;

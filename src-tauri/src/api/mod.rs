@@ -54,6 +54,8 @@ pub struct Api {
     jobs: JobRunner,
     /// The most recently used dataset, loaded (entity detail needs the triples).
     loaded: Arc<Mutex<LoadedDataset>>,
+    /// The last few runs' training pairs (the pair view asks for them per pair).
+    training_sets: Arc<Mutex<inspector::TrainingSets>>,
     /// The built-in demo's background build.
     demo: Arc<Mutex<demo_status::DemoProgress>>,
 }
@@ -69,6 +71,7 @@ impl Api {
             data_dir,
             jobs,
             loaded: Arc::default(),
+            training_sets: Arc::default(),
             demo: Arc::default(),
         })
     }

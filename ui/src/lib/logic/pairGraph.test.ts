@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EntityDto, PairContextDto } from '../backend/types';
-import { CENTRE_GAP, pairElements } from './pairGraph';
+import { CENTRE_GAP, pairElements, viewportFor } from './pairGraph';
 
 const e = (entity: number, side: 'left' | 'right'): EntityDto => ({
   entity,
@@ -55,5 +55,34 @@ describe('pairElements', () => {
       ['1', '11', 'accepted'],
     ]);
     expect(edges).toHaveLength(2);
+  });
+});
+
+describe('viewportFor', () => {
+  const inside = (v: ReturnType<typeof viewportFor>, p: { x: number; y: number }) => ({
+    x: p.x * v.zoom + v.pan.x,
+    y: p.y * v.zoom + v.pan.y,
+  });
+
+  it('fits every position inside the padded canvas, centred', () => {
+    const [first, last, centre] = [
+      { x: -390, y: -150 },
+      { x: 390, y: 150 },
+      { x: 0, y: 0 },
+    ];
+    const v = viewportFor([first, last, centre], 800, 380, 40, [0.2, 3]);
+    const [a, b] = [inside(v, first), inside(v, last)];
+    // The wider extent decides the zoom: x touches the padding, y is centred inside it.
+    expect(a.x).toBeCloseTo(40);
+    expect(b.x).toBeCloseTo(760);
+    expect(a.y + b.y).toBeCloseTo(380);
+    expect(a.y).toBeGreaterThanOrEqual(40);
+    expect(inside(v, centre)).toEqual({ x: 400, y: 190 });
+  });
+
+  it('clamps the zoom and centres a single node', () => {
+    const v = viewportFor([{ x: 10, y: 20 }], 600, 300, 24, [0.2, 3]);
+    expect(v.zoom).toBe(3);
+    expect(inside(v, { x: 10, y: 20 })).toEqual({ x: 300, y: 150 });
   });
 });

@@ -94,3 +94,35 @@ export function pairElements(context: PairContextDto): {
   }));
   return { nodes, edges: [...left.edges, ...right.edges], links };
 }
+
+/** A cytoscape viewport: zoom and pan (rendered = model × zoom + pan). */
+export interface Viewport {
+  zoom: number;
+  pan: { x: number; y: number };
+}
+
+/**
+ * The viewport that shows every node position inside a `width` × `height` canvas with
+ * `padding` pixels around, centred, the zoom clamped to [`minZoom`, `maxZoom`]. Computed
+ * from the preset positions alone (cytoscape's own `fit` measures every label, which
+ * costs more than drawing the graph); the padding leaves room for the labels.
+ */
+export function viewportFor(
+  positions: { x: number; y: number }[],
+  width: number,
+  height: number,
+  padding: number,
+  [minZoom, maxZoom]: [number, number],
+): Viewport {
+  if (positions.length === 0) return { zoom: 1, pan: { x: width / 2, y: height / 2 } };
+  const xs = positions.map((p) => p.x);
+  const ys = positions.map((p) => p.y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const fitX = (width - 2 * padding) / Math.max(x1 - x0, 1);
+  const fitY = (height - 2 * padding) / Math.max(y1 - y0, 1);
+  const zoom = Math.min(maxZoom, Math.max(minZoom, Math.min(fitX, fitY)));
+  return {
+    zoom,
+    pan: { x: width / 2 - zoom * ((x0 + x1) / 2), y: height / 2 - zoom * ((y0 + y1) / 2) },
+  };
+}

@@ -51,4 +51,25 @@ describe('PromiseCache', () => {
     expect(await cache.get('a')).toBe('a2');
     expect(await cache.get('a')).toBe('a2');
   });
+
+  it('gives an arrived value at once, and nothing while pending or after a failure', async () => {
+    let release: (v: string) => void = () => undefined;
+    const cache = new PromiseCache(
+      (k) =>
+        k === 'bad'
+          ? Promise.reject(new Error('no'))
+          : new Promise<string>((done) => (release = done)),
+      4,
+    );
+    const pending = cache.get('a');
+    expect(cache.peek('a')).toBeUndefined();
+    release('A');
+    await pending;
+    expect(cache.peek('a')).toBe('A');
+    expect(cache.peek('never asked')).toBeUndefined();
+    await expect(cache.get('bad')).rejects.toThrow('no');
+    expect(cache.peek('bad')).toBeUndefined();
+    cache.forget('a');
+    expect(cache.peek('a')).toBeUndefined();
+  });
 });

@@ -19,6 +19,15 @@ export function entityDetail(
   return cache.get(JSON.stringify({ dataset, side, key }));
 }
 
+/** One entity's detail if it has arrived already, else `undefined`. */
+export function arrivedEntityDetail(
+  dataset: number,
+  side: SideDto,
+  key: string,
+): EntityDetailDto | undefined {
+  return cache.peek(JSON.stringify({ dataset, side, key }));
+}
+
 /** Starts fetching an entity's detail ahead of need; a failure shows when it is read. */
 export function prefetchEntityDetail(dataset: number, side: SideDto, key: string): void {
   entityDetail(dataset, side, key).catch(() => undefined);

@@ -31,6 +31,24 @@ export function pairContext(run: number, left: string, right: string): Promise<P
   return contextCache.get(contextId(run, left, right));
 }
 
+/** An entity's ranked candidates if they have arrived already, else `undefined`. */
+export function arrivedCandidates(
+  run: number,
+  side: SideDto,
+  key: string,
+): CandidatesDto | undefined {
+  return candidatesCache.peek(candidatesId(run, side, key));
+}
+
+/** A pair's context if it has arrived already, else `undefined`. */
+export function arrivedPairContext(
+  run: number,
+  left: string,
+  right: string,
+): PairContextDto | undefined {
+  return contextCache.peek(contextId(run, left, right));
+}
+
 /**
  * Forgets what a decision about a pair of `left` changes: the left entity's candidates
  * (they carry decisions) and, when accepted pairs change (`links`), every cached pair
