@@ -28,6 +28,12 @@ if [ "${ALIGNSCOPE_SKIP_BUILD:-}" != 1 ]; then
   cargo build -p alignscope --features desktop --bin alignscope-desktop --locked
   cargo build -p alignscope --bin alignscope --locked
 fi
+for binary in "$app" "$cli"; do
+  if [ ! -x "$binary" ]; then
+    echo "desktop-smoke: $binary is missing; build it (cargo build -p alignscope --features desktop --bins) or leave ALIGNSCOPE_SKIP_BUILD unset" >&2
+    exit 1
+  fi
+done
 
 work=$(mktemp -d /tmp/alignscope-desktop-smoke.XXXXXX)
 pids=()

@@ -253,6 +253,17 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
     const expected = `${((100 * accepted) / (accepted + rejected)).toFixed(2)}%`;
     await page.locator(byTestId('precision-estimate'), { hasText: expected }).waitFor({ timeout: 30_000 });
     await screenshot(page, 'e2e-review-undone');
+
+    // Decided pairs are marked on the dataset explorer's entity cards too, on both sides.
+    const [pairKey, verdict] = [...made.entries()][0];
+    const [left, right] = pairKey.split('\u0000');
+    for (const [side, key, other] of [['left', left, right], ['right', right, left]]) {
+      await page.goto(`${server.origin}/#/datasets/${demoRun.dataset_id}/entity/${side}/${encodeURIComponent(key)}`);
+      const marks = page.locator(byTestId('entity-decisions'));
+      await marks.waitFor({ timeout: 30_000 });
+      const text = await marks.textContent();
+      assert.ok(text.includes(verdict) && text.includes(other), `${side} card shows ${verdict} ↔ ${other}: ${text}`);
+    }
     figures['demo: key press to next pair painted (median of 20)'] = median(nextTimes);
     figures['demo: key press to next pair painted (slowest)'] = Math.max(...nextTimes);
   });
