@@ -13,7 +13,7 @@ fn demo(data_dir: &Path, extra: &[&str]) -> (String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_alignscope"))
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["--json", "demo", "--limit", "40", "--epochs", "2"])
+        .args(["--json", "demo", "--limit", "40", "--epochs", "10"])
         .args(extra)
         .output()
         .expect("alignscope runs");
@@ -49,10 +49,16 @@ fn demo_builds_once_trains_with_and_without_images_and_reports_json() {
     let images_left = summary["images_left"].as_u64().unwrap();
     let images_right = summary["images_right"].as_u64().unwrap();
     assert!(images_left >= 40 && images_right < images_left, "{summary}");
-    for key in ["hits_at_1_with_images", "hits_at_1_without_images"] {
-        let h1 = summary[key].as_f64().unwrap_or(-1.0);
-        assert!((0.0..=1.0).contains(&h1), "{key} in {summary}");
-    }
+    // The demo's point: the images carry what the sparse right graph lacks. With only
+    // 16 test pairs in this cut, MRR is the steadier measure (H@1 moves in 1/16 steps).
+    println!("demo, first 40 emoji, 10 epochs: {summary}");
+    let figure = |key: &str| summary[key].as_f64().unwrap_or(-1.0);
+    let (with, without) = (figure("mrr_with_images"), figure("mrr_without_images"));
+    assert!(
+        (0.0..=1.0).contains(&without) && with > without + 0.05,
+        "images should help: MRR {with} with, {without} without: {summary}"
+    );
+    assert!(figure("hits_at_1_with_images") >= figure("hits_at_1_without_images"));
     assert_ne!(summary["run_with_images"], summary["run_without_images"]);
 
     // The dataset is in our format, with a 1280-d feature for every image.

@@ -65,9 +65,12 @@ fn train_writes_a_run_that_eval_reproduces() {
         );
     }
     assert_eq!(result["epochs"], 4);
+    // Four epochs already rank true matches far above chance (about 1 in 84 for H@1, and
+    // a mean rank near 42); measured: H@1 0.29, mean rank 10.8.
     let h1 = result["hits_at_1"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&h1));
-    assert!(result["mr"].as_f64().unwrap() >= 1.0);
+    assert!(h1 >= 0.15, "H@1 {h1} after 4 epochs: {result}");
+    let mr = result["mr"].as_f64().unwrap();
+    assert!((1.0..=20.0).contains(&mr), "mean rank {mr}: {result}");
     assert!(
         run.stderr.contains("epoch    4/4"),
         "progress lines on stderr: {}",

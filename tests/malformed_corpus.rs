@@ -507,3 +507,255 @@ fn forcing_a_format_reads_the_folder_as_that_format() {
         run.stderr
     );
 }
+
+/// Crafted inputs that used to make loading allocate without bound, or pass import with
+/// data a run then aborted the whole process on. Each runs through the real
+/// `alignscope dataset import` while its peak resident memory is measured.
+#[cfg(target_os = "linux")]
+mod allocation_bombs {
+    use std::fs::{self, File};
+    use std::os::unix::process::ExitStatusExt;
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Most resident memory the CLI may reach on any of these inputs.
+    const MAX_PEAK_RSS: u64 = 512 << 20;
+
+    /// The data-segment limit the CLI runs under, in KiB: twice [`MAX_PEAK_RSS`], so that
+    /// an input that still allocates without bound aborts the CLI (a failure of this
+    /// test) instead of taking the machine's memory, and so that sampling cannot miss
+    /// a peak beyond it.
+    const DATA_LIMIT_KIB: u64 = 2 * (MAX_PEAK_RSS >> 10);
+
+    /// How a measured run ended.
+    struct Measured {
+        code: Option<i32>,
+        signal: Option<i32>,
+        stderr: String,
+        /// Peak resident memory (`VmHWM`), sampled every 2 ms.
+        peak: u64,
+    }
+
+    /// The peak resident memory of a live process, from `/proc/<pid>/status`.
+    fn peak_rss(pid: u32) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        Some(kib << 10)
+    }
+
+    /// Runs the CLI with `args` under the data limit, sampling its peak memory until it
+    /// exits; stderr goes through a file so the child never blocks on a full pipe.
+    fn run_measured(args: &[&str], scratch: &Path) -> Measured {
+        let stderr_path = scratch.join("stderr.txt");
+        let stderr = File::create(&stderr_path).unwrap();
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -d {DATA_LIMIT_KIB} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_alignscope"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("sh runs the alignscope binary");
+        let mut peak = 0;
+        let status = loop {
+            if let Some(now) = peak_rss(child.id()) {
+                peak = peak.max(now);
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        Measured {
+            code: status.code(),
+            signal: status.signal(),
+            stderr: fs::read_to_string(stderr_path).unwrap(),
+            peak,
+        }
+    }
+
+    /// A sparse file of `len` bytes: made at once, taking no disk space.
+    fn sparse(path: &Path, len: u64) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        File::create(path).unwrap().set_len(len).unwrap();
+    }
+
+    /// A `.npy` file with any shape in its header and the given payload.
+    fn npy_with_shape(shape: &str, data: &[u8]) -> Vec<u8> {
+        let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}\n");
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    struct Bomb {
+        name: &'static str,
+        build: fn(&Path),
+        /// Extra arguments of `dataset import`.
+        args: &'static [&'static str],
+        /// Every one of these must appear in stderr.
+        expect: &'static [&'static str],
+    }
+
+    const BOMBS: &[Bomb] = &[
+        Bomb {
+            name: "npy (0, 2^40) + empty key file",
+            build: |d| {
+                with_ours(
+                    d,
+                    &[
+                        (
+                            "left/image_features.npy",
+                            &npy_with_shape("(0, 1099511627776)", &[]),
+                        ),
+                        ("left/image_features_keys.tsv", b"key\n"),
+                    ],
+                )
+            },
+            args: &[],
+            expect: &[
+                "left/image_features.npy: the feature matrix has no rows (shape (0, 1099511627776))",
+                "delete left/image_features.npy and left/image_features_keys.tsv",
+            ],
+        },
+        Bomb {
+            name: "npy (2^20, 2^20) with 16 data bytes",
+            build: |d| {
+                with_ours(
+                    d,
+                    &[
+                        (
+                            "left/image_features.npy",
+                            &npy_with_shape("(1048576, 1048576)", &[0; 16]),
+                        ),
+                        ("left/image_features_keys.tsv", b"key\nx\n"),
+                    ],
+                )
+            },
+            args: &[],
+            expect: &["left/image_features.npy: unreadable .npy matrix: truncated .npy data"],
+        },
+        Bomb {
+            name: "npy (2, 0): zero-width vectors",
+            build: |d| {
+                with_ours(
+                    d,
+                    &[
+                        ("right/image_features.npy", &npy_with_shape("(2, 0)", &[])),
+                        ("right/image_features_keys.tsv", b"key\nx\ny\n"),
+                    ],
+                )
+            },
+            args: &[],
+            expect: &[
+                "right/image_features.npy: every row of the matrix (shape (2, 0)) has 0 values",
+            ],
+        },
+        Bomb {
+            name: "pickle of zero-length vectors",
+            build: |d| meaformer(d, &pickle_of_lists(&[(0, &[]), (10, &[])])),
+            args: &[],
+            expect: &[
+                "tiny_id_img_feature_dict.pkl: feature vector of entity id 0 has 0 values",
+                "a feature vector must have 1 to",
+            ],
+        },
+        Bomb {
+            name: "text file -> /dev/zero",
+            build: |d| {
+                write_files(d, GCN_ALIGN);
+                fs::remove_file(d.join("triples_1")).unwrap();
+                std::os::unix::fs::symlink("/dev/zero", d.join("triples_1")).unwrap();
+            },
+            args: &[],
+            expect: &[
+                "triples_1: not a regular file (it is a character device)",
+                "point AlignScope at the file itself",
+            ],
+        },
+        Bomb {
+            name: "--image-features /dev/zero",
+            build: |d| write_files(d, GCN_ALIGN),
+            args: &["--image-features", "/dev/zero"],
+            expect: &["/dev/zero: not a regular file (it is a character device)"],
+        },
+        Bomb {
+            name: "text file that is a folder",
+            build: |d| {
+                write_files(d, GCN_ALIGN);
+                fs::remove_file(d.join("ref_ent_ids")).unwrap();
+                fs::create_dir(d.join("ref_ent_ids")).unwrap();
+            },
+            args: &[],
+            expect: &["ref_ent_ids: not a regular file (it is a folder)"],
+        },
+        Bomb {
+            name: "3 GiB (sparse) text file",
+            build: |d| {
+                write_files(d, GCN_ALIGN);
+                sparse(&d.join("triples_2"), 3 << 30);
+            },
+            args: &[],
+            expect: &[
+                "triples_2: the file is 3221225472 bytes, more than the 2147483648 bytes (2 GiB) AlignScope reads from a text file",
+            ],
+        },
+        Bomb {
+            name: "9 GiB (sparse) feature pickle",
+            build: |d| {
+                meaformer(d, &[]);
+                sparse(&d.join("pkls/tiny_id_img_feature_dict.pkl"), 9 << 30);
+            },
+            args: &[],
+            expect: &[
+                "tiny_id_img_feature_dict.pkl: the file is 9663676416 bytes, more than the 8589934592 bytes (8 GiB)",
+            ],
+        },
+    ];
+
+    #[test]
+    fn crafted_inputs_fail_cleanly_with_bounded_memory() {
+        let mut failures = Vec::new();
+        for bomb in BOMBS {
+            let scratch = tempfile::tempdir().unwrap();
+            let (data, home) = (scratch.path().join("data"), scratch.path().join("home"));
+            (bomb.build)(&data);
+            let mut args = vec!["--data-dir", home.to_str().unwrap(), "dataset", "import"];
+            args.extend(bomb.args);
+            args.push(data.to_str().unwrap());
+            let run = run_measured(&args, scratch.path());
+            let mib = run.peak as f64 / f64::from(1 << 20);
+            println!(
+                "{:<40} exit {:?} signal {:?} peak RSS {mib:.1} MiB",
+                bomb.name, run.code, run.signal
+            );
+            let missing: Vec<_> = bomb
+                .expect
+                .iter()
+                .filter(|e| !run.stderr.contains(*e))
+                .collect();
+            let crashed = run.signal.is_some() || run.stderr.contains("panicked");
+            if crashed || run.code != Some(1) || !missing.is_empty() || run.peak > MAX_PEAK_RSS {
+                failures.push(format!(
+                    "`{}`: exit {:?}, signal {:?}, peak {mib:.1} MiB, missing {missing:?}\nstderr:\n{}",
+                    bomb.name, run.code, run.signal, run.stderr
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+}

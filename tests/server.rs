@@ -206,6 +206,7 @@ fn every_request_needs_the_token_and_the_rpc_maps_errors() {
     let (status, error) = status_of(
         ureq::post(&server.url("/api/call"))
             .set("Authorization", &bearer)
+            .set("Content-Type", "application/json")
             .send_string("not json"),
     );
     assert_eq!(status, 400);
@@ -238,6 +239,182 @@ fn every_request_needs_the_token_and_the_rpc_maps_errors() {
             .contains("scripts/setup.sh"),
         "{demo}"
     );
+}
+
+/// `POST /api/call` with the given headers; (status, body text).
+fn post_call(server: &Server, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let mut request = ureq::post(&server.url("/api/call"));
+    for (name, value) in headers {
+        request = request.set(name, value);
+    }
+    let (status, response) = status_of(request.send_string(body));
+    (status, response.into_string().unwrap_or_default())
+}
+
+#[test]
+fn forged_requests_are_refused_and_answers_are_hardened() {
+    let server = Server::start(&[("ALIGNSCOPE_DEMO_SOURCES", "/nonexistent/node_modules")]);
+    let token = server.token.clone();
+    let cookie = format!("alignscope_token={token}");
+    let bearer = format!("Bearer {token}");
+    let port = server.base.rsplit(':').next().unwrap().to_string();
+    let own_host = format!("127.0.0.1:{port}");
+    // What a page on another port of this host can make the browser send: the cookie (it
+    // is same-site), a "simple" content type, its own Origin.
+    let forged = r#"{"method": "import_dataset", "params": {"path": "/tmp"}}"#;
+    let foreign_origin = "http://127.0.0.1:9999";
+    let (status, body) = post_call(
+        &server,
+        &[
+            ("Cookie", &cookie),
+            ("Content-Type", "text/plain"),
+            ("Origin", foreign_origin),
+        ],
+        forged,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains(foreign_origin), "{body}");
+    // The same with a JSON type and the right token: the Origin alone refuses it.
+    let (status, _) = post_call(
+        &server,
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+            ("Origin", foreign_origin),
+        ],
+        forged,
+    );
+    assert_eq!(status, 403);
+    // A rebound domain (Host names another site) is refused, even with the token.
+    let rebound_host = format!("attacker.example:{port}");
+    let (status, body) = post_call(
+        &server,
+        &[
+            ("Host", &rebound_host),
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"method": "list_datasets"}"#,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("--allow-host"), "{body}");
+    let (status, _) = get(
+        &server.url("/"),
+        &[("Host", &rebound_host), ("Cookie", &cookie)],
+    );
+    assert_eq!(status, 403);
+    // Another site's <img> or EventSource (Sec-Fetch-Site) cannot read the API with the
+    // cookie; a navigation to the UI itself still works.
+    let (status, _) = get(
+        &server.url("/api/events"),
+        &[("Cookie", &cookie), ("Sec-Fetch-Site", "same-site")],
+    );
+    assert_eq!(status, 403);
+    let (status, _) = get(
+        &server.url("/"),
+        &[("Cookie", &cookie), ("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(status, 200);
+    // Calls take the bearer header only: the cookie or ?token= alone is 401 even from the
+    // UI's own origin, and a non-JSON body type is 415.
+    let own_origin = format!("http://{own_host}");
+    for headers in [
+        vec![
+            ("Cookie", cookie.as_str()),
+            ("Content-Type", "application/json"),
+            ("Origin", own_origin.as_str()),
+        ],
+        vec![("Content-Type", "application/json")],
+    ] {
+        let (status, body) = post_call(&server, &headers, r#"{"method": "list_datasets"}"#);
+        assert_eq!(status, 401, "{headers:?}: {body}");
+    }
+    let with_query = format!("/api/call?token={token}");
+    let (status, _) = status_of(
+        ureq::post(&server.url(&with_query))
+            .set("Content-Type", "application/json")
+            .send_string(r#"{"method": "list_datasets"}"#),
+    );
+    assert_eq!(status, 401);
+    let (status, body) = post_call(
+        &server,
+        &[("Authorization", &bearer), ("Content-Type", "text/plain")],
+        r#"{"method": "list_datasets"}"#,
+    );
+    assert_eq!(status, 415, "{body}");
+    assert!(body.contains("application/json"), "{body}");
+    // The UI's own calls: bearer, JSON, its own Origin, by address or by localhost.
+    let localhost_host = format!("localhost:{port}");
+    let localhost_origin = format!("http://{localhost_host}");
+    for (host, origin) in [
+        (own_host.as_str(), own_origin.as_str()),
+        (localhost_host.as_str(), localhost_origin.as_str()),
+    ] {
+        let (status, body) = post_call(
+            &server,
+            &[
+                ("Host", host),
+                ("Origin", origin),
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+            ],
+            r#"{"method": "list_datasets"}"#,
+        );
+        assert_eq!((status, body.as_str()), (200, "[]"));
+    }
+    // Hardening headers on pages and refusals alike.
+    for (path, headers) in [
+        (format!("/?token={token}"), vec![]),
+        ("/".to_string(), vec![]),
+        ("/".to_string(), vec![("Host", rebound_host.as_str())]),
+    ] {
+        let (status, response) = get(&server.url(&path), &headers);
+        let csp = response.header("content-security-policy").unwrap_or("");
+        assert!(
+            csp.contains("script-src 'self'"),
+            "{path} {status}: {csp:?}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp:?}");
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
+    }
+}
+
+#[test]
+fn serving_on_every_address_warns_that_the_token_travels_in_clear() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alignscope"))
+        .args(["serve", "--host", "0.0.0.0", "--port", "0"])
+        .env("ALIGNSCOPE_HOME", home.path())
+        .env("ALIGNSCOPE_DEMO_SOURCES", "/nonexistent/node_modules")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut warning = None;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.starts_with("warning:") => {
+                warning = Some(line);
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let warning = warning.expect("serve --host 0.0.0.0 prints a warning");
+    assert!(warning.contains("in clear"), "{warning}");
+    assert!(warning.contains("0.0.0.0"), "{warning}");
 }
 
 /// Reads server-sent events into a channel, one JSON value per `data:` line.
@@ -423,29 +600,41 @@ fn entity_search_is_fast_on_dbp15k_zh_en() {
     let server = Server::start(&[("ALIGNSCOPE_DEMO_SOURCES", "/nonexistent/node_modules")]);
     let imported = server.ok("import_dataset", json!({"path": dir}));
     let id = imported["dataset"]["id"].clone();
-    let mut worst = Duration::ZERO;
-    for query in [
-        "a",
-        "Beijing",
-        "北京",
-        "resource/Chi",
-        "no such entity at all",
+    // (query, fewest hits, most hits): a common letter fills the limit, names find their
+    // entities on either side, nonsense finds nothing. Times are printed, not asserted.
+    for (query, fewest, most) in [
+        ("a", 50, 50),
+        ("Beijing", 1, 50),
+        ("北京", 1, 50),
+        ("resource/Chi", 1, 50),
+        ("no such entity at all", 0, 0),
     ] {
         let mut times = Vec::new();
-        let mut hits = 0;
+        let mut found = Value::Null;
         for _ in 0..5 {
             let started = Instant::now();
-            let found = server.ok(
+            found = server.ok(
                 "search_entities",
                 json!({"dataset": id, "query": query, "limit": 50}),
             );
             times.push(started.elapsed());
-            hits = found.as_array().unwrap().len();
+        }
+        let hits = found.as_array().unwrap();
+        assert!(
+            (fewest..=most).contains(&hits.len()),
+            "{query:?}: {} hits",
+            hits.len()
+        );
+        let lowered = query.to_lowercase();
+        for hit in hits {
+            let text = format!("{} {} {}", hit["key"], hit["name"], hit["label"]).to_lowercase();
+            assert!(text.contains(&lowered), "{query:?} found {hit}");
         }
         times.sort();
         let median = times[times.len() / 2];
-        worst = worst.max(median);
-        println!("search {query:?} on zh_en: {hits} hits, median {median:?} (over HTTP)");
+        println!(
+            "search {query:?} on zh_en: {} hits, median {median:?} (over HTTP)",
+            hits.len()
+        );
     }
-    assert!(worst < Duration::from_secs(1), "search too slow: {worst:?}");
 }

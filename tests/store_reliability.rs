@@ -398,3 +398,63 @@ fn unusable_database_files_get_clear_errors() {
     );
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn two_processes_on_one_data_directory_take_turns_on_the_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let home = tmp.path().join("home").to_string_lossy().into_owned();
+    let h = home.as_str();
+    json(&alignscope(&[
+        "--data-dir",
+        h,
+        "--json",
+        "dataset",
+        "import",
+        &data,
+    ]));
+    let train = |seed: &str| {
+        Command::new(env!("CARGO_BIN_EXE_alignscope"))
+            .args([
+                "--data-dir",
+                h,
+                "train",
+                "--dataset",
+                &data,
+                "--epochs",
+                "6",
+                "--seed",
+                seed,
+                "--json",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (train("1"), train("2"));
+    let mut logs = String::new();
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        logs.push_str(&stderr);
+    }
+    let mut spans: Vec<(i64, i64)> = runs(h)
+        .iter()
+        .map(|r| {
+            assert_eq!(r["status"], "completed", "{r}");
+            (
+                r["started_at"].as_i64().unwrap(),
+                r["finished_at"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    spans.sort();
+    assert_eq!(spans.len(), 2);
+    assert!(
+        spans[1].0 >= spans[0].1,
+        "both processes trained on the CPU at once: {spans:?}"
+    );
+    assert!(logs.contains("waiting for the cpu device"), "{logs}");
+}

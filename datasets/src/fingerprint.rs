@@ -7,7 +7,7 @@
 //! format has the same fingerprint.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
 
@@ -122,13 +122,19 @@ impl Canonical {
         Ok(())
     }
 
+    /// Hashes a file's length and bytes, streamed: images are never held whole.
     fn file(&mut self, path: &std::path::Path) -> Result<(), DatasetError> {
-        let read = |h: &mut Sha256| -> std::io::Result<()> {
-            let mut file = File::open(path)?;
-            let mut content = Vec::new();
-            file.read_to_end(&mut content)?;
-            h.update((content.len() as u64).to_le_bytes());
-            h.update(&content);
+        let read = |h: &mut Sha256| -> io::Result<()> {
+            let file = File::open(path)?;
+            let len = file.metadata()?.len();
+            h.update(len.to_le_bytes());
+            let copied = io::copy(&mut file.take(len), h)?;
+            if copied != len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("the file shrank from {len} to {copied} bytes while being read"),
+                ));
+            }
             Ok(())
         };
         read(&mut self.0).map_err(|source| DatasetError::Read {

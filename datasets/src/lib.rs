@@ -16,6 +16,7 @@ pub mod demo;
 pub mod display;
 mod error;
 pub mod features;
+mod file;
 mod fingerprint;
 mod formats;
 mod images;
@@ -30,6 +31,7 @@ mod text;
 pub use demo::{DemoError, DemoOptions, DemoReport, DemoSources, build_demo_pair};
 pub use error::DatasetError;
 pub use features::{BagOfFeatures, DEFAULT_TOP_K, bag_of_attributes, bag_of_relations};
+pub use file::{MAX_FEATURE_FILE_BYTES, MAX_TEXT_FILE_BYTES};
 pub use fingerprint::fingerprint;
 pub use formats::{
     FORMAT_VERSION, Format, LoadOptions, Loaded, detect_format, load, write_alignscope,

@@ -122,10 +122,22 @@ pub struct ImageFeatures {
 }
 
 impl ImageFeatures {
+    /// The widest feature vector a dataset may hold: 16,384 values. Image features are
+    /// 512 to 4,096 values wide (ResNet-152: 2,048; EfficientNet-Lite0: 1,280), and a run
+    /// gives every entity a vector of the dataset's width, so a wider claim is refused
+    /// when the dataset is read.
+    pub const MAX_DIM: usize = 16_384;
+
+    /// Whether vectors of `dim` values are acceptable: 1 to [`Self::MAX_DIM`].
+    pub fn accepts_dim(dim: usize) -> bool {
+        (1..=Self::MAX_DIM).contains(&dim)
+    }
+
     /// The feature vector of an entity, if it has one.
     pub fn vector(&self, entity: u32) -> Option<&[f32]> {
         let row = (*self.rows.get(entity as usize)?)? as usize;
-        self.data.get(row * self.dim..(row + 1) * self.dim)
+        let start = row.checked_mul(self.dim)?;
+        self.data.get(start..start.checked_add(self.dim)?)
     }
 
     /// How many entities have a vector.

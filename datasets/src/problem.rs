@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::model::ImageFeatures;
+
 /// Where a problem is: a file and, for text files, a 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Location {
@@ -50,6 +52,28 @@ pub enum ProblemKind {
     MissingFile {
         /// What the file holds and how it is laid out.
         what: String,
+    },
+    /// Something other than a regular file where a file is expected.
+    #[error(
+        "not a regular file (it is {found}); point AlignScope at the file itself, not at a device, a FIFO or a folder"
+    )]
+    NotARegularFile {
+        /// What is there, e.g. "a character device".
+        found: &'static str,
+    },
+    /// A file larger than AlignScope reads for its kind (see [`crate::MAX_TEXT_FILE_BYTES`]
+    /// and [`crate::MAX_FEATURE_FILE_BYTES`]).
+    #[error(
+        "the file is {size} bytes, more than the {limit} bytes ({} GiB) AlignScope reads from a {kind}; check that this is the right file",
+        limit >> 30
+    )]
+    FileTooLarge {
+        /// Its size in bytes (at least: it may have grown while being read).
+        size: u64,
+        /// The limit for its kind, in bytes.
+        limit: u64,
+        /// Its kind: "text file" or "feature file".
+        kind: &'static str,
     },
     /// The file exists but could not be read.
     #[error("cannot read the file: {reason}")]
@@ -168,6 +192,29 @@ pub enum ProblemKind {
         expected: usize,
         /// The entity the expected length was taken from.
         first_entity: String,
+    },
+    /// Feature vectors with no values, or more than [`ImageFeatures::MAX_DIM`].
+    #[error(
+        "{of} has {width} values; a feature vector must have 1 to {} values",
+        ImageFeatures::MAX_DIM
+    )]
+    FeatureWidth {
+        /// Which vectors: one entity's, or every row of a matrix.
+        of: String,
+        /// Their length.
+        width: usize,
+    },
+    /// A feature matrix with no rows (a shape such as `(0, d)`).
+    #[error(
+        "the feature matrix has no rows (shape {shape}); a graph without image features has neither file: delete {matrix} and {keys}"
+    )]
+    EmptyFeatureMatrix {
+        /// The matrix's shape, as Python prints it.
+        shape: String,
+        /// The matrix file, relative to the dataset folder.
+        matrix: String,
+        /// Its key file, relative to the dataset folder.
+        keys: String,
     },
     /// A feature vector with NaN or infinity.
     #[error(

@@ -1,13 +1,12 @@
 //! Line-oriented text files: reading with UTF-8 checks, tab-separated records and id
 //! parsing, each failure reported with file and line.
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::file::{FileKind, read_or_report};
 use crate::problem::{Diagnostics, Location, ProblemKind, WarningKind, quote};
 
-/// A text file read whole and checked to be UTF-8.
+/// A text file read whole (at most [`crate::MAX_TEXT_FILE_BYTES`]) and checked to be UTF-8.
 pub(crate) struct TextFile {
     /// Path as reported in messages.
     pub path: PathBuf,
@@ -17,43 +16,14 @@ pub(crate) struct TextFile {
 /// Reads `path` as UTF-8 text. A missing file is reported as [`ProblemKind::MissingFile`]
 /// with `what` saying what the file should hold; other failures likewise.
 pub(crate) fn read_required(path: &Path, what: &str, diag: &mut Diagnostics) -> Option<TextFile> {
-    match fs::read(path) {
-        Ok(bytes) => decode(path, bytes, diag),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            diag.error(
-                Location::file(path),
-                ProblemKind::MissingFile {
-                    what: what.to_string(),
-                },
-            );
-            None
-        }
-        Err(e) => {
-            report_unreadable(path, &e, diag);
-            None
-        }
-    }
+    let bytes = read_or_report(path, FileKind::Text, Some(what), diag)?;
+    decode(path, bytes, diag)
 }
 
 /// Reads `path` if it exists; `None` without a problem when it does not.
 pub(crate) fn read_optional(path: &Path, diag: &mut Diagnostics) -> Option<TextFile> {
-    match fs::read(path) {
-        Ok(bytes) => decode(path, bytes, diag),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => {
-            report_unreadable(path, &e, diag);
-            None
-        }
-    }
-}
-
-pub(crate) fn report_unreadable(path: &Path, e: &io::Error, diag: &mut Diagnostics) {
-    diag.error(
-        Location::file(path),
-        ProblemKind::Unreadable {
-            reason: e.to_string(),
-        },
-    );
+    let bytes = read_or_report(path, FileKind::Text, None, diag)?;
+    decode(path, bytes, diag)
 }
 
 fn decode(path: &Path, bytes: Vec<u8>, diag: &mut Diagnostics) -> Option<TextFile> {

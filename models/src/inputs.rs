@@ -3,7 +3,8 @@
 //! - relation: raw head+tail counts over the `K` most frequent relations;
 //! - attribute: 0/1 over the `K` most frequent attribute keys;
 //! - image: L2-normalised feature vectors; an entity without one gets the mean of its
-//!   neighbours' vectors, else one random vector shared by all such entities.
+//!   neighbours' vectors, else one vector drawn from the known vectors' per-dimension
+//!   normal distribution (mean and standard deviation), shared by all such entities.
 //!
 //! A modality every entity has the same vector for (no attribute triples at all: all
 //! zeros; no image at all: one shared random vector) is kept as a single row,
@@ -189,10 +190,13 @@ fn image_input(
     rng: &mut SeededRng,
 ) -> (ModalityInput, ModalityInputReport) {
     let n = pair.entity_count();
+    // The width of features that hold a vector: a width no vector has is only a claim
+    // (an empty matrix of any width holds no data to justify it).
     let width = Side::BOTH
         .iter()
-        .find_map(|&s| pair.graph(s).image_features.as_ref().map(|f| f.dim))
-        .unwrap_or(ABSENT_IMAGE_WIDTH);
+        .filter_map(|&s| pair.graph(s).image_features.as_ref())
+        .find(|f| (0..f.rows.len() as u32).any(|e| f.vector(e).is_some()))
+        .map_or(ABSENT_IMAGE_WIDTH, |f| f.dim);
     let mut rows: Vec<Option<Vec<f32>>> = vec![None; n];
     for side in Side::BOTH {
         if let Some(features) = &pair.graph(side).image_features
@@ -206,8 +210,8 @@ fn image_input(
         }
     }
     let known = rows.iter().filter(|r| r.is_some()).count();
-    let shared = l2_normalized(&rng.normal_vec(width, 1.0));
     if known == 0 {
+        let shared = l2_normalized(&rng.normal_vec(width, 1.0));
         let report = ModalityInputReport {
             modality: ModalityKind::Image,
             width,
@@ -217,7 +221,9 @@ fn image_input(
         };
         return (ModalityInput::Shared { row: shared }, report);
     }
-    // Neighbour mean over the known vectors, else the shared random vector.
+    // Neighbour mean over the known vectors, else one vector drawn from the known
+    // vectors' per-dimension normal distribution, shared by all such entities.
+    let shared = draw_like_known(&rows, width, rng);
     let mut neighbours: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); n];
     for (&h, &t) in graph.heads.iter().zip(&graph.tails) {
         neighbours[h as usize].insert(t);
@@ -253,10 +259,36 @@ fn image_input(
         entities_with_features: known,
         imputed: from_neighbours + random,
         policy: format!(
-            "L2-normalised vectors; {from_neighbours} without an image got the mean of their neighbours' vectors, {random} one shared random vector (authors' code)"
+            "L2-normalised vectors; {from_neighbours} without an image got the mean of their neighbours' vectors, {random} one shared vector drawn from the known vectors' per-dimension mean and standard deviation (authors' code)"
         ),
     };
     (ModalityInput::PerEntity { width, data }, report)
+}
+
+/// One vector drawn from `N(mean_d, std_d)` per dimension `d`, the mean and standard
+/// deviation of the known vectors (as the authors' code draws the stand-in for missing
+/// images), so it has their scale and centre rather than a unit random direction.
+fn draw_like_known(rows: &[Option<Vec<f32>>], width: usize, rng: &mut SeededRng) -> Vec<f32> {
+    let known: Vec<&Vec<f32>> = rows.iter().flatten().collect();
+    let count = known.len().max(1) as f64;
+    let mut mean = vec![0.0f64; width];
+    for v in &known {
+        for (m, &x) in mean.iter_mut().zip(v.iter()) {
+            *m += f64::from(x) / count;
+        }
+    }
+    let mut variance = vec![0.0f64; width];
+    for v in &known {
+        for ((var, &x), m) in variance.iter_mut().zip(v.iter()).zip(&mean) {
+            *var += (f64::from(x) - m).powi(2) / count;
+        }
+    }
+    let noise = rng.normal_vec(width, 1.0);
+    mean.iter()
+        .zip(&variance)
+        .zip(&noise)
+        .map(|((m, var), z)| (m + var.sqrt() * f64::from(*z)) as f32)
+        .collect()
 }
 
 /// `v / |v|` (zero stays zero).
@@ -266,5 +298,79 @@ pub fn l2_normalized(v: &[f32]) -> Vec<f32> {
         v.iter().map(|x| x / norm).collect()
     } else {
         v.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alignscope_datasets::model::{Entity, ImageFeatures};
+
+    use super::*;
+
+    /// Two entities a side; the left graph's features are `features`.
+    fn pair_with_left_features(features: ImageFeatures) -> MmkgPair {
+        let mut pair = MmkgPair::default();
+        for side in Side::BOTH {
+            pair.graph_mut(side).entities = ["a", "b"]
+                .map(|key| Entity {
+                    key: key.into(),
+                    name: key.into(),
+                })
+                .to_vec();
+        }
+        pair.left.image_features = Some(features);
+        pair
+    }
+
+    #[test]
+    fn features_without_any_vector_do_not_set_the_image_width() {
+        // An empty matrix of absurd width: using its width would allocate terabytes.
+        let pair = pair_with_left_features(ImageFeatures {
+            dim: 1 << 40,
+            rows: vec![None; 2],
+            data: Vec::new(),
+        });
+        let graph = AlignmentGraph::from_pair(&pair);
+        let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
+        assert_eq!(inputs.image.width(), ABSENT_IMAGE_WIDTH);
+        assert_eq!(inputs.reports[2].entities_with_features, 0);
+    }
+
+    #[test]
+    fn the_width_comes_from_the_side_with_vectors() {
+        let mut pair = pair_with_left_features(ImageFeatures {
+            dim: 1 << 40,
+            rows: vec![None; 2],
+            data: Vec::new(),
+        });
+        pair.right.image_features = Some(ImageFeatures {
+            dim: 3,
+            rows: vec![Some(0), None],
+            data: vec![3.0, 0.0, 4.0],
+        });
+        let graph = AlignmentGraph::from_pair(&pair);
+        let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
+        assert_eq!(inputs.image.width(), 3);
+        assert_eq!(inputs.reports[2].entities_with_features, 1);
+    }
+
+    #[test]
+    fn a_missing_image_is_drawn_from_the_known_vectors_distribution() {
+        // Both left entities have the same vector (no spread), the right ones none and no
+        // neighbours: the stand-in is that vector itself, not a random direction.
+        let pair = pair_with_left_features(ImageFeatures {
+            dim: 3,
+            rows: vec![Some(0), Some(1)],
+            data: vec![3.0, 0.0, 4.0, 3.0, 0.0, 4.0],
+        });
+        let graph = AlignmentGraph::from_pair(&pair);
+        let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
+        let ModalityInput::PerEntity { width, data } = &inputs.image else {
+            panic!("per-entity image input expected");
+        };
+        assert_eq!(*width, 3);
+        for row in data.chunks(3) {
+            assert_eq!(row, [0.6, 0.0, 0.8]);
+        }
     }
 }

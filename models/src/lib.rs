@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod compute;
+pub mod durable;
 pub mod eval;
 pub mod export;
 pub mod graph;
@@ -20,6 +21,7 @@ pub mod loss;
 pub mod model;
 pub mod ops;
 pub mod projection;
+pub mod relations;
 pub mod rng;
 pub mod run;
 pub mod synthetic;

@@ -270,8 +270,13 @@ pub fn prepare(spec: &RunSpec) -> Result<PreparedRun, RunError> {
 }
 
 /// Prepares an already loaded pair (read as `format`) for `spec`.
-pub fn prepare_pair(spec: &RunSpec, pair: MmkgPair, format: &str) -> Result<PreparedRun, RunError> {
+pub fn prepare_pair(
+    spec: &RunSpec,
+    mut pair: MmkgPair,
+    format: &str,
+) -> Result<PreparedRun, RunError> {
     spec.model.validate()?;
+    crate::relations::keep_relations_apart(&mut pair);
     if pair.gold.is_empty() {
         return Err(RunError::NoGold(spec.dataset.clone()));
     }

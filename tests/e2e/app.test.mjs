@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -88,6 +89,64 @@ describe('browser twin against alignscope serve', () => {
     await screenshot(page, 'e2e-home');
   });
 
+  test('the token leaves the address bar; the page is hardened', async () => {
+    assert.ok(!page.url().includes('token='), `the address bar still shows the token: ${page.url()}`);
+    // A reload (token kept in the page's storage, not in the URL) still reaches the API.
+    await page.reload();
+    await page.locator(byTestId('dataset-row'), { hasText: 'emoji' }).first().waitFor();
+    const response = await fetch(server.url);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+  });
+
+  test('a page on another port of the same host cannot act with the cookie', async () => {
+    const [demo] = await callApi(server, 'list_datasets');
+    const target = `${server.origin}/api/call`;
+    const imageUrl = `${server.origin}/api/image?dataset=${demo.id}&side=left&key=x`;
+    // The attacker's page: same host, other port, so same-site with the UI and sent its
+    // cookie (SameSite=Strict does not stop that). It forges a decision with a "simple"
+    // request (text/plain, no preflight) and one with a JSON type, and loads an image.
+    const attack = `<!doctype html><script>
+      const body = JSON.stringify({ method: 'record_decision', params: { dataset: ${demo.id}, left: 'a', right: 'b', verdict: 'accept' } });
+      Promise.allSettled([
+        fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body }),
+        fetch(${JSON.stringify(target)}, { method: 'POST', credentials: 'include', headers: { 'content-type': 'application/json' }, body }),
+        new Promise((done) => { const img = new Image(); img.onload = () => done('loaded'); img.onerror = () => done('refused'); img.src = ${JSON.stringify(imageUrl)}; }),
+      ]).then((results) => { window.attackResults = results.map((r) => r.status === 'fulfilled' ? String(r.value?.type ?? r.value) : 'rejected'); });
+    </script>`;
+    const foreign = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(attack);
+    });
+    await new Promise((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+    // The user's browser: it holds the token cookie of the page they opened.
+    const userBrowser = await browser.newContext();
+    await userBrowser.addCookies([
+      { name: 'alignscope_token', value: server.token, url: server.origin, httpOnly: true, sameSite: 'Strict' },
+    ]);
+    const attackerPage = await userBrowser.newPage();
+    const seen = [];
+    attackerPage.on('response', (r) => {
+      if (r.url().startsWith(server.origin)) seen.push(`${r.request().method()} ${r.status()}`);
+    });
+    try {
+      await attackerPage.goto(`http://127.0.0.1:${foreign.address().port}/`);
+      await attackerPage.waitForFunction(() => window.attackResults !== undefined, null, { timeout: 10_000 });
+      const results = await attackerPage.evaluate(() => window.attackResults);
+      // The image is refused; the JSON fetch is blocked by the browser (CORS preflight
+      // unanswered) or by the server; the no-cors one reaches the server and gets 403.
+      assert.equal(results[2], 'refused', `the foreign page loaded an API image: ${results}`);
+      assert.ok(seen.includes('POST 403'), `the server did not refuse the forged POST: ${seen}`);
+    } finally {
+      await userBrowser.close();
+      await new Promise((resolve) => foreign.close(resolve));
+    }
+    const history = await callApi(server, 'decision_history', { dataset: demo.id });
+    assert.deepEqual(history, [], 'a forged request recorded a decision');
+  });
+
   test('an invalid folder shows its validation error with file and line', async () => {
     const broken = join(home.dir, 'broken-dataset');
     mkdirSync(broken, { recursive: true });
@@ -104,6 +163,35 @@ describe('browser twin against alignscope serve', () => {
     assert.match(text, /ent_ids_1:2/, `the error names file and line: ${text}`);
     await screenshot(page, 'e2e-import-error');
   });
+
+  test('labels that look like HTML are shown as text', shootOnFailure('e2e-html-labels', async () => {
+    const folder = join(home.dir, 'html-labels');
+    mkdirSync(folder, { recursive: true });
+    // No underscores: labels show them as spaces.
+    const entity = '<img src=x onerror=document.body.dataset.xss=1>';
+    writeFileSync(join(folder, 'ent_ids_1'), `0\thttp://a/${entity}\n1\thttp://a/B\n`);
+    writeFileSync(join(folder, 'ent_ids_2'), '10\thttp://b/A\n11\thttp://b/C\n');
+    writeFileSync(join(folder, 'triples_1'), '0\t0\t1\n');
+    writeFileSync(join(folder, 'triples_2'), '10\t5\t11\n');
+    writeFileSync(join(folder, 'ref_ent_ids'), '0\t10\n1\t11\n');
+    const name = '<img src=x onerror=document.body.dataset.xss=2>';
+    await callApi(server, 'import_dataset', { path: folder, name });
+    await page.goto(`${server.origin}/#/`);
+    await page.reload();
+    const row = page.locator(byTestId('dataset-row'), { hasText: name });
+    await row.first().waitFor({ timeout: 30_000 });
+    await row.first().locator(byTestId('dataset-link')).click();
+    await page.locator(byTestId('entity-search')).fill('img');
+    const result = page.locator(byTestId('search-result')).first();
+    await result.waitFor({ timeout: 30_000 });
+    const shown = await result.textContent();
+    // (The label is the URI's last segment; a closing `>` is taken as N-Triples' bracket.)
+    assert.ok(shown.includes(entity.slice(0, -1)), `the label is shown as its text: ${shown}`);
+    assert.equal(await page.locator('img[src="x"]').count(), 0, 'a label became an <img> element');
+    assert.equal(await page.evaluate(() => document.body.dataset.xss), undefined);
+    await screenshot(page, 'e2e-html-labels');
+    await page.goto(`${server.origin}/#/`);
+  }));
 
   test('import the real DBP15K zh_en pair', { skip: !haveShared && 'shared datasets absent' }, async () => {
     await page.locator(byTestId('import-path')).fill(zhEn);

@@ -8,6 +8,7 @@
 //! `w' = w · γ/√(σ² + ε)` per output channel and `b' = β − μ · γ/√(σ² + ε)`.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use burn::nn::Linear;
@@ -26,6 +27,10 @@ pub const WEIGHTS_FILE_NAME: &str = "efficientnet-lite0-57934424.pth";
 
 /// Environment variable naming the weights file explicitly.
 pub const WEIGHTS_ENV: &str = "ALIGNSCOPE_ENCODER_WEIGHTS";
+
+/// Largest weights file read: 128 MiB. The EfficientNet-Lite0 file has 18.8 MB; a
+/// larger file is not it, and is refused before it is read.
+pub const MAX_WEIGHTS_BYTES: u64 = 128 << 20;
 
 /// Batch-norm epsilon the weights were trained with.
 const BATCH_NORM_EPSILON: f64 = 1e-3;
@@ -78,7 +83,7 @@ pub fn load_efficientnet<B: Backend>(
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|error| unreadable(error.to_string()))?;
+    let bytes = read_weights_file(path).map_err(unreadable)?;
     let tensors = read_state_dict(&bytes).map_err(|error| unreadable(error.to_string()))?;
     let weights = StateDict { path, tensors };
     let stem = weights.folded_conv(
@@ -144,6 +149,35 @@ pub fn load_efficientnet<B: Backend>(
         head,
         classifier,
     })
+}
+
+/// The bytes of the weights file: a regular file (not a device or a FIFO, which could
+/// block or never end) of at most [`MAX_WEIGHTS_BYTES`], read with that bound.
+fn read_weights_file(path: &Path) -> Result<Vec<u8>, String> {
+    let too_large = |size: u64| {
+        format!(
+            "the file is {size} bytes, more than the {MAX_WEIGHTS_BYTES} bytes read from a \
+             weights file; point {WEIGHTS_ENV} at {WEIGHTS_FILE_NAME}"
+        )
+    };
+    let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "not a regular file; point {WEIGHTS_ENV} at the file {WEIGHTS_FILE_NAME} itself"
+        ));
+    }
+    if metadata.len() > MAX_WEIGHTS_BYTES {
+        return Err(too_large(metadata.len()));
+    }
+    let file = std::fs::File::open(path).map_err(|error| error.to_string())?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(MAX_WEIGHTS_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| error.to_string())?;
+    if bytes.len() as u64 > MAX_WEIGHTS_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// The tensors of a state dict, looked up by key with shape checks.
@@ -254,5 +288,32 @@ impl StateDict<'_> {
             weight: burn::module::Param::from_tensor(weight.transpose()),
             bias: Some(burn::module::Param::from_tensor(bias)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_refused_unread() {
+        let err = read_weights_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(err.starts_with("not a regular file; point"), "{err}");
+    }
+
+    #[test]
+    fn a_file_larger_than_any_weights_file_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.pth");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(MAX_WEIGHTS_BYTES + 1)
+            .unwrap();
+        let err = read_weights_file(&path).unwrap_err();
+        assert!(
+            err.starts_with("the file is 134217729 bytes, more than the 134217728 bytes"),
+            "{err}"
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! The pinned npm packages the demo is built from, and reading their JSON files.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
 use super::error::DemoError;
+use crate::file::{FileKind, ReadFileError, read_capped};
 
 /// The version of `emoji-datasource-twitter` the demo is built from.
 pub const PINNED_EMOJI_DATASOURCE_TWITTER: &str = "16.0.0";
@@ -133,14 +133,14 @@ fn check_version(
 
 /// Reads and parses a JSON file of one of the packages.
 pub(super) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, DemoError> {
-    let text = fs::read(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => DemoError::PackageMissing {
+    let text = read_capped(path, FileKind::Text).map_err(|error| match error {
+        ReadFileError::NotFound => DemoError::PackageMissing {
             package: package_of(path),
             path: path.to_path_buf(),
         },
-        _ => DemoError::Read {
+        other => DemoError::Read {
             path: path.to_path_buf(),
-            source,
+            source: other.into(),
         },
     })?;
     serde_json::from_slice(&text).map_err(|source| DemoError::Json {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::folder_name;
 use super::gcn_align::{self, IdSpace};
+use crate::file::{FileKind, read_or_report};
 use crate::model::{AttrTriple, ImageFeatures, MmkgPair, Side};
 use crate::pickle::{FeatureEntry, PickleKey, read_feature_dict};
 use crate::problem::{Diagnostics, Location, ProblemKind, WarningKind};
@@ -102,13 +103,9 @@ fn describe_key(key: &PickleKey) -> String {
 }
 
 fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &mut Diagnostics) {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let what = "the image-feature pickle given with --image-features".to_string();
-            return diag.error(Location::file(path), ProblemKind::MissingFile { what });
-        }
-        Err(e) => return crate::text::report_unreadable(path, &e, diag),
+    let what = "the image-feature pickle given with --image-features";
+    let Some(bytes) = read_or_report(path, FileKind::Features, Some(what), diag) else {
+        return;
     };
     let dict = match read_feature_dict(&bytes) {
         Ok(dict) => dict,
@@ -160,6 +157,16 @@ fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &m
                 ProblemKind::FeatureShape {
                     entity: who,
                     shape: entry.shape.clone(),
+                },
+            );
+            continue;
+        }
+        if !ImageFeatures::accepts_dim(dim) {
+            diag.error(
+                Location::file(path),
+                ProblemKind::FeatureWidth {
+                    of: format!("feature vector of {who}"),
+                    width: dim,
                 },
             );
             continue;

@@ -6,6 +6,10 @@
 //! kept); the attention logit is `u_e . a` with `a` the layer's vector; a softmax runs
 //! over each head's pairs; the new `h_i` is `tanh` of the weighted sum. There is no
 //! weight matrix.
+//!
+//! GAT layer (Veličković et al. 2018, the ablation): `g = h W` with a `d x d` weight
+//! matrix, logits `LeakyReLU(g_i . a + g_j . b, 0.2)`, a softmax over each head's pairs,
+//! and the new `h_i` is `tanh` of the weighted sum of the `g_j`.
 
 use burn::module::{Module, Param};
 use burn::tensor::{Tensor, activation, backend::Backend};
@@ -25,23 +29,33 @@ pub struct GraphLayer<B: Backend> {
     attention: Param<Tensor<B, 2>>,
     /// GAT only: the attention vector over the neighbour (`d x 1`).
     neighbour_attention: Option<Param<Tensor<B, 2>>>,
+    /// GAT only: the weight matrix `W` (`d x d`).
+    weight: Option<Param<Tensor<B, 2>>>,
 }
 
 impl<B: Backend> GraphLayer<B> {
     /// A layer of `kind` over `dim`-wide embeddings.
     pub fn new(kind: GraphLayerKind, dim: usize, rng: &mut SeededRng, device: &B::Device) -> Self {
         let attention = param_from(xavier_uniform(rng, dim, 1, dim), [dim, 1], device);
-        let neighbour_attention = match kind {
-            GraphLayerKind::Reflection => None,
-            GraphLayerKind::Gat => Some(param_from(
-                xavier_uniform(rng, dim, 1, dim),
-                [dim, 1],
-                device,
-            )),
+        let (neighbour_attention, weight) = match kind {
+            GraphLayerKind::Reflection => (None, None),
+            GraphLayerKind::Gat => (
+                Some(param_from(
+                    xavier_uniform(rng, dim, 1, dim),
+                    [dim, 1],
+                    device,
+                )),
+                Some(param_from(
+                    xavier_uniform(rng, dim, dim, dim * dim),
+                    [dim, dim],
+                    device,
+                )),
+            ),
         };
         Self {
             attention,
             neighbour_attention,
+            weight,
         }
     }
 
@@ -63,6 +77,10 @@ impl<B: Backend> GraphLayer<B> {
                 B::reflection_layer(h, relations, self.attention.val(), graph).tanh()
             }
             Some(neighbour_attention) => {
+                let h = match &self.weight {
+                    Some(weight) => h.matmul(weight.val()),
+                    None => h,
+                };
                 let neighbours = h.clone().select(0, graph.tails.clone());
                 let own = h
                     .matmul(self.attention.val())

@@ -1,12 +1,15 @@
 //! Checkpoints: the model, the optimiser state and the trainer state, written into a
-//! staging folder that is renamed into place, so a crash never leaves a torn checkpoint.
+//! uniquely named staging folder, flushed to disk with the folder, renamed into place, and
+//! only then named by the `latest` pointer (written the same way), so neither a crash nor a
+//! power loss leaves the pointer naming a torn checkpoint.
 //!
 //! Layout under a run folder: `checkpoints/epoch-000010/{model.bin, optimizer.bin,
-//! state.json}`, `checkpoints/latest` (the name of the newest), `checkpoints/best/
-//! model.bin` (the best epoch's model). The two newest epoch checkpoints are kept.
+//! state.json, checksums.sha256}`, `checkpoints/latest` (the name of the newest),
+//! `checkpoints/best/model.bin` (the best epoch's model). The two newest epoch checkpoints
+//! are kept, so a resume whose newest checkpoint is damaged (a disk that lied, a file
+//! truncated by hand) falls back to the one before it ([`CheckpointStore::resume`]).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::{AutodiffModule, Module};
@@ -14,8 +17,10 @@ use burn::optim::Optimizer;
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::progress::EpochRecord;
+use crate::durable::{self, RemoveOnDrop};
 use crate::rng::SeededRng;
 
 /// The epoch judged best so far.
@@ -76,6 +81,24 @@ pub enum CheckpointError {
         /// The cause.
         source: serde_json::Error,
     },
+    /// A file's content differs from the checksum written with it.
+    #[error("checkpoint {path}: damaged (its SHA-256 differs from the one written with it)")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Checkpoints exist, but none of them can be read.
+    #[error(
+        "no usable checkpoint in {root}: {}; start the run again from scratch instead of \
+         resuming it",
+        .reasons.join("; ")
+    )]
+    NoneUsable {
+        /// The checkpoints folder.
+        root: PathBuf,
+        /// Why each checkpoint was refused, newest first.
+        reasons: Vec<String>,
+    },
     /// No checkpoint there.
     #[error(
         "no checkpoint in {0} (expected checkpoints/latest; a run writes one at its first evaluation)"
@@ -92,13 +115,67 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
 
 type Rec = BinFileRecorder<FullPrecisionSettings>;
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` atomically and durably ([`durable::write_atomically`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(bytes).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    fs::rename(&tmp, path).map_err(io(path))
+    durable::write_atomically(path, bytes).map_err(io(path))
+}
+
+/// The checksum file of a checkpoint folder: `HEX  NAME` per file, as `sha256sum` writes.
+const CHECKSUMS: &str = "checksums.sha256";
+
+/// The files of a checkpoint whose checksums are written with it.
+const CHECKED_FILES: [&str; 3] = ["model.bin", "optimizer.bin", "state.json"];
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn write_checksums(dir: &Path) -> Result<(), CheckpointError> {
+    let mut text = String::new();
+    for name in CHECKED_FILES {
+        let path = dir.join(name);
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        text.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
+    }
+    let path = dir.join(CHECKSUMS);
+    fs::write(&path, text).map_err(io(&path))
+}
+
+/// Checks a checkpoint's files against its checksums (folders written before checksums
+/// existed pass unchecked).
+fn verify_checksums(dir: &Path) -> Result<(), CheckpointError> {
+    let path = dir.join(CHECKSUMS);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    for line in text.lines() {
+        let Some((want, name)) = line.split_once("  ") else {
+            return Err(CheckpointError::Damaged { path });
+        };
+        let file = dir.join(name);
+        let bytes = fs::read(&file).map_err(io(&file))?;
+        if sha256_hex(&bytes) != want {
+            return Err(CheckpointError::Damaged { path: file });
+        }
+    }
+    Ok(())
+}
+
+/// A checkpoint read back for a resume.
+pub struct Resumed<M, O> {
+    /// The model with the checkpoint's weights.
+    pub model: M,
+    /// The optimiser with its state.
+    pub optimizer: O,
+    /// The trainer state.
+    pub state: TrainState,
+    /// Newer checkpoints that could not be read, with why (newest first).
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 /// The checkpoints of one run.
@@ -129,26 +206,26 @@ impl CheckpointStore {
     {
         fs::create_dir_all(&self.root).map_err(io(&self.root))?;
         let name = format!("epoch-{:06}", state.epoch);
-        let stage = self.root.join(format!(".staging-{name}"));
-        let _ = fs::remove_dir_all(&stage);
-        fs::create_dir_all(&stage).map_err(io(&stage))?;
+        let stage = RemoveOnDrop::new(durable::unique_sibling(&self.root.join(&name), "staging"));
+        fs::create_dir(stage.path()).map_err(io(stage.path()))?;
         let recorder = Rec::new();
-        let model_path = stage.join("model");
+        let model_path = stage.path().join("model");
         model
             .clone()
             .save_file(&model_path, &recorder)
             .map_err(|e| record_error(&model_path, e))?;
-        let optim_path = stage.join("optimizer");
+        let optim_path = stage.path().join("optimizer");
         recorder
             .record(optimizer.to_record(), optim_path.clone())
             .map_err(|e| record_error(&optim_path, e))?;
         let state_json = serde_json::to_vec_pretty(state).expect("the trainer state serialises");
-        write_atomically(&stage.join("state.json"), &state_json)?;
+        let state_path = stage.path().join("state.json");
+        fs::write(&state_path, state_json).map_err(io(&state_path))?;
+        write_checksums(stage.path())?;
+        durable::sync_files_in(stage.path()).map_err(io(stage.path()))?;
         let target = self.root.join(&name);
-        if target.exists() {
-            fs::remove_dir_all(&target).map_err(io(&target))?;
-        }
-        fs::rename(&stage, &target).map_err(io(&target))?;
+        durable::publish_dir(stage.path(), &target).map_err(io(&target))?;
+        stage.kept();
         write_atomically(&self.root.join("latest"), name.as_bytes())?;
         self.prune(2)?;
         Ok(target)
@@ -160,22 +237,22 @@ impl CheckpointStore {
         model: &M,
     ) -> Result<(), CheckpointError> {
         fs::create_dir_all(&self.root).map_err(io(&self.root))?;
-        let stage = self.root.join(".staging-best");
-        let _ = fs::remove_dir_all(&stage);
-        fs::create_dir_all(&stage).map_err(io(&stage))?;
-        let path = stage.join("model");
+        let best = self.root.join("best");
+        let stage = RemoveOnDrop::new(durable::unique_sibling(&best, "staging"));
+        fs::create_dir(stage.path()).map_err(io(stage.path()))?;
+        let path = stage.path().join("model");
         model
             .clone()
             .save_file(&path, &Rec::new())
             .map_err(|e| record_error(&path, e))?;
-        let best = self.root.join("best");
-        let old = self.root.join(".old-best");
-        let _ = fs::remove_dir_all(&old);
+        durable::sync_files_in(stage.path()).map_err(io(stage.path()))?;
+        // Never without a best model: the old one moves aside until the new one is in.
+        let old = RemoveOnDrop::new(durable::unique_sibling(&best, "old"));
         if best.exists() {
-            fs::rename(&best, &old).map_err(io(&best))?;
+            fs::rename(&best, old.path()).map_err(io(&best))?;
         }
-        fs::rename(&stage, &best).map_err(io(&best))?;
-        let _ = fs::remove_dir_all(&old);
+        durable::publish_dir(stage.path(), &best).map_err(io(&best))?;
+        stage.kept();
         Ok(())
     }
 
@@ -198,44 +275,125 @@ impl CheckpointStore {
         path.with_extension("bin").exists().then_some(path)
     }
 
-    /// Loads the checkpoint in `dir` into `model` and `optimizer`.
-    pub fn load<B, M, O>(
-        dir: &Path,
+    /// Checkpoint folders a resume may start from, in order of preference: the one
+    /// `latest` names, then the other epoch folders, newest first.
+    pub fn resume_candidates(&self) -> Result<Vec<PathBuf>, CheckpointError> {
+        let mut folders = self.epoch_folders()?;
+        folders.reverse();
+        // A pointer that cannot be read still leaves the folders to try.
+        if let Ok(Some(latest)) = self.latest()
+            && let Some(at) = folders.iter().position(|f| *f == latest)
+        {
+            let named = folders.remove(at);
+            folders.insert(0, named);
+        }
+        Ok(folders)
+    }
+
+    /// Reads the newest checkpoint that is whole (checksums, Burn records and state all
+    /// readable) into `model` and `optimizer`, skipping damaged newer ones (named in
+    /// [`Resumed::skipped`]). `None` when there is no checkpoint;
+    /// [`CheckpointError::NoneUsable`] when there are some and none can be read.
+    pub fn resume<B, M, O>(
+        &self,
         model: M,
         optimizer: O,
         device: &B::Device,
-    ) -> Result<(M, O, TrainState), CheckpointError>
+    ) -> Result<Option<Resumed<M, O>>, CheckpointError>
     where
         B: AutodiffBackend,
         M: AutodiffModule<B>,
         O: Optimizer<M, B>,
     {
-        let model = load_model(&dir.join("model"), model, device)?;
-        let optim_path = dir.join("optimizer");
-        let record = Rec::new()
-            .load(optim_path.clone(), device)
-            .map_err(|e| record_error(&optim_path, e))?;
-        let optimizer = optimizer.load_record(record);
-        Ok((model, optimizer, read_state(dir)?))
+        let candidates = self.resume_candidates()?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let mut skipped = Vec::new();
+        for dir in candidates {
+            match read_checkpoint::<B, M, O>(&dir, device) {
+                Ok((model_record, optim_record, state)) => {
+                    return Ok(Some(Resumed {
+                        model: model.load_record(model_record),
+                        optimizer: optimizer.load_record(optim_record),
+                        state,
+                        skipped,
+                    }));
+                }
+                Err(e) => skipped.push((dir, e.to_string())),
+            }
+        }
+        Err(CheckpointError::NoneUsable {
+            root: self.root.clone(),
+            reasons: skipped.into_iter().map(|(_, why)| why).collect(),
+        })
     }
 
-    fn prune(&self, keep: usize) -> Result<(), CheckpointError> {
-        let mut epochs: Vec<PathBuf> = fs::read_dir(&self.root)
-            .map_err(io(&self.root))?
+    /// The `epoch-*` folders, oldest first.
+    fn epoch_folders(&self) -> Result<Vec<PathBuf>, CheckpointError> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&self.root)(e)),
+        };
+        let mut epochs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("epoch-"))
+                p.is_dir()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("epoch-"))
             })
             .collect();
         epochs.sort();
+        Ok(epochs)
+    }
+
+    /// Keeps the `keep` newest epoch folders, and removes what writes killed half-way
+    /// left behind (hidden staging folders and temporary files: the run lock means no other
+    /// writer is at work here).
+    fn prune(&self, keep: usize) -> Result<(), CheckpointError> {
+        let epochs = self.epoch_folders()?;
         let excess = epochs.len().saturating_sub(keep);
         for old in &epochs[..excess] {
             fs::remove_dir_all(old).map_err(io(old))?;
         }
+        for entry in fs::read_dir(&self.root).map_err(io(&self.root))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let leftover = name.starts_with('.')
+                && [".staging.", ".old.", ".tmp."]
+                    .iter()
+                    .any(|t| name.contains(t));
+            if leftover {
+                let _ = RemoveOnDrop::new(entry.path());
+            }
+        }
         Ok(())
     }
+}
+
+/// The records and state of the checkpoint in `dir`, after checking its checksums.
+#[allow(clippy::type_complexity)]
+fn read_checkpoint<B, M, O>(
+    dir: &Path,
+    device: &B::Device,
+) -> Result<(M::Record, O::Record, TrainState), CheckpointError>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Optimizer<M, B>,
+{
+    verify_checksums(dir)?;
+    let recorder = Rec::new();
+    let model_path = dir.join("model");
+    let model = recorder
+        .load(model_path.clone(), device)
+        .map_err(|e| record_error(&model_path, e))?;
+    let optim_path = dir.join("optimizer");
+    let optimizer = recorder
+        .load(optim_path.clone(), device)
+        .map_err(|e| record_error(&optim_path, e))?;
+    Ok((model, optimizer, read_state(dir)?))
 }
 
 /// Loads a model record (path without extension) into `model`.

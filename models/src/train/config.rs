@@ -16,15 +16,28 @@ pub struct OptimizerRestart {
 
 /// Iterative learning: mutual nearest neighbours among entities not yet in a seed pair
 /// become pseudo seeds if they stay mutual over a whole window of checks.
+///
+/// As in the authors' code (`epoch >= il_start and (epoch + 1) % step == 0` over 0-based
+/// epochs): checks at the 1-based epochs `start_epoch + check_every`, `+ 2·check_every`, …
+/// (55, 60, …, 100 with the defaults), never at `start_epoch` itself.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct IterativeConfig {
-    /// First check (1-based epoch).
+    /// The epoch after which checks start (the authors' `il_start`); the first check is
+    /// `check_every` epochs later.
     pub start_epoch: usize,
     /// Epochs between checks.
     pub check_every: usize,
     /// Window length: candidates that were mutual at every check of the window are added
     /// at its end (first additions at `start_epoch + window`).
     pub window: usize,
+}
+
+impl IterativeConfig {
+    /// Whether the 1-based `epoch` is a check.
+    pub fn checks_at(&self, epoch: usize) -> bool {
+        epoch > self.start_epoch
+            && (epoch - self.start_epoch).is_multiple_of(self.check_every.max(1))
+    }
 }
 
 impl Default for IterativeConfig {
@@ -80,5 +93,17 @@ impl Default for TrainConfig {
             seed: 42,
             eval: EvalOptions::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_fall_where_the_authors_code_puts_them() {
+        let it = IterativeConfig::default();
+        let checks: Vec<usize> = (1..=100).filter(|&e| it.checks_at(e)).collect();
+        assert_eq!(checks, (55..=100).step_by(5).collect::<Vec<_>>());
     }
 }

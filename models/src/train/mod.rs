@@ -146,9 +146,17 @@ where
     };
     if resume
         && let Some(store) = io.checkpoints
-        && let Some(dir) = store.latest()?
+        && let Some(resumed) = store.resume::<B, M, _>(model.clone(), optimizer, &device)?
     {
-        (model, optimizer, state) = CheckpointStore::load(&dir, model, optimizer, &device)?;
+        for (dir, reason) in &resumed.skipped {
+            (io.progress)(&TrainEvent::CheckpointSkipped {
+                path: dir.clone(),
+                reason: reason.clone(),
+            });
+        }
+        (model, optimizer, state) = (resumed.model, resumed.optimizer, resumed.state);
+    } else {
+        optimizer = fresh_optimizer::<B, M>(config);
     }
     let gold: HashMap<u32, u32> = task.gold.iter().copied().collect();
     let chunks_of = |seeds: usize| seeds.div_ceil(config.chunk_size.max(1));
@@ -165,12 +173,12 @@ where
             break;
         }
         let epoch = state.epoch + 1;
-        let lr = match config.optimizer_restart {
+        let (lr, fresh) = match config.optimizer_restart {
             Some(r) if epoch > r.after_epoch => {
                 optimizer = fresh_optimizer::<B, M>(config);
-                r.learning_rate
+                (r.learning_rate, true)
             }
-            _ => config.learning_rate,
+            _ => (config.learning_rate, false),
         };
         let started = Instant::now();
         let mut seeds: Vec<(u32, u32)> = task
@@ -225,16 +233,15 @@ where
             epoch,
             loss: epoch_loss,
             seconds,
+            learning_rate: lr,
+            fresh_optimizer: fresh,
             test: None,
             valid: None,
             eval_seconds: None,
             pseudo_seeds: None,
         };
         let evaluate_now = epoch.is_multiple_of(config.eval_every.max(1)) || epoch == config.epochs;
-        let iterate_now = config.iterative.is_some_and(|it| {
-            epoch >= it.start_epoch
-                && (epoch - it.start_epoch).is_multiple_of(it.check_every.max(1))
-        });
+        let iterate_now = config.iterative.is_some_and(|it| it.checks_at(epoch));
         let mut improved = false;
         if evaluate_now || iterate_now {
             let eval_started = Instant::now();

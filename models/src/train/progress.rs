@@ -28,6 +28,12 @@ pub struct EpochRecord {
     pub loss: f64,
     /// Seconds of the training step (forward, backward, optimiser).
     pub seconds: f64,
+    /// The learning rate of this epoch's step.
+    #[serde(default)]
+    pub learning_rate: f64,
+    /// Whether the step used a freshly made optimiser (the authors' restart).
+    #[serde(default)]
+    pub fresh_optimizer: bool,
     /// Test metrics, at evaluated epochs.
     pub test: Option<AlignmentMetrics>,
     /// Validation metrics, at evaluated epochs with a validation split.
@@ -68,5 +74,12 @@ pub enum TrainEvent {
     Checkpoint {
         /// Its epoch.
         epoch: usize,
+    },
+    /// A resume passed over a damaged checkpoint (and starts from an older one).
+    CheckpointSkipped {
+        /// Its folder.
+        path: std::path::PathBuf,
+        /// Why it could not be read.
+        reason: String,
     },
 }

@@ -1,7 +1,7 @@
 //! Datasets: import with validation, list, inspect, entity search, entity detail.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use alignscope_datasets::model::Entity;
@@ -82,17 +82,23 @@ impl Api {
             Some(f) => Some(f.parse().map_err(ApiError::from)?),
             None => None,
         };
+        // Read from the absolute path: the pair kept loaded then names its image files
+        // the way a later load from the stored (absolute) path does, whatever the
+        // current directory of whoever asks for them.
+        let source_path = canonical(&request.path);
         let options = LoadOptions {
             format,
-            image_features: request.image_features.clone(),
+            image_features: request
+                .image_features
+                .as_deref()
+                .map(|p| PathBuf::from(canonical(p))),
         };
-        let path = request.path.clone();
+        let path = PathBuf::from(&source_path);
         let loaded = tokio::task::spawn_blocking(move || load(&path, &options))
             .await
             .map_err(|e| ApiError::invalid(format!("loading stopped: {e}")))??;
         let pair = loaded.pair;
         let print = fingerprint(&pair)?;
-        let source_path = canonical(&request.path);
         let warnings = loaded.warnings.iter().map(|w| w.to_string()).collect();
         if let Some(row) = self.store.find_dataset(&print, &source_path).await? {
             return Ok(ImportedDataset {
@@ -136,7 +142,7 @@ impl Api {
                 &entities,
             )
             .await?;
-        *self.loaded.lock().expect("dataset cache") = Some((id, Arc::new(pair)));
+        self.loaded.insert(id, pair);
         Ok(ImportedDataset {
             dataset: self.dataset(id).await?,
             already_known: false,
@@ -214,13 +220,15 @@ impl Api {
             })
     }
 
-    /// The dataset, loaded (kept for the next call).
+    /// The dataset, loaded (kept for the next calls, see [`super::dataset_cache`]).
     pub(crate) async fn loaded_pair(&self, dataset: DatasetId) -> ApiResult<Arc<MmkgPair>> {
-        if let Some((id, pair)) = &*self.loaded.lock().expect("dataset cache")
-            && *id == dataset
-        {
-            return Ok(pair.clone());
-        }
+        self.loaded
+            .get_or_load(dataset, || self.load_from_disk(dataset))
+            .await
+    }
+
+    /// Reads `dataset` from its files, checking that they are still what was imported.
+    async fn load_from_disk(&self, dataset: DatasetId) -> ApiResult<MmkgPair> {
         let row = self.dataset_row(dataset).await?;
         let options = LoadOptions {
             format: row.format.parse().ok(),
@@ -236,9 +244,7 @@ impl Api {
                 row.source_path
             )));
         }
-        let pair = Arc::new(loaded.pair);
-        *self.loaded.lock().expect("dataset cache") = Some((dataset, pair.clone()));
-        Ok(pair)
+        Ok(loaded.pair)
     }
 
     /// Attributes, relations, neighbours and images of one entity.

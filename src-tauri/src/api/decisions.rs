@@ -47,21 +47,29 @@ impl Api {
                 note: request.note,
                 author: request.author.unwrap_or_else(default_author),
                 review_strategy: request.strategy.map(|s| s.as_str().to_string()),
+                session: request.session,
             })
             .await?)
     }
 
-    /// Undoes the newest decision of a dataset that is still standing; the undo row, or
-    /// `None` when there is nothing to undo.
+    /// Undoes the newest decision of a dataset that is still standing and was taken by
+    /// `author` (the OS user when `None`) in `session` (any of the author's when `None`);
+    /// the undo row, or `None` when there is nothing to undo. Another reviewer's or another
+    /// window's decisions are never taken back.
     pub async fn undo_decision(
         &self,
         dataset: DatasetId,
         author: Option<String>,
+        session: Option<String>,
     ) -> ApiResult<Option<DecisionRow>> {
         self.dataset_row(dataset).await?;
         Ok(self
             .store
-            .undo_latest_decision(dataset, &author.unwrap_or_else(default_author))
+            .undo_latest_decision(
+                dataset,
+                &author.unwrap_or_else(default_author),
+                session.as_deref(),
+            )
             .await?)
     }
 

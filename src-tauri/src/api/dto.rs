@@ -397,6 +397,10 @@ pub struct DecisionRequest {
     #[serde(default)]
     #[ts(optional)]
     pub strategy: Option<ReviewStrategy>,
+    /// The window (or process) taking it: an undo there takes back only its own.
+    #[serde(default)]
+    #[ts(optional)]
+    pub session: Option<String>,
 }
 
 fn default_source() -> crate::store::DecisionSource {

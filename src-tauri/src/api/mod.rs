@@ -18,6 +18,7 @@ pub mod analysis;
 #[cfg(test)]
 mod bindings;
 pub mod candidates;
+mod dataset_cache;
 pub mod datasets;
 pub mod decisions;
 pub mod demo_status;
@@ -34,17 +35,12 @@ pub mod training_options;
 
 use std::sync::{Arc, Mutex};
 
-use alignscope_datasets::MmkgPair;
-
 use crate::data_dir::DataDir;
 use crate::jobs::{JobEvent, JobRunner};
-use crate::store::{DatasetId, RunId, Store};
+use crate::store::{RunId, Store};
 
 pub use error::{ApiError, ApiResult, ErrorCode};
 pub use rpc::ApiCall;
-
-/// A dataset kept loaded, with its id.
-type LoadedDataset = Option<(DatasetId, Arc<MmkgPair>)>;
 
 /// The backend: store, data directory, job runner. Cheap to clone.
 #[derive(Clone)]
@@ -52,8 +48,8 @@ pub struct Api {
     store: Store,
     data_dir: DataDir,
     jobs: JobRunner,
-    /// The most recently used dataset, loaded (entity detail needs the triples).
-    loaded: Arc<Mutex<LoadedDataset>>,
+    /// The most recently used datasets, loaded (entity detail needs the triples).
+    loaded: Arc<dataset_cache::DatasetCache>,
     /// The last few runs' training pairs (the pair view asks for them per pair).
     training_sets: Arc<Mutex<inspector::TrainingSets>>,
     /// The built-in demo's background build.
@@ -95,6 +91,12 @@ impl Api {
     /// running while there are any).
     pub fn active_runs(&self) -> Vec<RunId> {
         self.jobs.active_runs()
+    }
+
+    /// How many times this process read a dataset from disk for its calls (the cache's
+    /// misses; an import's own read not counted).
+    pub fn dataset_loads(&self) -> usize {
+        self.loaded.loads()
     }
 
     /// Waits until this process trains no run.

@@ -132,8 +132,23 @@ macro_rules! api_calls {
         }
 
         impl Api {
-            /// Runs one call; its result as JSON.
+            /// Runs one call; its result as JSON. The call runs as a task of its own, so
+            /// a caller that goes away (a closed browser tab, a dropped connection) never
+            /// stops it half-way: a run is either started with its job or not created.
             pub async fn call(&self, call: ApiCall) -> ApiResult<Value> {
+                let api = self.clone();
+                let method = call.method();
+                tokio::spawn(async move { api.call_to_the_end(call).await })
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(ApiError::new(
+                            ErrorCode::Internal,
+                            format!("the call {method} stopped unexpectedly: {e}"),
+                        ))
+                    })
+            }
+
+            async fn call_to_the_end(&self, call: ApiCall) -> ApiResult<Value> {
                 match call {
                     $(
                         ApiCall::$variant { $($field),* } => {
@@ -292,15 +307,21 @@ api_calls! {
         #[serde(flatten)]
         request: DecisionRequest,
     } -> DecisionRow => |api| api.record_decision(request).await;
-    /// Undoes the newest standing decision of a dataset.
+    /// Undoes the newest standing decision of a dataset that this author took in this
+    /// session.
     UndoDecision {
         /// The dataset.
         dataset: DatasetId,
-        /// Who undoes it (the OS user when absent).
+        /// Who undoes it (the OS user when absent): only their decisions are undone.
         #[serde(default)]
         #[ts(optional)]
         author: Option<String>,
-    } -> Option<DecisionRow> => |api| api.undo_decision(dataset, author).await;
+        /// The window undoing it: only decisions taken in it are undone (any of the
+        /// author's when absent).
+        #[serde(default)]
+        #[ts(optional)]
+        session: Option<String>,
+    } -> Option<DecisionRow> => |api| api.undo_decision(dataset, author, session).await;
     /// Every decision row of a dataset, oldest first.
     DecisionHistory {
         /// The dataset.

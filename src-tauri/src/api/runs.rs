@@ -51,11 +51,24 @@ impl Api {
         }
     }
 
+    /// A run as stored; a run the store calls queued or running although no process has
+    /// it (its process died, or could not store its end) is marked `interrupted` first.
     pub(crate) async fn run_row(&self, id: RunId) -> ApiResult<RunRow> {
-        self.store
-            .run(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no run {id}; `runs list` shows them")))
+        let row =
+            self.store.run(id).await?.ok_or_else(|| {
+                ApiError::not_found(format!("no run {id}; `runs list` shows them"))
+            })?;
+        self.healed(row).await
+    }
+
+    /// `row`, read again if it was an orphan that [`crate::jobs::JobRunner::recover_if_orphaned`]
+    /// marked interrupted. A store that cannot take the mark (still full or locked) leaves
+    /// the row as it was.
+    async fn healed(&self, row: RunRow) -> ApiResult<RunRow> {
+        if !matches!(self.jobs.recover_if_orphaned(&row).await, Ok(true)) {
+            return Ok(row);
+        }
+        Ok(self.store.run(row.id).await?.unwrap_or(row))
     }
 
     /// Checks a request and turns it into a model run spec on its dataset.
@@ -137,7 +150,7 @@ impl Api {
         // Another process's start-up may have seen the row before the lock existed and
         // marked it interrupted; it is ours now.
         self.store
-            .transition(row.id, RunStatus::Interrupted, RunStatus::Queued)
+            .requeue(row.id, RunStatus::Interrupted, false)
             .await?;
         self.jobs.submit(
             row.id,
@@ -187,11 +200,7 @@ impl Api {
         let lock = RunLock::try_acquire(&dir)?.ok_or_else(|| {
             ApiError::conflict(format!("run {id} is being worked on by another process"))
         })?;
-        if !self
-            .store
-            .transition(id, row.status, RunStatus::Queued)
-            .await?
-        {
+        if !self.store.requeue(id, row.status, true).await? {
             return Err(ApiError::conflict(format!(
                 "run {id} changed state meanwhile; try again"
             )));
@@ -271,13 +280,11 @@ impl Api {
 
     /// Every run, newest first.
     pub async fn list_runs(&self) -> ApiResult<Vec<RunDto>> {
-        Ok(self
-            .store
-            .list_runs()
-            .await?
-            .into_iter()
-            .map(|r| self.run_dto(r))
-            .collect())
+        let mut runs = Vec::new();
+        for row in self.store.list_runs().await? {
+            runs.push(self.run_dto(self.healed(row).await?));
+        }
+        Ok(runs)
     }
 
     /// One run.

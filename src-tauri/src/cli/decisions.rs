@@ -46,12 +46,13 @@ pub enum DecisionsCommand {
         #[arg(long)]
         author: Option<String>,
     },
-    /// Undo the newest standing decision (recorded as a new row; nothing is erased).
+    /// Undo your newest standing decision (recorded as a new row; nothing is erased).
+    /// Another reviewer's decisions are never undone.
     Undo {
         /// Dataset id [default: the only one].
         #[arg(long)]
         dataset: Option<i64>,
-        /// Who undoes.
+        /// Whose newest decision to undo [default: the OS user].
         #[arg(long)]
         author: Option<String>,
     },
@@ -146,6 +147,7 @@ pub async fn run(
                     note,
                     author,
                     strategy: None,
+                    session: None,
                 })
                 .await?;
             if json {
@@ -165,7 +167,7 @@ pub async fn run(
             author,
         } => {
             let dataset = dataset(api, ds, None).await?;
-            let undone = api.undo_decision(dataset, author).await?;
+            let undone = api.undo_decision(dataset, author, None).await?;
             if json {
                 return super::runs::line(out, &undone);
             }

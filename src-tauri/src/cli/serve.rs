@@ -21,6 +21,11 @@ pub struct ServeArgs {
     /// keep the default unless the network is trusted.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub host: IpAddr,
+    /// Another name this server may be reached by (a host name on the network), checked
+    /// against each request's Host header; repeatable. Its own address and `localhost`
+    /// always work.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
     /// The built UI (a folder with index.html) [default: $ALIGNSCOPE_UI_DIR, else
     /// ui/dist of the source tree, else ui/ beside the executable].
     #[arg(long)]
@@ -57,6 +62,17 @@ pub async fn serve(api: &Api, args: &ServeArgs, out: &mut dyn Write) -> Result<(
             None
         }
     };
+    if !args.host.is_loopback() {
+        eprintln!(
+            "warning: serving on {} over plain HTTP: the token and everything the API \
+             answers travel in clear over the network; anyone who can read that traffic can \
+             use the API. Use it only on a network you trust, or keep the default \
+             127.0.0.1 and reach it through an SSH tunnel (ssh -L {port}:127.0.0.1:{port} \
+             HOST).",
+            args.host,
+            port = args.port
+        );
+    }
     match api
         .start_demo_in_background(args.demo_limit.map(|n| n as usize))
         .await
@@ -71,6 +87,7 @@ pub async fn serve(api: &Api, args: &ServeArgs, out: &mut dyn Write) -> Result<(
     server::serve(
         api.clone(),
         SocketAddr::new(args.host, args.port),
+        &args.allow_hosts,
         ui,
         out,
         server::ctrl_c(),

@@ -1,4 +1,6 @@
-//! The per-run OS lock (`runs/<id>.lock`, beside the run folder) that tells a live job from an orphan.
+//! OS file locks: the per-run lock (`runs/<id>.lock`, beside the run folder) that tells a
+//! live job from an orphan, and the per-device lock that keeps processes off each other's
+//! device.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -28,24 +30,53 @@ impl RunLock {
 
     /// Takes the lock of `run_dir`; `None` if another process holds it.
     pub fn try_acquire(run_dir: &Path) -> Result<Option<Self>, RunLockError> {
-        let path = Self::path(run_dir);
-        let err = |source| RunLockError {
-            path: path.clone(),
-            source,
-        };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(err)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(err)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(Self { _file: file })),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(e)) => Err(err(e)),
-        }
+        Ok(try_lock_file(&Self::path(run_dir))?.map(|file| Self { _file: file }))
+    }
+}
+
+/// An exclusive lock on a compute device (`devices/<device>.lock` in the data directory),
+/// held while a job trains on it: two processes on one data directory never train on one
+/// device at once (each would get half a GPU's memory and time, or run out of it).
+#[derive(Debug)]
+pub struct DeviceLock {
+    _file: File,
+}
+
+impl DeviceLock {
+    /// The lock file of `device` under the data directory `root`.
+    pub fn path(root: &Path, device: &str) -> PathBuf {
+        let name: String = device
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        root.join("devices").join(format!("{name}.lock"))
+    }
+
+    /// Takes the lock of `device`; `None` if another process trains on it.
+    pub fn try_acquire(root: &Path, device: &str) -> Result<Option<Self>, RunLockError> {
+        Ok(try_lock_file(&Self::path(root, device))?.map(|file| Self { _file: file }))
+    }
+}
+
+/// Opens (creating it and its folder) and locks `path` exclusively; `None` when another
+/// holder has it. The lock ends with the file handle, or with the process.
+fn try_lock_file(path: &Path) -> Result<Option<File>, RunLockError> {
+    let err = |source| RunLockError {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(err(e)),
     }
 }

@@ -5,9 +5,13 @@
 //! A job's work is a blocking closure (Burn's loop blocks) run on tokio's blocking pool.
 //! Everything it reports goes to the store first, then out as a [`JobEvent`]. A panic
 //! inside the work ends the run `failed` with the panic's message. Each queued or
-//! running job holds an OS lock on `runs/<id>.lock`; at start-up, runs left
-//! `queued`/`running` whose lock nobody holds were orphaned by a crash and become
-//! `interrupted` (resumable from their last checkpoint).
+//! running job holds an OS lock on `runs/<id>.lock`; runs left `queued`/`running` whose
+//! lock nobody holds were orphaned (a crash, or an end that could not be stored) and become
+//! `interrupted` (resumable from their last checkpoint), at start-up and whenever such a
+//! run is read ([`JobRunner::recover_if_orphaned`]). A job also holds its device's lock
+//! (`devices/<device>.lock`) while it trains, so two processes on one data directory take
+//! turns on a device. A job's end is stored with retries ([`END_RETRIES`]): a full disk
+//! or a database locked by another process for a while does not leave it `running`.
 
 mod events;
 mod lock;
@@ -22,13 +26,25 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, broadcast, watch};
 
 use crate::data_dir::DataDir;
-use crate::store::{RunId, RunOutcome, RunStatus, Store, StoreError};
+use crate::store::{RunId, RunOutcome, RunRow, RunStatus, Store, StoreError};
 
 pub use events::JobEvent;
-pub use lock::{RunLock, RunLockError};
+pub use lock::{DeviceLock, RunLock, RunLockError};
 
-/// How often a running job looks in the store for a cancel request from elsewhere.
+/// How often a running job looks in the store for a cancel request from elsewhere, and a
+/// queued one whether another process freed its device.
 const CANCEL_POLL: Duration = Duration::from_millis(250);
+
+/// Pauses between attempts to store how a job ended (each attempt itself may wait up to
+/// the store's busy timeout for a lock): about half a minute in all, then the run is
+/// left to orphan recovery.
+pub const END_RETRIES: [Duration; 5] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
 
 /// How a job's work ended, when it did not fail.
 #[derive(Debug, Clone)]
@@ -188,9 +204,12 @@ impl JobRunner {
             .or_insert_with(|| Arc::new(Semaphore::new(1)))
             .clone();
         let runner = self.clone();
+        let device = device.to_string();
         let _ = self.events.send(JobEvent::Queued { run });
         tokio::spawn(async move {
-            let status = runner.drive(run, semaphore, cancel, lock, work).await;
+            let status = runner
+                .drive(run, &device, semaphore, cancel, lock, work)
+                .await;
             runner
                 .ended
                 .lock()
@@ -204,6 +223,7 @@ impl JobRunner {
     async fn drive(
         &self,
         run: RunId,
+        device: &str,
         semaphore: Arc<Semaphore>,
         cancel: Arc<AtomicBool>,
         lock: RunLock,
@@ -214,10 +234,44 @@ impl JobRunner {
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        let status = self.execute(run, cancel, work).await;
+        let status = match self.device_lock(run, device, &cancel).await {
+            Ok(_device) => self.execute(run, cancel, work).await,
+            Err(failure) => self.end(run, Err(failure)).await,
+        };
         watcher.abort();
         drop(lock);
         status
+    }
+
+    /// Waits until no other process trains on `device` (or the job is cancelled
+    /// meanwhile: then no lock, and [`Self::execute`] ends the job cancelled).
+    async fn device_lock(
+        &self,
+        run: RunId,
+        device: &str,
+        cancel: &AtomicBool,
+    ) -> Result<Option<DeviceLock>, JobFailure> {
+        let mut told = false;
+        loop {
+            match DeviceLock::try_acquire(self.data_dir.root(), device) {
+                Ok(Some(lock)) => return Ok(Some(lock)),
+                Ok(None) if cancel.load(Ordering::SeqCst) => return Ok(None),
+                Ok(None) => {
+                    if !told {
+                        told = true;
+                        let _ = self.events.send(JobEvent::Log {
+                            run,
+                            line: format!(
+                                "waiting for the {device} device: another AlignScope process \
+                                 on this data directory trains on it"
+                            ),
+                        });
+                    }
+                    tokio::time::sleep(CANCEL_POLL).await;
+                }
+                Err(e) => return Err(JobFailure(e.to_string())),
+            }
+        }
     }
 
     async fn execute(&self, run: RunId, cancel: Arc<AtomicBool>, work: JobWork) -> RunStatus {
@@ -226,8 +280,15 @@ impl JobRunner {
                 .end(run, Ok(JobEnd::Cancelled(RunOutcome::default())))
                 .await;
         }
-        if let Err(e) = self.store.mark_started(run).await {
-            return self.end(run, Err(JobFailure(e.to_string()))).await;
+        match self.store.mark_started(run).await {
+            // A cancel asked for by another process just before the start.
+            Ok(true) => {
+                return self
+                    .end(run, Ok(JobEnd::Cancelled(RunOutcome::default())))
+                    .await;
+            }
+            Ok(false) => {}
+            Err(e) => return self.end(run, Err(JobFailure(e.to_string()))).await,
         }
         let context = JobContext {
             run,
@@ -252,14 +313,12 @@ impl JobRunner {
         self.end(run, result).await
     }
 
-    /// Stores how a job ended, then announces it.
+    /// Stores how a job ended (retrying, see [`END_RETRIES`]), then announces it.
     async fn end(&self, run: RunId, result: Result<JobEnd, JobFailure>) -> RunStatus {
-        let (status, stored, event) = match result {
+        let (status, outcome, event) = match result {
             Ok(JobEnd::Completed(outcome)) => (
                 RunStatus::Completed,
-                self.store
-                    .finish_run(run, RunStatus::Completed, &outcome)
-                    .await,
+                Some(outcome.clone()),
                 JobEvent::Finished {
                     run,
                     hits_at_1: outcome.headline.map(|h| h[0]),
@@ -267,25 +326,49 @@ impl JobRunner {
             ),
             Ok(JobEnd::Cancelled(outcome)) => (
                 RunStatus::Cancelled,
-                self.store
-                    .finish_run(run, RunStatus::Cancelled, &outcome)
-                    .await,
+                Some(outcome),
                 JobEvent::Cancelled { run },
             ),
             Err(JobFailure(message)) => (
                 RunStatus::Failed,
-                self.store
-                    .set_status(run, RunStatus::Failed, Some(&message))
-                    .await,
-                JobEvent::Failed { run, message },
+                None,
+                JobEvent::Failed {
+                    run,
+                    message: message.clone(),
+                },
             ),
         };
+        let store_end = || async {
+            match (&outcome, &event) {
+                (Some(outcome), _) => self.store.finish_run(run, status, outcome).await,
+                (None, JobEvent::Failed { message, .. }) => {
+                    self.store.set_status(run, status, Some(message)).await
+                }
+                (None, _) => unreachable!("only failures come without an outcome"),
+            }
+        };
+        let mut stored = store_end().await;
+        for pause in END_RETRIES {
+            let Err(e) = &stored else { break };
+            let _ = self.events.send(JobEvent::Log {
+                run,
+                line: format!(
+                    "the run ended {} but that could not be stored ({e}); trying again in {} s",
+                    status.as_str(),
+                    pause.as_secs_f64()
+                ),
+            });
+            tokio::time::sleep(pause).await;
+            stored = store_end().await;
+        }
         match stored {
             Ok(()) => {
                 let _ = self.events.send(event);
                 status
             }
             Err(e) => {
+                // Still `running` in the store: once this job lets go of the run lock, the
+                // next read of the run (or the next start) marks it `interrupted`.
                 let message = format!("the run ended but its end could not be stored: {e}");
                 let _ = self.events.send(JobEvent::Failed { run, message });
                 RunStatus::Failed
@@ -298,30 +381,31 @@ impl JobRunner {
         let mut orphans = Vec::new();
         for status in [RunStatus::Running, RunStatus::Queued] {
             for run in self.store.runs_with_status(status).await? {
-                if self.is_active(run.id) {
-                    continue;
-                }
-                let dir = self.data_dir.resolve_relative(&run.run_dir);
-                // Nobody holds the lock: the process that ran it is gone.
-                if let Ok(Some(_lock)) = RunLock::try_acquire(&dir) {
-                    let message = format!(
-                        "its process stopped (crash or kill) after epoch {}; resume with `alignscope runs resume {}`",
-                        run.epochs_done, run.id
-                    );
-                    if self
-                        .store
-                        .transition(run.id, status, RunStatus::Interrupted)
-                        .await?
-                    {
-                        self.store
-                            .set_status(run.id, RunStatus::Interrupted, Some(&message))
-                            .await?;
-                        orphans.push(run.id);
-                    }
+                if self.recover_if_orphaned(&run).await? {
+                    orphans.push(run.id);
                 }
             }
         }
         Ok(orphans)
+    }
+
+    /// Marks `run` `interrupted` if the store says it is queued or running but no job
+    /// anywhere has it (nobody holds its lock); whether it did.
+    pub async fn recover_if_orphaned(&self, run: &RunRow) -> Result<bool, StoreError> {
+        if !run.status.is_active() || self.is_active(run.id) {
+            return Ok(false);
+        }
+        let dir = self.data_dir.resolve_relative(&run.run_dir);
+        // Somebody holds the lock (or it cannot be checked): not an orphan.
+        let Ok(Some(_lock)) = RunLock::try_acquire(&dir) else {
+            return Ok(false);
+        };
+        let message = format!(
+            "its process stopped (crash, kill, or an end that could not be stored) after \
+             epoch {}; resume with `alignscope runs resume {}`",
+            run.epochs_done, run.id
+        );
+        self.store.interrupt(run.id, run.status, &message).await
     }
 }
 

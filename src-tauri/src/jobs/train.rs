@@ -184,6 +184,16 @@ impl Training<'_> {
                     });
                     Ok(())
                 }
+                TrainEvent::CheckpointSkipped { path, reason } => {
+                    context.emit(JobEvent::Log {
+                        run,
+                        line: format!(
+                            "checkpoint {} is damaged, resuming from an older one: {reason}",
+                            path.display()
+                        ),
+                    });
+                    Ok(())
+                }
             };
             if let Err(e) = stored {
                 *store_failure.lock().expect("failure slot") = Some(e.to_string());

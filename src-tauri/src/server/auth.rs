@@ -1,7 +1,9 @@
 //! The token check: a request passes with `Authorization: Bearer TOKEN`, the cookie
 //! `alignscope_token=TOKEN`, or `?token=TOKEN` in the URL (answered with that cookie, so
-//! the page opened from the printed URL, its `<img>` and its `EventSource` work). The
-//! rest gets 401. Tokens are compared in constant time.
+//! the page opened from the printed URL and its files load). The rest gets 401. Calls
+//! (`POST /api/call`, everything that changes data) take the bearer header only: a browser
+//! sends the cookie with requests that other pages forge, never a header they set.
+//! Tokens are compared in constant time.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -78,12 +80,24 @@ fn query_token(request: &Request) -> Option<String> {
     query.remove("token")
 }
 
+/// Whether the request is an API call, which only the bearer header may authorise.
+fn is_call(request: &Request) -> bool {
+    request.uri().path() == "/api/call"
+}
+
 /// The middleware.
 pub async fn require_token(State(token): State<Token>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    if bearer(headers).is_some_and(|t| token.matches(t))
-        || cookies(headers).any(|t| token.matches(t))
-    {
+    if bearer(headers).is_some_and(|t| token.matches(t)) {
+        return next.run(request).await;
+    }
+    if is_call(&request) {
+        return unauthorised(
+            "POST /api/call needs the header `Authorization: Bearer TOKEN` (the cookie is not \
+             accepted for calls); TOKEN is in the URL that `alignscope serve` printed\n",
+        );
+    }
+    if cookies(headers).any(|t| token.matches(t)) {
         return next.run(request).await;
     }
     if query_token(&request).is_some_and(|t| token.matches(&t)) {
@@ -97,10 +111,14 @@ pub async fn require_token(State(token): State<Token>, request: Request, next: N
         }
         return response;
     }
+    unauthorised("missing or wrong token: open the URL that `alignscope serve` printed\n")
+}
+
+fn unauthorised(message: &'static str) -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer")],
-        "missing or wrong token: open the URL that `alignscope serve` printed\n",
+        message,
     )
         .into_response()
 }

@@ -11,9 +11,11 @@
 //!   resolved by [`Api::entity_image`].
 //! - Anything else: the UI's files, `index.html` for client-side routes.
 //!
-//! Every request needs the token printed at start ([`auth`]).
+//! Every request needs the token printed at start ([`auth`]); requests that another page
+//! made the browser send are refused before that ([`guard`]).
 
 mod auth;
+mod guard;
 mod routes;
 
 use std::io::Write;
@@ -25,6 +27,7 @@ use axum::Router;
 use crate::api::Api;
 
 pub use auth::{COOKIE, Token};
+pub use guard::{CONTENT_SECURITY_POLICY, HostPolicy};
 
 /// Environment variable naming the built UI folder.
 pub const UI_DIR_ENV: &str = "ALIGNSCOPE_UI_DIR";
@@ -75,12 +78,24 @@ pub fn locate_ui(explicit: Option<&Path>) -> Result<PathBuf, Vec<PathBuf>> {
     }
 }
 
-/// The whole application: routes, static UI (if any), token check.
-pub fn app(api: Api, token: Token, ui: Option<PathBuf>, shutdown: Shutdown) -> Router {
-    routes::router(api, ui, shutdown).layer(axum::middleware::from_fn_with_state(
-        token,
-        auth::require_token,
-    ))
+/// The whole application: routes, static UI (if any), token check, and outside it the
+/// refusal of forged requests with the hardening headers.
+pub fn app(
+    api: Api,
+    token: Token,
+    hosts: HostPolicy,
+    ui: Option<PathBuf>,
+    shutdown: Shutdown,
+) -> Router {
+    routes::router(api, ui, shutdown)
+        .layer(axum::middleware::from_fn_with_state(
+            token,
+            auth::require_token,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            guard::refuse_forged,
+        ))
 }
 
 /// Tells long-lived responses (event streams) to end, so that a graceful shutdown does not
@@ -102,10 +117,12 @@ impl Shutdown {
 }
 
 /// Binds `addr`, prints `AlignScope is serving on http://ADDR/?token=TOKEN` to `out`
-/// and serves until `stop` resolves (then lets open requests finish).
+/// and serves until `stop` resolves (then lets open requests finish). Requests must name
+/// the server by its address (or `localhost`, or one of `allowed_hosts`) in `Host`.
 pub async fn serve(
     api: Api,
     addr: SocketAddr,
+    allowed_hosts: &[String],
     ui: Option<PathBuf>,
     out: &mut dyn Write,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
@@ -116,7 +133,8 @@ pub async fn serve(
     let local = listener.local_addr()?;
     let token = Token::random()?;
     let (trigger, shutdown) = Shutdown::new();
-    let app = app(api, token.clone(), ui, shutdown);
+    let hosts = HostPolicy::new(local, allowed_hosts);
+    let app = app(api, token.clone(), hosts, ui, shutdown);
     writeln!(
         out,
         "AlignScope is serving on http://{local}/?token={}",

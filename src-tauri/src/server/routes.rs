@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -60,7 +60,10 @@ pub(super) fn router(api: Api, ui: Option<PathBuf>, shutdown: Shutdown) -> Route
     router.with_state(AppState { api, shutdown })
 }
 
-async fn call(State(state): State<AppState>, body: Bytes) -> Response {
+async fn call(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = super::guard::not_json(&headers) {
+        return refused;
+    }
     let result = match serde_json::from_slice(&body) {
         Ok(value) => match ApiCall::from_json(value) {
             Ok(call) => state.api.call(call).await,

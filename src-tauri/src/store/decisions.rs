@@ -68,6 +68,8 @@ pub struct NewDecision {
     pub author: String,
     /// The review-queue ordering that showed the pair (`random`, `lowest_margin`, …).
     pub review_strategy: Option<String>,
+    /// The window or process it was taken in (undo stays within it).
+    pub session: Option<String>,
 }
 
 /// A stored decision row.
@@ -101,6 +103,8 @@ pub struct DecisionRow {
     pub created_at: i64,
     /// The review-queue ordering that showed the pair, if it came from the queue.
     pub review_strategy: Option<String>,
+    /// The window or process it was taken in (`None`: no session given, or older).
+    pub session: Option<String>,
 }
 
 /// A pair of entity keys (left, right).
@@ -122,8 +126,8 @@ impl Store {
     /// Appends a decision.
     pub async fn record_decision(&self, new: &NewDecision) -> Result<DecisionRow, StoreError> {
         sqlx::query_as(
-            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at, review_strategy)
-             VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at, review_strategy, session)
+             VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(new.dataset)
         .bind(&new.left_key)
@@ -136,17 +140,20 @@ impl Store {
         .bind(&new.author)
         .bind(now_millis())
         .bind(&new.review_strategy)
+        .bind(&new.session)
         .fetch_one(self.pool())
         .await
         .map_err(|e| self.err(e))
     }
 
-    /// Undoes the newest decision of `dataset` that is not undone yet, appending an undo
-    /// row; `None` when there is nothing to undo.
+    /// Undoes the newest decision of `dataset` by `author` that is not undone yet (with a
+    /// `session`, only one taken in that session), appending an undo row; `None` when
+    /// there is nothing to undo.
     pub async fn undo_latest_decision(
         &self,
         dataset: DatasetId,
         author: &str,
+        session: Option<&str>,
     ) -> Result<Option<DecisionRow>, StoreError> {
         let mut tx = self
             .pool()
@@ -155,11 +162,15 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let target: Option<DecisionRow> = sqlx::query_as(
             "SELECT * FROM decisions d
-             WHERE d.dataset_id = ? AND d.action = 'decide'
+             WHERE d.dataset_id = ? AND d.action = 'decide' AND d.author = ?
+               AND (? IS NULL OR d.session = ?)
                AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)
              ORDER BY d.id DESC LIMIT 1",
         )
         .bind(dataset)
+        .bind(author)
+        .bind(session)
+        .bind(session)
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
@@ -182,8 +193,8 @@ impl Store {
         .await
         .map_err(|e| self.err(e))?;
         let row: DecisionRow = sqlx::query_as(
-            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, undoes, source, run_id, confidence, note, author, created_at)
-             VALUES (?, ?, ?, 'undo', ?, ?, 'manual', ?, NULL, NULL, ?, ?) RETURNING *",
+            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, undoes, source, run_id, confidence, note, author, created_at, session)
+             VALUES (?, ?, ?, 'undo', ?, ?, 'manual', ?, NULL, NULL, ?, ?, ?) RETURNING *",
         )
         .bind(dataset)
         .bind(&target.left_key)
@@ -193,6 +204,7 @@ impl Store {
         .bind(target.run_id)
         .bind(author)
         .bind(now_millis())
+        .bind(session)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
@@ -251,5 +263,6 @@ sql_from_row!(DecisionRow {
     note,
     author,
     created_at,
-    review_strategy
+    review_strategy,
+    session
 });

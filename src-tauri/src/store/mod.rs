@@ -11,6 +11,8 @@ mod ids;
 mod predictions;
 mod runs;
 mod sql_types;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -47,7 +49,9 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit (a reviewer's decision, a run's final status) is on disk
+            // when it returns, power loss included; the store commits rarely enough.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
@@ -65,7 +69,7 @@ impl Store {
         // database at once would both create the tables. A file lock beside the database
         // serialises them (where the folder is not writable, SQLite reports that itself).
         let _migrating = MigrationLock::acquire(path);
-        migrator()
+        migrator(usize::MAX)
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migration {
@@ -142,25 +146,48 @@ pub fn decode_f32s(bytes: &[u8]) -> Vec<f32> {
 
 /// The schema migrations, embedded in the binary. Built by hand rather than with
 /// `sqlx::migrate!` (see [`sql_types`]); the checksum is computed from the same SQL text,
-/// so databases created by earlier builds validate unchanged.
-fn migrator() -> sqlx::migrate::Migrator {
+/// so databases created by earlier builds validate unchanged. `up_to`: how many of them
+/// (tests build databases of earlier versions).
+fn migrator(up_to: usize) -> sqlx::migrate::Migrator {
     use sqlx::SqlSafeStr as _;
     use sqlx::migrate::{Migration, MigrationType, Migrator};
-    let simple = |version: i64, name: &str, sql: &'static str| {
+    // `in_transaction: false` for migrations that manage their own transaction (a table
+    // rebuild needs foreign keys off, which SQLite ignores inside a transaction).
+    let migration = |version: i64, name: &str, sql: &'static str, in_transaction: bool| {
         Migration::new(
             version,
             name.to_string().into(),
             MigrationType::Simple,
             sql.into_sql_str(),
-            false,
+            !in_transaction,
         )
     };
-    Migrator::with_migrations(vec![
-        simple(1, "init", include_str!("../../migrations/0001_init.sql")),
-        simple(
+    let mut all = vec![
+        migration(
+            1,
+            "init",
+            include_str!("../../migrations/0001_init.sql"),
+            true,
+        ),
+        migration(
             2,
             "review_strategy",
             include_str!("../../migrations/0002_review_strategy.sql"),
+            true,
         ),
-    ])
+        migration(
+            3,
+            "run_ids_never_reused",
+            include_str!("../../migrations/0003_run_ids_never_reused.sql"),
+            false,
+        ),
+        migration(
+            4,
+            "decision_sessions",
+            include_str!("../../migrations/0004_decision_sessions.sql"),
+            true,
+        ),
+    ];
+    all.truncate(up_to);
+    Migrator::with_migrations(all)
 }

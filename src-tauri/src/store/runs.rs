@@ -211,18 +211,40 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Marks a run running (its job has its device now).
-    pub async fn mark_started(&self, id: RunId) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE runs SET status = 'running', started_at = ?, finished_at = NULL, error = NULL,
-                 cancel_requested = 0 WHERE id = ?",
+    /// Marks a run running (its job has its device now); whether a cancel was asked for
+    /// meanwhile (kept, so that a cancel that lands just before the start is not lost).
+    pub async fn mark_started(&self, id: RunId) -> Result<bool, StoreError> {
+        let cancel: Option<bool> = sqlx::query_scalar(
+            "UPDATE runs SET status = 'running', started_at = ?, finished_at = NULL, error = NULL
+                 WHERE id = ? RETURNING cancel_requested",
         )
         .bind(now_millis())
         .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(cancel.unwrap_or(false))
+    }
+
+    /// Queues a run again if it is still `from` (clearing its error and end time, and with
+    /// `forget_cancel` an old cancel request: a resume); whether it moved.
+    pub async fn requeue(
+        &self,
+        id: RunId,
+        from: RunStatus,
+        forget_cancel: bool,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'queued', error = NULL, finished_at = NULL,
+                 cancel_requested = cancel_requested AND NOT ? WHERE id = ? AND status = ?",
+        )
+        .bind(forget_cancel)
+        .bind(id)
+        .bind(from)
         .execute(self.pool())
         .await
         .map_err(|e| self.err(e))?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Stores a run's resolved config and the device it runs on.
@@ -259,6 +281,28 @@ impl Store {
             .await
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Marks a run `interrupted` with `message` if it is still `from` (one statement, so a
+    /// concurrent requeue either wins or loses whole); whether it moved.
+    pub async fn interrupt(
+        &self,
+        id: RunId,
+        from: RunStatus,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ?
+                 WHERE id = ? AND status = ?",
+        )
+        .bind(message)
+        .bind(now_millis())
+        .bind(id)
+        .bind(from)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Moves a run from `from` to `to` only if it is still in `from`; whether it moved.

@@ -213,15 +213,24 @@ author?: string,
  * The review-queue ordering that showed the pair (decisions on `random` pairs give
  * the run's precision estimate).
  */
-strategy?: ReviewStrategy, } } | { "method": "undo_decision", "params": { 
+strategy?: ReviewStrategy, 
+/**
+ * The window (or process) taking it: an undo there takes back only its own.
+ */
+session?: string, } } | { "method": "undo_decision", "params": { 
 /**
  * The dataset.
  */
 dataset: DatasetId, 
 /**
- * Who undoes it (the OS user when absent).
+ * Who undoes it (the OS user when absent): only their decisions are undone.
  */
-author?: string, } } | { "method": "decision_history", "params": { 
+author?: string, 
+/**
+ * The window undoing it: only decisions taken in it are undone (any of the
+ * author's when absent).
+ */
+session?: string, } } | { "method": "decision_history", "params": { 
 /**
  * The dataset.
  */

@@ -65,4 +65,8 @@ created_at: number,
 /**
  * The review-queue ordering that showed the pair, if it came from the queue.
  */
-review_strategy: string | null, };
+review_strategy: string | null, 
+/**
+ * The window or process it was taken in (`None`: no session given, or older).
+ */
+session: string | null, };

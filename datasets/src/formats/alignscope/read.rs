@@ -5,11 +5,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::file::{FileKind, read_or_report};
 use crate::model::{
     AttrTriple, Entity, GoldPair, ImageFeatures, MmkgPair, NamedSplit, RelTriple, Side, Split,
     Vocabulary,
 };
-use crate::npy::read_npy_matrix;
+use crate::npy::{NpyMatrix, read_npy_matrix};
 use crate::problem::{Diagnostics, Location, ProblemKind, WarningKind};
 use crate::text::{TextFile, check_columns, read_optional, read_required};
 
@@ -265,7 +266,7 @@ fn resolve(
     None
 }
 
-fn matrix_row(matrix: &crate::npy::NpyMatrix, row: usize) -> Option<&[f32]> {
+fn matrix_row(matrix: &NpyMatrix, row: usize) -> Option<&[f32]> {
     matrix.data.get(row * matrix.cols..(row + 1) * matrix.cols)
 }
 
@@ -451,25 +452,7 @@ fn read_features(
         }
         (true, true) => {}
     }
-    let bytes = match fs::read(&matrix_path) {
-        Ok(b) => b,
-        Err(e) => {
-            crate::text::report_unreadable(&matrix_path, &e, diag);
-            return None;
-        }
-    };
-    let matrix = match read_npy_matrix(&bytes) {
-        Ok(m) => m,
-        Err(e) => {
-            diag.error(
-                Location::file(&matrix_path),
-                ProblemKind::Npy {
-                    reason: e.to_string(),
-                },
-            );
-            return None;
-        }
-    };
+    let matrix = read_feature_matrix(&matrix_path, table.side, diag)?;
     let text = read_required(&keys_path, "the entity key of each feature row", diag)?;
     let side = table.side;
     let mut rows = vec![None; entity_count];
@@ -530,6 +513,44 @@ fn read_features(
         rows,
         data: matrix.data,
     })
+}
+
+/// Reads a side's feature matrix, refusing shapes no dataset has: no rows, or rows
+/// of a width outside `1..=ImageFeatures::MAX_DIM`.
+fn read_feature_matrix(path: &Path, side: Side, diag: &mut Diagnostics) -> Option<NpyMatrix> {
+    let what = format!("the image feature matrix, one row per key of {FEATURE_KEYS}");
+    let bytes = read_or_report(path, FileKind::Features, Some(&what), diag)?;
+    let problem = match read_npy_matrix(&bytes) {
+        Ok(matrix) => match shape_problem(&matrix, side) {
+            None => return Some(matrix),
+            Some(problem) => problem,
+        },
+        Err(e) => ProblemKind::Npy {
+            reason: e.to_string(),
+        },
+    };
+    diag.error(Location::file(path), problem);
+    None
+}
+
+/// Why a feature matrix's shape is unusable, if it is.
+fn shape_problem(matrix: &NpyMatrix, side: Side) -> Option<ProblemKind> {
+    let shape = format!("({}, {})", matrix.rows, matrix.cols);
+    if matrix.rows == 0 {
+        let side = side.as_str();
+        return Some(ProblemKind::EmptyFeatureMatrix {
+            shape,
+            matrix: format!("{side}/{FEATURES}"),
+            keys: format!("{side}/{FEATURE_KEYS}"),
+        });
+    }
+    if !ImageFeatures::accepts_dim(matrix.cols) {
+        return Some(ProblemKind::FeatureWidth {
+            of: format!("every row of the matrix (shape {shape})"),
+            width: matrix.cols,
+        });
+    }
+    None
 }
 
 fn read_pairs(

@@ -176,6 +176,10 @@ fn write_graph(pair: &MmkgPair, graph: &KnowledgeGraph, dir: &Path) -> Result<()
                 data.extend_from_slice(vector);
             }
         }
+        if keys.is_empty() {
+            // No vector, no feature files: an empty matrix is refused when read.
+            return Ok(());
+        }
         let matrix = NpyMatrix {
             rows: keys.len(),
             cols: features.dim,

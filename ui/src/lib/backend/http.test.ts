@@ -13,7 +13,7 @@ afterEach(() => vi.unstubAllGlobals());
 describe('HttpBackend.call', () => {
   it('posts {method, params} with the bearer token and returns the JSON result', async () => {
     const fetch = mockFetch(200, '[{"id":1}]');
-    const b = new HttpBackend('', '?token=secret');
+    const b = new HttpBackend('', 'secret');
     const result = await b.call('list_runs', {});
     expect(result).toEqual([{ id: 1 }]);
     const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
@@ -25,7 +25,7 @@ describe('HttpBackend.call', () => {
 
   it('sends no Authorization header without a token, and maps an empty body to null', async () => {
     const fetch = mockFetch(200, '');
-    const b = new HttpBackend('', '');
+    const b = new HttpBackend('', null);
     expect(await b.call('delete_run', { id: 3 })).toBeNull();
     const [, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
     expect((init.headers as Record<string, string>)['Authorization']).toBeUndefined();
@@ -33,7 +33,7 @@ describe('HttpBackend.call', () => {
 
   it('throws the server ApiError on failure', async () => {
     mockFetch(400, '{"code":"invalid_input","message":"ent_ids_1:7: bad id"}');
-    const b = new HttpBackend('', '');
+    const b = new HttpBackend('', null);
     const err = await b.call('import_dataset', { path: '/x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ code: 'invalid_input', message: 'ent_ids_1:7: bad id' });
@@ -44,13 +44,13 @@ describe('HttpBackend.call', () => {
       'fetch',
       vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))),
     );
-    const err = await new HttpBackend('', '').call('demo_status', {}).catch((e: unknown) => e);
+    const err = await new HttpBackend('', null).call('demo_status', {}).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'transport' });
     expect((err as ApiError).message).toContain('Failed to fetch');
   });
 
   it('builds image URLs with the token for <img>', () => {
-    const b = new HttpBackend('', '?token=t');
+    const b = new HttpBackend('', 't');
     expect(b.imageUrl(1, 'left', 'a b', 2)).toBe(
       '/api/image?dataset=1&side=left&key=a+b&index=2&token=t',
     );

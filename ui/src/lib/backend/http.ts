@@ -3,7 +3,7 @@
 import { ApiError, type Backend, type Method, type Params, type Result } from './backend';
 import { decodeHttpFailure } from './errors';
 import type { DatasetId, JobEvent, SideDto } from './types';
-import { imageQuery, tokenFromSearch, withToken } from './urls';
+import { imageQuery, withToken } from './urls';
 
 /** Delay before the n-th reconnect attempt (1 s doubling, capped at 15 s). */
 export function reconnectDelay(attempt: number): number {
@@ -12,18 +12,16 @@ export function reconnectDelay(attempt: number): number {
 
 export class HttpBackend implements Backend {
   readonly kind = 'http' as const;
-  private readonly token: string | null;
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private source: EventSource | null = null;
   private attempts = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /** `token`: the server's token ({@link takeToken}), sent as the bearer header. */
   constructor(
     private readonly base = '',
-    search: string = typeof location === 'undefined' ? '' : location.search,
-  ) {
-    this.token = tokenFromSearch(search);
-  }
+    private readonly token: string | null = null,
+  ) {}
 
   async call<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };

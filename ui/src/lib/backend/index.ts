@@ -3,6 +3,7 @@
 import type { Backend } from './backend';
 import { HttpBackend } from './http';
 import { TauriBackend } from './tauri';
+import { takeToken } from './urls';
 
 export * from './backend';
 export type * from './types';
@@ -17,7 +18,16 @@ function pick(): Backend {
   if (typeof window !== 'undefined' && window.__TAURI_INTERNALS__ !== undefined) {
     return new TauriBackend();
   }
-  return new HttpBackend();
+  let storage: Storage | null = null;
+  try {
+    storage = window.localStorage;
+  } catch {
+    // Storage disabled: the token lives as long as the page.
+  }
+  return new HttpBackend(
+    '',
+    takeToken({ location: window.location, history: window.history, storage }),
+  );
 }
 
 /** The backend of this window. */

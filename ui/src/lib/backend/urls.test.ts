@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { customSchemeOrigin, imageQuery, isWindowsLike, tokenFromSearch, withToken } from './urls';
+import {
+  TOKEN_STORAGE_KEY,
+  customSchemeOrigin,
+  imageQuery,
+  isWindowsLike,
+  takeToken,
+  tokenFromSearch,
+  withToken,
+} from './urls';
 
 describe('image URLs', () => {
   it('encodes the key so URIs and non-ASCII survive', () => {
@@ -30,5 +38,45 @@ describe('token', () => {
     expect(withToken('/api/events', 't')).toBe('/api/events?token=t');
     expect(withToken('/api/image?a=1', 'a+b')).toBe('/api/image?a=1&token=a%2Bb');
     expect(withToken('/api/events', null)).toBe('/api/events');
+  });
+});
+
+describe('takeToken', () => {
+  function place(href: string, kept: string | null = null) {
+    const stored = new Map<string, string>();
+    if (kept !== null) stored.set(TOKEN_STORAGE_KEY, kept);
+    const replaced: string[] = [];
+    return {
+      stored,
+      replaced,
+      place: {
+        location: { href },
+        history: { replaceState: (_d: unknown, _u: string, url: string) => replaced.push(url) },
+        storage: {
+          getItem: (k: string) => stored.get(k) ?? null,
+          setItem: (k: string, v: string) => void stored.set(k, v),
+        },
+      },
+    };
+  }
+
+  it('takes the token out of the address bar and keeps it', () => {
+    const p = place('http://127.0.0.1:7878/?x=1&token=abc#/runs/3?tab=2', 'old');
+    expect(takeToken(p.place)).toBe('abc');
+    expect(p.replaced).toEqual(['/?x=1#/runs/3?tab=2']);
+    expect(p.stored.get(TOKEN_STORAGE_KEY)).toBe('abc');
+  });
+
+  it('uses the kept token when the URL has none, and leaves the URL alone', () => {
+    const p = place('http://127.0.0.1:7878/#/train', 'kept');
+    expect(takeToken(p.place)).toBe('kept');
+    expect(p.replaced).toEqual([]);
+    expect(takeToken(place('http://127.0.0.1:7878/').place)).toBeNull();
+  });
+
+  it('works without storage', () => {
+    const p = place('http://h:1/?token=t');
+    expect(takeToken({ ...p.place, storage: null })).toBe('t');
+    expect(p.replaced).toEqual(['/']);
   });
 });

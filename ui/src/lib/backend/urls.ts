@@ -19,6 +19,35 @@ export function tokenFromSearch(search: string): string | null {
   return token && token.length > 0 ? token : null;
 }
 
+/** Where the page keeps the token once it has taken it out of the address bar. */
+export const TOKEN_STORAGE_KEY = 'alignscope.token';
+
+/** What {@link takeToken} needs of the window (injectable for tests). */
+export interface TokenPlace {
+  readonly location: { readonly href: string };
+  readonly history: { replaceState(data: unknown, unused: string, url: string): void };
+  readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null;
+}
+
+/**
+ * The server's token, taken out of the address bar: a `?token=` in the page URL is kept in
+ * `storage` (so reloads and other tabs of this server work) and removed from the URL (so it
+ * is not shown, bookmarked or copied along); without one, the kept token, if any.
+ */
+export function takeToken(place: TokenPlace): string | null {
+  const url = new URL(place.location.href);
+  const fromUrl = tokenFromSearch(url.search);
+  if (fromUrl === null) return place.storage?.getItem(TOKEN_STORAGE_KEY) ?? null;
+  try {
+    place.storage?.setItem(TOKEN_STORAGE_KEY, fromUrl);
+  } catch {
+    // Storage can be full or disabled: the token still works for this page.
+  }
+  url.searchParams.delete('token');
+  place.history.replaceState(null, '', url.pathname + url.search + url.hash);
+  return fromUrl;
+}
+
 /** Appends `token` to a same-origin URL (for `<img>` and `EventSource`, which send no headers). */
 export function withToken(url: string, token: string | null): string {
   if (!token) return url;
