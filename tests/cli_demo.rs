@@ -50,7 +50,8 @@ fn demo_builds_once_trains_with_and_without_images_and_reports_json() {
     let images_right = summary["images_right"].as_u64().unwrap();
     assert!(images_left >= 40 && images_right < images_left, "{summary}");
     // The demo's point: the images carry what the sparse right graph lacks. With only
-    // 16 test pairs in this cut, MRR is the steadier measure (H@1 moves in 1/16 steps).
+    // 32 test pairs in this cut, MRR is the steadier measure (H@1 moves in 1/32 steps);
+    // measured: MRR 0.76 with images, 0.40 without.
     println!("demo, first 40 emoji, 10 epochs: {summary}");
     let figure = |key: &str| summary[key].as_f64().unwrap_or(-1.0);
     let (with, without) = (figure("mrr_with_images"), figure("mrr_without_images"));

@@ -569,3 +569,31 @@ fn the_authors_schedule_runs_whole_chunks_restart_and_iterative_window() {
     let m = result.final_test.expect("evaluated").metrics.left_to_right;
     assert!(m.hits_at_1 >= 0.5, "H@1 {:.3}", m.hits_at_1);
 }
+
+#[test]
+fn a_run_keeps_the_two_graphs_relations_apart() {
+    use alignscope_models::inputs::ModalityInput;
+    let run = prepared(80, small_config(), short_training(1));
+    let left: std::collections::BTreeSet<u32> =
+        run.pair.left.triples.iter().map(|t| t.relation).collect();
+    assert!(
+        run.pair
+            .right
+            .triples
+            .iter()
+            .all(|t| !left.contains(&t.relation))
+    );
+    assert_eq!(
+        run.graph.relation_count, 24,
+        "12 names, apart in each graph"
+    );
+    // A left entity's bag of relations and its true match's share no column.
+    let ModalityInput::PerEntity { width, data } = &run.inputs.relation else {
+        panic!("per-entity relation counts expected");
+    };
+    let row = |i: u32| &data[i as usize * width..(i as usize + 1) * width];
+    for &(l, r) in &run.task.gold {
+        let shared: f32 = row(l).iter().zip(row(r)).map(|(a, b)| a * b).sum();
+        assert_eq!(shared, 0.0, "pair ({l}, {r})");
+    }
+}

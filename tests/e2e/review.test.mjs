@@ -375,14 +375,18 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
     const run = await callApi(server, 'get_run', { id: demoRun.id });
     assert.equal(points, 2 * run.config.split.test, 'every test entity of both graphs');
     // Hover over the plot until a point is under the pointer: its label and image show.
+    // The plot sits below the fold: the pointer reaches only what is in the viewport.
+    await plot.scrollIntoViewIfNeeded();
     const box = await plot.boundingBox();
-    // The whole plot, rows from the middle outwards (points may sit in any quadrant).
+    // The whole plot on a 10-pixel grid (a point answers within 6 pixels), rows from the
+    // middle outwards: points may sit anywhere.
+    const step = 10;
     const rows = [];
-    for (let d = 0; d <= 0.45; d += 0.05) rows.push(...(d === 0 ? [0.5] : [0.5 - d, 0.5 + d]));
+    for (let d = 0; d <= box.height / 2; d += step) rows.push(...(d === 0 ? [0] : [-d, d]));
     let tip = false;
-    for (const fy of rows) {
-      for (let fx = 0.02; !tip && fx < 1; fx += 0.02) {
-        await page.mouse.move(box.x + fx * box.width, box.y + fy * box.height);
+    for (const dy of rows) {
+      for (let x = step / 2; !tip && x < box.width; x += step) {
+        await page.mouse.move(box.x + x, box.y + box.height / 2 + dy);
         tip = (await page.locator(byTestId('projection-tip')).count()) > 0;
       }
       if (tip) break;

@@ -127,3 +127,20 @@ pub fn neighbour_mean<B: Backend>(x: Tensor<B, 2>, graph: &GraphTensors<B>) -> T
     let gathered = x.select(0, graph.mean_cols.clone()) * graph.mean_weights.clone();
     scatter_rows(graph.entity_count, graph.mean_rows.clone(), gathered)
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::NdArray;
+
+    use super::*;
+
+    #[test]
+    fn the_gat_layer_has_its_weight_matrix_and_reflection_none() {
+        let device = Default::default();
+        let layer = |kind| GraphLayer::<NdArray>::new(kind, 8, &mut SeededRng::new(1), &device);
+        // W (8 x 8) and the two attention vectors.
+        assert_eq!(layer(GraphLayerKind::Gat).num_params(), 8 * 8 + 2 * 8);
+        // The attention vector only.
+        assert_eq!(layer(GraphLayerKind::Reflection).num_params(), 8);
+    }
+}
