@@ -5,6 +5,31 @@
 # smoke test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step prints a timestamped line as it starts; at the end (pass or fail) a summary
+# gives each step's minutes, so everyone sees where CI's time goes.
+steps=() started_at=() current="" t0=$(date +%s)
+finish_step() {
+  if [ -n "$current" ]; then
+    steps+=("$current") started_at+=("$(($(date +%s) - step_start))")
+  fi
+}
+step() {
+  finish_step
+  current="$*" step_start=$(date +%s)
+  printf '\n== [%s] %s\n' "$(date -u +%H:%M:%S)" "$*"
+}
+summary() {
+  local rc=$?
+  finish_step
+  current=""
+  printf '\n== step times (%s)\n' "$([ $rc -eq 0 ] && echo passed || echo "FAILED, exit $rc")"
+  for i in "${!steps[@]}"; do
+    awk -v s="${started_at[$i]}" -v name="${steps[$i]}" 'BEGIN { printf "%6.1f min  %s\n", s / 60, name }'
+  done
+  awk -v s="$(($(date +%s) - t0))" 'BEGIN { printf "%6.1f min  total\n", s / 60 }'
+}
+trap summary EXIT
+step "set-up: system packages, Rust, Node and Python dependencies"
 bash scripts/setup.sh
 export ALIGNSCOPE_PYTHON="$PWD/.venv/bin/python"
 # In CI nothing may be skipped: the shared DBP15K data, NumPy, and what the set-up
@@ -12,7 +37,6 @@ export ALIGNSCOPE_PYTHON="$PWD/.venv/bin/python"
 if [ "${CI:-}" = "true" ]; then
   export ALIGNSCOPE_REQUIRE_SHARED=1 ALIGNSCOPE_REQUIRE_NUMPY=1 ALIGNSCOPE_REQUIRE_SETUP=1
 fi
-step() { printf '\n== %s\n' "$*"; }
 step "UI: svelte-check, ESLint, Prettier"
 npm run --prefix ui --silent check
 step "UI: Vitest"

@@ -89,7 +89,16 @@ fn train_writes_a_run_that_eval_reproduces() {
     }
     let config: Value =
         serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
-    assert_eq!(config["loginmea"]["fusion_rank"], 8);
+    assert_eq!(config["model"], "loginmea");
+    assert_eq!(
+        config["settings"]["fusion_rank"], 8,
+        "resolved settings stored"
+    );
+    assert_eq!(config["settings"]["epochs"], 4);
+    // The split is stored once: 30% of 120 gold pairs train, the rest test.
+    let split = std::fs::read_to_string(out.join("split.tsv")).unwrap();
+    let count = |part: &str| split.lines().filter(|l| l.starts_with(part)).count();
+    assert_eq!((count("train\t"), count("test\t")), (36, 84), "{split}");
     assert!(
         config["deviations"]
             .as_array()
@@ -257,4 +266,97 @@ fn cuda_request_falls_back_to_the_cpu_with_a_message() {
             .unwrap()
             .starts_with("cpu")
     );
+}
+
+/// The registry through the CLI: `models list --json` names every model with its schema;
+/// a baseline trains with `--set`; a bad setting is refused before anything runs.
+#[test]
+fn models_are_listed_and_each_trains_with_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let home = tmp.path().join("home");
+    let list = alignscope(&["models", "list", "--json"]);
+    assert_eq!(list.code, Some(0), "{}", list.stderr);
+    let models: Value = serde_json::from_str(list.stdout.trim()).unwrap();
+    let ids: Vec<&str> = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["loginmea", "rrea", "gcn-align"]);
+    for m in models.as_array().unwrap() {
+        for key in ["name", "citation", "modalities", "config"] {
+            assert!(m.get(key).is_some_and(|v| !v.is_null()), "{key}: {m}");
+        }
+        assert!(
+            m["config"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["key"] == "epochs" && f["help"].is_string()),
+            "{m}"
+        );
+    }
+
+    for (model, width) in [("rrea", "dim=16"), ("gcn-align", "structure_dim=16")] {
+        let run = train_in(
+            &home,
+            &data,
+            &[
+                "--model",
+                model,
+                "--set",
+                width,
+                "--set",
+                "epochs=3",
+                "--set",
+                "eval_every=3",
+                "--json",
+            ],
+        );
+        run.assert_no_panic();
+        assert_eq!(run.code, Some(0), "{model}: {}", run.stderr);
+        let result = last_json(&run.stdout);
+        assert_eq!(result["model"], model);
+        assert_eq!(result["epochs"], 3);
+        let dir = Path::new(result["run_dir"].as_str().unwrap());
+        let config: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+        let (key, value) = width.split_once('=').unwrap();
+        assert_eq!(config["settings"][key], value.parse::<i64>().unwrap());
+    }
+
+    let before = alignscope(&[
+        "--data-dir",
+        &home.to_string_lossy(),
+        "runs",
+        "list",
+        "--json",
+    ]);
+    let refused = train_in(&home, &data, &["--model", "rrea", "--set", "dimm=16"]);
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        refused
+            .stderr
+            .contains("unknown setting `dimm` for rrea (did you mean `dim`?)"),
+        "{}",
+        refused.stderr
+    );
+    let refused = train_in(&home, &data, &["--model", "gcn-align", "--set", "beta=2"]);
+    assert!(
+        refused
+            .stderr
+            .contains("setting `beta` = 2: must be a number from 0 to 1"),
+        "{}",
+        refused.stderr
+    );
+    let after = alignscope(&[
+        "--data-dir",
+        &home.to_string_lossy(),
+        "runs",
+        "list",
+        "--json",
+    ]);
+    assert_eq!(before.stdout, after.stdout, "a refused run stores nothing");
 }

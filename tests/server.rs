@@ -223,11 +223,48 @@ fn every_request_needs_the_token_and_the_rpc_maps_errors() {
     let options = server.ok("training_options", json!({}));
     assert_eq!(options["devices"][0]["name"], "cpu");
     assert_eq!(options["devices"][0]["available"], true);
-    let fields = options["models"][0]["fields"].as_array().unwrap();
+    let ids: Vec<&str> = options["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["loginmea", "rrea", "gcn-align"]);
+    let fields = options["models"][1]["fields"].as_array().unwrap();
     assert!(
         fields
             .iter()
-            .any(|f| f["name"] == "epochs" && f["group"] == "training")
+            .any(|f| f["key"] == "epochs" && f["group"] == "training" && f["default"] == 1200)
+    );
+    // A setting the model lacks, or a value out of its range, is refused before anything
+    // is stored, naming the key and what is allowed.
+    for (settings, needle) in [
+        (
+            json!({"dimm": 10}),
+            "unknown setting `dimm` for rrea (did you mean `dim`?)",
+        ),
+        (
+            json!({"dim": 0}),
+            "setting `dim` = 0: must be a whole number from 1 to 4096",
+        ),
+        (
+            json!({"dropout": "high"}),
+            "setting `dropout` = \"high\": must be a number",
+        ),
+    ] {
+        let (status, error) = server.call(
+            "start_run",
+            json!({"dataset": 1, "model": "rrea", "settings": settings, "train_ratio": 0.3, "device": "cpu"}),
+        );
+        assert_eq!(status, 400, "{error}");
+        assert_eq!(error["code"], "invalid_input");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{message}");
+    }
+    assert_eq!(
+        server.ok("list_runs", Value::Null),
+        json!([]),
+        "nothing stored"
     );
 
     let demo = server.ok("demo_status", json!({}));

@@ -13,7 +13,7 @@ use alignscope::api::dto::{
 use alignscope::data_dir::DataDir;
 use alignscope::device::DeviceArg;
 use alignscope::store::{DatasetId, DecisionSource, RunId, RunStatus, Verdict, replay};
-use alignscope_models::train::TrainConfig;
+use serde_json::json;
 
 fn planted(root: &Path) -> std::path::PathBuf {
     let dir = root.join("planted");
@@ -40,13 +40,14 @@ fn request(dataset: DatasetId, seed: u64, epochs: usize) -> StartRunRequest {
     StartRunRequest {
         dataset,
         model: "loginmea".into(),
-        loginmea: Default::default(),
-        train: TrainConfig {
-            epochs,
-            eval_every: 2,
-            seed,
-            ..TrainConfig::default()
-        },
+        settings: [
+            ("epochs".to_string(), json!(epochs)),
+            ("eval_every".to_string(), json!(2)),
+            ("seed".to_string(), json!(seed)),
+        ]
+        .into(),
+        loginmea: None,
+        train: None,
         train_ratio: 0.3,
         valid_ratio: 0.0,
         device: DeviceArg::Cpu,

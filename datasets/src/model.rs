@@ -317,4 +317,17 @@ impl MmkgPair {
             Side::Right => self.left.entities.len() + entity as usize,
         }
     }
+
+    /// The key of the entity at joint index `joint` (left entities first).
+    ///
+    /// # Panics
+    /// If `joint` is not below [`MmkgPair::entity_count`].
+    pub fn key_of_joint(&self, joint: usize) -> &str {
+        let nl = self.left.entities.len();
+        if joint < nl {
+            &self.left.entities[joint].key
+        } else {
+            &self.right.entities[joint - nl].key
+        }
+    }
 }

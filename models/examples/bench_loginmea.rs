@@ -12,32 +12,16 @@ use std::time::Instant;
 
 use alignscope_models::GraphBackend;
 use alignscope_models::backend::reflection_layer_composed;
-use alignscope_models::loginmea::LoginMeaConfig;
+use alignscope_models::compute::{ComputeDevice, execute};
 use alignscope_models::rng::SeededRng;
-use alignscope_models::run::{RunSpec, execute, prepare};
-use alignscope_models::train::{TrainConfig, TrainEvent};
+use alignscope_models::run::{RunSpec, prepare};
+use alignscope_models::train::TrainEvent;
 use burn::backend::ndarray::NdArrayDevice;
 use burn::backend::{Autodiff, NdArray};
 
 use burn::tensor::{Tensor, TensorData};
 
 type Train = Autodiff<NdArray>;
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM"))
-                .map(|l| l.to_string())
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -55,12 +39,12 @@ fn main() {
     let spec = RunSpec {
         dataset: dataset.clone().into(),
         load: Default::default(),
-        model: LoginMeaConfig::default(),
-        train: TrainConfig {
-            epochs,
-            eval_every: epochs,
-            ..TrainConfig::default()
-        },
+        model: alignscope_models::loginmea::ID.into(),
+        settings: [
+            ("epochs".to_string(), epochs.into()),
+            ("eval_every".to_string(), epochs.into()),
+        ]
+        .into(),
         train_ratio: 0.3,
         valid_ratio: 0.0,
         seeds: None,
@@ -109,9 +93,9 @@ fn main() {
 
     let mut seconds = Vec::new();
     let cancel = AtomicBool::new(false);
-    let result = execute::<Train>(
+    let result = execute(
+        &ComputeDevice::Cpu,
         &mut prepared,
-        &device,
         "cpu",
         None,
         false,
@@ -133,6 +117,6 @@ fn main() {
         result.state.epoch,
         eval_seconds,
         h1,
-        peak_rss_mib()
+        alignscope_models::resources::peak_memory_mib()
     );
 }

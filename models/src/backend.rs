@@ -22,9 +22,10 @@ use crate::ops::{scatter_rows, segment_softmax, to_host};
 
 /// A backend the alignment models run on.
 pub trait GraphBackend: Backend {
-    /// One relational reflection attention layer before its `tanh` (see
+    /// One relational reflection attention layer before its activation (see
     /// [`crate::kernels::reflection`] for the formula): `h` is `N x d`, `relations` the
-    /// `2R x d` relation table, `attention` the layer's `d x 1` vector.
+    /// `2R x d` relation table, `attention` the layer's `d x 1` vector (LoginMEA: the
+    /// logit reads the relation) or `2d x 1` (RREA: relation and reflected neighbour).
     fn reflection_layer(
         h: Tensor<Self, 2>,
         relations: Tensor<Self, 2>,
@@ -43,10 +44,16 @@ pub fn reflection_layer_composed<B: Backend>(
     graph: &GraphTensors<B>,
 ) -> Tensor<B, 2> {
     let units = crate::loginmea::pair_relation_vectors(relations, graph);
-    let logits = units.clone().matmul(attention);
-    let weights = segment_softmax(logits, graph.heads.clone(), graph.entity_count);
     let neighbours = h.select(0, graph.tails.clone());
-    let messages = crate::loginmea::reflect(neighbours, units);
+    let messages = crate::loginmea::reflect(neighbours, units.clone());
+    let d = units.dims()[1];
+    let logits = if attention.dims()[0] == 2 * d {
+        units.matmul(attention.clone().slice([0..d, 0..1]))
+            + messages.clone().matmul(attention.slice([d..2 * d, 0..1]))
+    } else {
+        units.matmul(attention)
+    };
+    let weights = segment_softmax(logits, graph.heads.clone(), graph.entity_count);
     scatter_rows(graph.entity_count, graph.heads.clone(), messages * weights)
 }
 
@@ -152,7 +159,11 @@ impl Backward<NdArray, 3> for ReflectionBackward {
             );
         }
         if let Some(node) = a_node {
-            grads.register::<NdArray>(node.id, device_tensor::<NdArray>(grad_a, [d, 1], &device));
+            let rows = grad_a.len();
+            grads.register::<NdArray>(
+                node.id,
+                device_tensor::<NdArray>(grad_a, [rows, 1], &device),
+            );
         }
     }
 }

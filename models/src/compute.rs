@@ -8,13 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use burn::backend::ndarray::NdArrayDevice;
-use burn::backend::{Autodiff, NdArray};
-
 use alignscope_vision::{EncodeProgress, EncodedImages, ImageEncoder, VisionError};
 
-use crate::eval::{EvalOptions, Evaluation};
-use crate::run::{self, PreparedRun, RunConfig, RunError, RunResult, SavedModel};
+use crate::registry::RunIo;
+use crate::run::{self, PreparedRun, RunError, RunResult};
 use crate::train::TrainEvent;
 
 /// Where to compute.
@@ -48,6 +45,27 @@ impl ComputeDevice {
     }
 }
 
+/// Runs `$body` with `$B` the autodiff backend of `$device` (a [`ComputeDevice`]) and
+/// `$dev` its Burn device: the one place a model's generic code meets the devices.
+macro_rules! with_backend {
+    ($device:expr, $B:ident, $dev:ident => $body:expr) => {
+        match $device {
+            $crate::compute::ComputeDevice::Cpu => {
+                type $B = burn::backend::Autodiff<burn::backend::NdArray>;
+                let $dev = &burn::backend::ndarray::NdArrayDevice::Cpu;
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            $crate::compute::ComputeDevice::Cuda(cuda) => {
+                type $B = burn::backend::Autodiff<burn::backend::Cuda>;
+                let $dev = cuda;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_backend;
+
 /// [`run::execute`] on `device`.
 pub fn execute(
     device: &ComputeDevice,
@@ -58,45 +76,17 @@ pub fn execute(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&TrainEvent),
 ) -> Result<RunResult, RunError> {
-    match device {
-        ComputeDevice::Cpu => run::execute::<Autodiff<NdArray>>(
-            prepared,
-            &NdArrayDevice::Cpu,
-            device_label,
+    run::execute(
+        device,
+        device_label,
+        prepared,
+        RunIo {
             out,
             resume,
             cancel,
             progress,
-        ),
-        #[cfg(feature = "cuda")]
-        ComputeDevice::Cuda(cuda) => run::execute::<Autodiff<burn::backend::Cuda>>(
-            prepared,
-            cuda,
-            device_label,
-            out,
-            resume,
-            cancel,
-            progress,
-        ),
-    }
-}
-
-/// [`run::evaluate_run`] on `device`.
-pub fn evaluate_run(
-    device: &ComputeDevice,
-    run_dir: &Path,
-    which: SavedModel,
-    options: Option<EvalOptions>,
-) -> Result<(RunConfig, Evaluation), RunError> {
-    match device {
-        ComputeDevice::Cpu => {
-            run::evaluate_run::<NdArray>(run_dir, which, options, &NdArrayDevice::Cpu)
-        }
-        #[cfg(feature = "cuda")]
-        ComputeDevice::Cuda(cuda) => {
-            run::evaluate_run::<burn::backend::Cuda>(run_dir, which, options, cuda)
-        }
-    }
+        },
+    )
 }
 
 /// 1280-d EfficientNet-Lite0 features of the image files `paths` on `device`, with the

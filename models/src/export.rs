@@ -24,7 +24,8 @@ use crate::inputs::ModalityKind;
 use crate::model::Explanation;
 use crate::ops::{l2_normalize, to_host};
 use crate::projection::principal_plane;
-use crate::train::{CheckpointError, write_atomically};
+use crate::train::CheckpointError;
+use crate::train::checkpoint_write as write_atomically;
 
 /// A host matrix: rows, columns, row-major values.
 type HostMatrix = (usize, usize, Vec<f32>);
@@ -76,15 +77,7 @@ pub fn export<B: Backend>(
         .iter()
         .map(|(k, t)| (*k, to_host(l2_normalize(t.clone()))))
         .collect();
-    let key = |i: u32| -> &str {
-        let i = i as usize;
-        let nl = pair.left.entities.len();
-        if i < nl {
-            &pair.left.entities[i].key
-        } else {
-            &pair.right.entities[i - nl].key
-        }
-    };
+    let key = |i: u32| pair.key_of_joint(i as usize);
     let cosine = |m: &HostMatrix, a: u32, b: u32| -> f32 {
         let d = m.1;
         let (a, b) = (a as usize * d, b as usize * d);

@@ -28,3 +28,24 @@ pub fn contrastive_loss<B: Backend>(
         left_to_right
     }
 }
+
+/// Margin ranking loss with L1 distances and sampled negatives, per row `k`:
+/// `relu(γ + |l_k - r_k|₁ - |l_k - r'_k|₁) + relu(γ + |l_k - r_k|₁ - |l'_k - r_k|₁)`,
+/// averaged over the rows; `negative_right`/`negative_left` are the corrupted entities
+/// `r'_k` and `l'_k` (RREA, GCN-Align).
+pub fn l1_margin_loss<B: Backend>(
+    embeddings: &Tensor<B, 2>,
+    left: Tensor<B, 1, Int>,
+    right: Tensor<B, 1, Int>,
+    negative_left: Tensor<B, 1, Int>,
+    negative_right: Tensor<B, 1, Int>,
+    margin: f64,
+) -> Tensor<B, 1> {
+    let rows = |index| embeddings.clone().select(0, index);
+    let (l, r) = (rows(left), rows(right));
+    let l1 = |a: Tensor<B, 2>, b: Tensor<B, 2>| (a - b).abs().sum_dim(1);
+    let positive = l1(l.clone(), r.clone()).add_scalar(margin);
+    let corrupt_right = (positive.clone() - l1(l, rows(negative_right))).clamp_min(0.0);
+    let corrupt_left = (positive - l1(rows(negative_left), r)).clamp_min(0.0);
+    (corrupt_right + corrupt_left).mean()
+}

@@ -1,9 +1,14 @@
 //! What every alignment model offers the trainer, the evaluator and the GUI.
 
+use std::ops::Range;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::graph::GraphTensors;
 use crate::inputs::{DeviceInput, ModalityInputs, ModalityKind};
+use crate::rng::SeededRng;
 
 /// Everything a model reads, on a device.
 #[derive(Debug, Clone)]
@@ -49,6 +54,21 @@ impl<B: Backend> ModelInputs<B> {
     }
 }
 
+/// Sizes of the data a model is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataShape {
+    /// Entities of both graphs.
+    pub entities: usize,
+    /// Relation columns (`2R`).
+    pub relation_columns: usize,
+    /// Relation feature width.
+    pub relation_width: usize,
+    /// Attribute feature width.
+    pub attribute_width: usize,
+    /// Image feature width.
+    pub image_width: usize,
+}
+
 /// A model's view of every entity, for ranking and for explaining a candidate.
 #[derive(Debug, Clone)]
 pub struct Explanation<B: Backend> {
@@ -70,10 +90,45 @@ pub trait AlignmentModel<B: Backend> {
 
     /// The final embeddings plus per-modality embeddings and weights.
     fn explain(&self, inputs: &ModelInputs<B>) -> Explanation<B>;
+}
 
-    /// The contrastive temperature the model trains with.
-    fn temperature(&self) -> f64;
+/// One named term of a model's loss (stored per epoch and drawn as its own curve).
+pub struct LossTerm<B: Backend> {
+    /// Name (`infonce`, `margin`, ...).
+    pub name: &'static str,
+    /// The scalar value.
+    pub value: Tensor<B, 1>,
+}
 
-    /// Whether the loss runs in both directions.
-    fn loss_both_directions(&self) -> bool;
+/// What a training step may read besides the model and its inputs.
+pub struct StepContext<'a> {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// The run's seed (for draws that must repeat across epochs).
+    pub seed: u64,
+    /// The run's generator for shuffling, dropout masks and negative samples (saved in
+    /// checkpoints, so a resumed run draws the same numbers).
+    pub rng: &'a mut SeededRng,
+    /// Joint indices of the left graph.
+    pub left: Range<usize>,
+    /// Joint indices of the right graph.
+    pub right: Range<usize>,
+}
+
+/// A model the trainer can train: a forward pass over all entities per optimiser step,
+/// then named loss terms for each chunk of that step's seed pairs.
+pub trait TrainableModel<B: AutodiffBackend>: AutodiffModule<B> + AlignmentModel<B> {
+    /// What the loss needs from the forward pass.
+    type Forward;
+
+    /// The training forward pass (dropout and the like apply here).
+    fn forward_train(&self, inputs: &ModelInputs<B>, step: &mut StepContext<'_>) -> Self::Forward;
+
+    /// The loss terms of seed pairs `pairs` (joint indices); the trainer sums them.
+    fn losses(
+        &self,
+        forward: &Self::Forward,
+        pairs: &[(u32, u32)],
+        step: &mut StepContext<'_>,
+    ) -> Vec<LossTerm<B>>;
 }

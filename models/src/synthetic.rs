@@ -69,3 +69,51 @@ pub fn planted_pair(
         ..Default::default()
     }
 }
+
+/// [`planted_pair`] whose entities also have attribute keys and image vectors (noisy
+/// copies across the two graphs), so every modality carries information.
+pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
+    use alignscope_datasets::model::{AttrTriple, ImageFeatures};
+    let mut pair = planted_pair(entities, 12, 4, 0.1, seed);
+    let mut rng = SeededRng::new(seed).fork("planted-modalities");
+    let keys: Vec<u32> = (0..8)
+        .map(|k| pair.attribute_keys.intern(&format!("attr{k}")))
+        .collect();
+    let dim = 6;
+    let base: Vec<Vec<f32>> = (0..entities).map(|_| rng.normal_vec(dim, 1.0)).collect();
+    let attrs: Vec<Vec<u32>> = (0..entities)
+        .map(|_| (0..2).map(|_| keys[rng.below(keys.len())]).collect())
+        .collect();
+    let gold = pair.gold.clone();
+    for right in [false, true] {
+        let mut data = vec![0.0f32; entities * dim];
+        let mut attributes = Vec::new();
+        for g in &gold {
+            let (e, src) = if right {
+                (g.right as usize, g.left as usize)
+            } else {
+                (g.left as usize, g.left as usize)
+            };
+            for (k, v) in base[src].iter().enumerate() {
+                data[e * dim + k] = v + 0.1 * rng.normal() as f32;
+            }
+            attributes.extend(attrs[src].iter().map(|&key| AttrTriple {
+                entity: e as u32,
+                key,
+                value: None,
+            }));
+        }
+        let graph = if right {
+            &mut pair.right
+        } else {
+            &mut pair.left
+        };
+        graph.image_features = Some(ImageFeatures {
+            dim,
+            rows: (0..entities as u32).map(Some).collect(),
+            data,
+        });
+        graph.attributes = attributes;
+    }
+    pair
+}

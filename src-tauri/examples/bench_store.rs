@@ -18,7 +18,6 @@ use alignscope::data_dir::DataDir;
 use alignscope::device::DeviceArg;
 use alignscope::run_files::{EntityIndex, read_exports};
 use alignscope::store::{RunStatus, encode_f32s};
-use alignscope_models::train::TrainConfig;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -53,12 +52,13 @@ async fn main() {
         .start_run(StartRunRequest {
             dataset: imported.dataset.id,
             model: "loginmea".into(),
-            loginmea: Default::default(),
-            train: TrainConfig {
-                epochs,
-                eval_every: epochs,
-                ..TrainConfig::default()
-            },
+            settings: [
+                ("epochs".to_string(), epochs.into()),
+                ("eval_every".to_string(), epochs.into()),
+            ]
+            .into(),
+            loginmea: None,
+            train: None,
             train_ratio: 0.3,
             valid_ratio: 0.0,
             device: DeviceArg::Cpu,

@@ -290,6 +290,50 @@ describe('browser twin against alignscope serve', () => {
     await screenshot(page, 'e2e-run-page');
   }));
 
+  test('the form is rendered from each model\'s schema: baselines train, bad values are refused, the leaderboard ranks them', shootOnFailure('e2e-train-baselines', async () => {
+    await page.goto(`${server.origin}/#/train`);
+    const form = page.locator(byTestId('train-form'));
+    await form.waitFor({ timeout: 30_000 });
+    const demoOption = form.locator('select[name="dataset"] option', { hasText: 'emoji' }).first();
+    const demoId = await demoOption.getAttribute('value');
+    for (const [model, widthKey] of [['rrea', 'dim'], ['gcn-align', 'structure_dim']]) {
+      await form.locator('select[name="dataset"]').selectOption(demoId);
+      await form.locator('select[name="model"]').selectOption(model);
+      const width = form.locator(`[data-field="${widthKey}"]`);
+      await width.waitFor();
+      assert.match(await width.getAttribute('title'), /Allowed: a whole number from 1 to 4096/);
+      await form.locator(`input[name="${widthKey}"]`).fill('0');
+      await page.locator(byTestId('train-start')).click();
+      await width.locator('.field-error', { hasText: 'at least 1' }).waitFor();
+      await page.locator(byTestId('train-errors')).waitFor();
+      await form.locator(`input[name="${widthKey}"]`).fill('16');
+      await form.locator('input[name="epochs"]').fill('4');
+      await form.locator('input[name="eval_every"]').fill('2');
+      await form.locator('input[name="valid_ratio"]').fill('0.1');
+      await screenshot(page, `e2e-train-form-${model}`);
+      await page.locator(byTestId('train-start')).click();
+      const live = page.locator(byTestId('train-live'));
+      await live.locator('h2', { hasText: model }).waitFor({ timeout: 30_000 });
+      await page.locator(byTestId('run-status'), { hasText: 'completed' }).waitFor({ timeout: 300_000 });
+      await page.locator(byTestId('loss-chart')).locator('canvas').first().waitFor();
+      await page.locator(byTestId('train-another')).click();
+      await form.waitFor();
+    }
+    const runs = await callApi(server, 'list_runs');
+    for (const model of ['rrea', 'gcn-align']) {
+      const run = runs.find((r) => r.model === model && r.status === 'completed');
+      assert.ok(run, `a completed ${model} run`);
+      assert.equal(run.config.settings.epochs, 4, 'the form\'s value is stored resolved');
+      assert.equal(run.config.split.valid_ratio, 0.1);
+    }
+    await page.goto(`${server.origin}/#/datasets/${demoId}`);
+    const board = page.locator(byTestId('leaderboard'));
+    await board.locator(byTestId('leaderboard-row')).first().waitFor({ timeout: 30_000 });
+    await board.locator(byTestId('leaderboard-model')).selectOption('rrea');
+    assert.equal(await board.locator(byTestId('leaderboard-row')).count(), 1);
+    await screenshot(page, 'e2e-leaderboard');
+  }));
+
   test('cancel a run from the GUI, then resume it to the end', shootOnFailure('e2e-cancel-resume', async () => {
     await page.goto(`${server.origin}/#/train`);
     const form = page.locator(byTestId('train-form'));

@@ -156,7 +156,7 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
     assert.ok(demo, 'the demo dataset was built');
     const queued = await callApi(server, 'start_run', {
       dataset: demo.id,
-      train: { epochs: 4, eval_every: 2 },
+      settings: { epochs: 4, eval_every: 2 },
       train_ratio: 0.3,
       device: 'cpu',
     });

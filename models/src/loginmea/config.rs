@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::inputs::ModalityKind;
+use crate::settings::CommonSettings;
+use crate::train::{OptimizerKind, OptimizerRestart, OptimizerSpec, TrainPlan};
 
 /// How the modality embeddings are fused before the graph layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +66,20 @@ pub struct LoginMeaConfig {
     pub modalities: Vec<ModalityKind>,
     /// Columns of the bag-of-relations / bag-of-attributes features (1000).
     pub bag_top_k: usize,
+    /// Seed pairs per loss chunk (3,500); the chunk losses of an epoch are summed into
+    /// its one optimiser step.
+    pub chunk_size: usize,
+    /// AdamW learning rate (5e-4).
+    pub learning_rate: f64,
+    /// AdamW decoupled weight decay (0.01).
+    pub weight_decay: f64,
+    /// AdamW epsilon (1e-8, PyTorch's default the authors use).
+    pub epsilon: f64,
+    /// From the epoch after this one on, a fresh AdamW every epoch (the authors' code:
+    /// 50); `None`: never.
+    pub restart_after: Option<usize>,
+    /// The fresh optimiser's learning rate (1e-4).
+    pub restart_learning_rate: f64,
 }
 
 impl Default for LoginMeaConfig {
@@ -85,14 +101,15 @@ impl Default for LoginMeaConfig {
                 ModalityKind::Image,
             ],
             bag_top_k: 1000,
+            chunk_size: 3500,
+            learning_rate: 5e-4,
+            weight_decay: 0.01,
+            epsilon: 1e-8,
+            restart_after: Some(50),
+            restart_learning_rate: 1e-4,
         }
     }
 }
-
-/// A configuration that cannot be built.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("invalid LoginMEA configuration: {0}")]
-pub struct ConfigError(pub String);
 
 impl LoginMeaConfig {
     /// The fused (non-structure) modalities in use, in a fixed order.
@@ -136,27 +153,33 @@ impl LoginMeaConfig {
         structure + joint
     }
 
-    /// Checks that the numbers make a model.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive = [
-            ("hidden", self.hidden),
-            ("modality_dim", self.modality_dim),
-            ("fusion_rank", self.fusion_rank),
-            ("bag_top_k", self.bag_top_k),
-        ];
-        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(ConfigError(format!("{name} must be at least 1")));
-        }
-        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(ConfigError(format!(
-                "temperature must be positive, got {}",
-                self.temperature
-            )));
-        }
+    /// Checks what the schema's per-field ranges cannot: that the modalities left on
+    /// make a model.
+    pub fn validate(&self) -> Result<(), String> {
         if self.output_dim() == 0 {
-            return Err(ConfigError("at least one modality must be on".into()));
+            return Err("at least one modality must be on".into());
         }
         Ok(())
+    }
+
+    /// The trainer's plan: the authors' schedule (one AdamW step per epoch over all seed
+    /// pairs in chunks, a fresh AdamW every epoch after `restart_after`).
+    pub fn plan(&self, common: &CommonSettings) -> TrainPlan {
+        common.plan(
+            None,
+            Some(self.chunk_size),
+            OptimizerSpec {
+                kind: OptimizerKind::AdamW {
+                    weight_decay: self.weight_decay,
+                    epsilon: self.epsilon,
+                },
+                learning_rate: self.learning_rate,
+                restart: self.restart_after.map(|after_epoch| OptimizerRestart {
+                    after_epoch,
+                    learning_rate: self.restart_learning_rate,
+                }),
+            },
+        )
     }
 }
 

@@ -17,11 +17,11 @@ use burn::module::{Module, Param};
 use burn::tensor::{Tensor, activation, backend::Backend};
 
 use crate::inputs::ModalityKind;
-use crate::model::{AlignmentModel, Explanation, ModelInputs};
+use crate::model::{AlignmentModel, DataShape, Explanation, ModelInputs};
 use crate::ops::{param_from, xavier_uniform};
 use crate::rng::SeededRng;
 
-use super::config::{FusionKind, LoginMeaConfig, LossDirection};
+use super::config::{FusionKind, LoginMeaConfig};
 use super::fusion::{
     AdaptiveWeights, LowRankFusion, ModalityEmbedding, normalized, weighted_concat,
 };
@@ -49,21 +49,6 @@ impl<B: Backend> Projection<B> {
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         x.matmul(self.weight.val()) + self.bias.val()
     }
-}
-
-/// Sizes of the data a model is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataShape {
-    /// Entities of both graphs.
-    pub entities: usize,
-    /// Relation columns (`2R`).
-    pub relation_columns: usize,
-    /// Input width of the relation, attribute and image features.
-    pub relation_width: usize,
-    /// Attribute feature width.
-    pub attribute_width: usize,
-    /// Image feature width.
-    pub image_width: usize,
 }
 
 /// The LoginMEA model.
@@ -285,13 +270,5 @@ impl<B: GraphBackend> AlignmentModel<B> for LoginMea<B> {
             weights: f.weights,
             weight_modalities,
         }
-    }
-
-    fn temperature(&self) -> f64 {
-        self.config.temperature
-    }
-
-    fn loss_both_directions(&self) -> bool {
-        self.config.loss_direction == LossDirection::Both
     }
 }

@@ -115,8 +115,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
 
 type Rec = BinFileRecorder<FullPrecisionSettings>;
 
-/// Writes `bytes` to `path` atomically and durably ([`durable::write_atomically`]).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+/// Writes `bytes` to `path` atomically and durably ([`durable::write_atomically`]), as a
+/// checkpoint error.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
     durable::write_atomically(path, bytes).map_err(io(path))
 }
 

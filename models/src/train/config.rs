@@ -1,21 +1,14 @@
-//! The trainer's knobs, with the authors' LoginMEA schedule as defaults.
+//! How a model trains: its schedule, batching, optimiser, iterative-learning strategy and
+//! evaluation. Every model's config turns into one [`TrainPlan`]; the trainer reads
+//! nothing else.
 
 use serde::{Deserialize, Serialize};
 
+use super::optimizer::OptimizerSpec;
 use crate::eval::EvalOptions;
 
-/// From an epoch on, a fresh AdamW with another learning rate every epoch (its moments
-/// reset each step), as the authors' LoginMEA code does from epoch 50.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct OptimizerRestart {
-    /// Epochs after this one (1-based) use a fresh optimizer.
-    pub after_epoch: usize,
-    /// Its learning rate.
-    pub learning_rate: f64,
-}
-
-/// Iterative learning: mutual nearest neighbours among entities not yet in a seed pair
-/// become pseudo seeds if they stay mutual over a whole window of checks.
+/// LoginMEA's iterative learning: mutual nearest neighbours among entities not yet in a
+/// seed pair become pseudo seeds if they stay mutual over a whole window of checks.
 ///
 /// As in the authors' code (`epoch >= il_start and (epoch + 1) % step == 0` over 0-based
 /// epochs): checks at the 1-based epochs `start_epoch + check_every`, `+ 2·check_every`, …
@@ -28,7 +21,9 @@ pub struct IterativeConfig {
     /// Epochs between checks.
     pub check_every: usize,
     /// Window length: candidates that were mutual at every check of the window are added
-    /// at its end (first additions at `start_epoch + window`).
+    /// at its end (first additions at `start_epoch + window`). A window of one check
+    /// (`window == check_every`) adds the mutual pairs of every check, as RREA's
+    /// semi-supervised turns do.
     pub window: usize,
 }
 
@@ -37,6 +32,11 @@ impl IterativeConfig {
     pub fn checks_at(&self, epoch: usize) -> bool {
         epoch > self.start_epoch
             && (epoch - self.start_epoch).is_multiple_of(self.check_every.max(1))
+    }
+
+    /// Whether the 1-based `epoch` ends a window.
+    pub fn window_ends_at(&self, epoch: usize) -> bool {
+        epoch > self.start_epoch && (epoch - self.start_epoch).is_multiple_of(self.window.max(1))
     }
 }
 
@@ -50,60 +50,85 @@ impl Default for IterativeConfig {
     }
 }
 
-/// How to train. Stored with every run.
+/// How to train. Stored with every run (inside its resolved settings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TrainConfig {
-    /// Epochs; each is one forward pass over all entities and one optimiser step.
+pub struct TrainPlan {
+    /// Epochs.
     pub epochs: usize,
-    /// AdamW learning rate (5e-4).
-    pub learning_rate: f64,
-    /// AdamW decoupled weight decay (0.01).
-    pub weight_decay: f64,
-    /// AdamW epsilon (1e-8, PyTorch's default the authors use).
-    pub epsilon: f64,
-    /// The authors' optimiser restart (fresh AdamW at 1e-4 every epoch after 50).
-    pub optimizer_restart: Option<OptimizerRestart>,
-    /// Seed pairs per loss chunk (3,500); chunk losses are summed into one step.
-    pub chunk_size: usize,
+    /// Seed pairs per optimiser step (`None`: all of them, one step per epoch).
+    pub batch_size: Option<usize>,
+    /// Seed pairs per loss evaluation inside a step (`None`: the whole step); the chunk
+    /// losses of a step are summed into one gradient.
+    pub chunk_size: Option<usize>,
+    /// The optimiser.
+    pub optimizer: OptimizerSpec,
     /// Evaluate (and checkpoint) every this many epochs.
     pub eval_every: usize,
     /// Iterative learning, if on.
     pub iterative: Option<IterativeConfig>,
-    /// Seed of parameter initialisation and seed shuffling.
+    /// Seed of parameter initialisation, shuffling and sampling.
     pub seed: u64,
     /// Evaluation options.
     pub eval: EvalOptions,
 }
 
-impl Default for TrainConfig {
-    fn default() -> Self {
-        Self {
-            epochs: 600,
-            learning_rate: 5e-4,
-            weight_decay: 0.01,
-            epsilon: 1e-8,
-            optimizer_restart: Some(OptimizerRestart {
-                after_epoch: 50,
-                learning_rate: 1e-4,
-            }),
-            chunk_size: 3500,
-            eval_every: 10,
-            iterative: None,
-            seed: 42,
-            eval: EvalOptions::default(),
+impl TrainPlan {
+    /// Optimiser steps per epoch for `seeds` seed pairs.
+    pub fn steps(&self, seeds: usize) -> usize {
+        match self.batch_size {
+            Some(b) => seeds.div_ceil(b.max(1)).max(1),
+            None => 1,
         }
+    }
+
+    /// Loss chunks per epoch for `seeds` seed pairs.
+    pub fn chunks(&self, seeds: usize) -> usize {
+        let per_step = self.batch_size.unwrap_or(seeds).max(1);
+        let chunk = self.chunk_size.unwrap_or(per_step).clamp(1, per_step);
+        (0..self.steps(seeds))
+            .map(|s| {
+                let len = per_step.min(seeds.saturating_sub(s * per_step));
+                len.div_ceil(chunk).max(1)
+            })
+            .sum()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::OptimizerKind;
 
     #[test]
     fn checks_fall_where_the_authors_code_puts_them() {
         let it = IterativeConfig::default();
         let checks: Vec<usize> = (1..=100).filter(|&e| it.checks_at(e)).collect();
         assert_eq!(checks, (55..=100).step_by(5).collect::<Vec<_>>());
+        assert!(it.window_ends_at(100) && !it.window_ends_at(95));
+    }
+
+    #[test]
+    fn steps_and_chunks_cover_every_seed() {
+        let plan = TrainPlan {
+            epochs: 1,
+            batch_size: Some(1024),
+            chunk_size: None,
+            optimizer: OptimizerSpec {
+                kind: OptimizerKind::Sgd,
+                learning_rate: 1.0,
+                restart: None,
+            },
+            eval_every: 1,
+            iterative: None,
+            seed: 1,
+            eval: EvalOptions::default(),
+        };
+        assert_eq!((plan.steps(4500), plan.chunks(4500)), (5, 5));
+        let whole = TrainPlan {
+            batch_size: None,
+            chunk_size: Some(3500),
+            ..plan
+        };
+        assert_eq!((whole.steps(4500), whole.chunks(4500)), (1, 2));
     }
 }

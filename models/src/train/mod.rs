@@ -1,35 +1,38 @@
-//! The one trainer every model uses: full-graph forward, contrastive loss over seed
-//! chunks, one AdamW step per epoch, periodic evaluation, iterative learning, best-epoch
-//! tracking, cancellation, progress events and resumable checkpoints.
+//! The one trainer every model uses: per epoch, the seed pairs (given plus pseudo) are
+//! shuffled and cut into optimiser steps; each step runs the model's forward pass once
+//! and sums its named loss terms over the step's chunks; then periodic evaluation,
+//! iterative learning, best-epoch tracking, cancellation, progress events and resumable
+//! checkpoints. What varies by model (batching, optimiser, schedule, iterative strategy)
+//! comes in its [`TrainPlan`].
 //!
-//! Deterministic on the CPU backend: parameters are drawn and seeds shuffled with the
-//! run's [`SeededRng`], never with a backend's global generator.
+//! Deterministic on the CPU backend: parameters are drawn, seeds shuffled and negatives
+//! or dropout masks sampled with the run's [`SeededRng`], never with a backend's global
+//! generator.
 
 mod checkpoint;
 mod config;
+mod optimizer;
 mod progress;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 
+pub(crate) use checkpoint::write_atomically as checkpoint_write;
 pub use checkpoint::{
     BestEpoch, CheckpointError, CheckpointStore, TrainState, load_model, read_state,
-    write_atomically,
 };
-pub use config::{IterativeConfig, OptimizerRestart, TrainConfig};
+pub use config::{IterativeConfig, TrainPlan};
+pub use optimizer::{AnyOptimizer, OptimizerKind, OptimizerRestart, OptimizerSpec};
 pub use progress::{EpochRecord, PseudoSeedReport, TrainEvent};
 
 use crate::eval::{Evaluation, evaluate, mutual_nearest_pairs};
-use crate::graph::int_tensor;
-use crate::loss::contrastive_loss;
-use crate::model::{AlignmentModel, ModelInputs};
+use crate::model::{AlignmentModel, ModelInputs, StepContext, TrainableModel};
 use crate::ops::l2_normalize;
 use crate::rng::SeededRng;
 
@@ -104,29 +107,20 @@ pub struct TrainIo<'a> {
     pub progress: &'a mut dyn FnMut(&TrainEvent),
 }
 
-fn fresh_optimizer<B: AutodiffBackend, M: AutodiffModule<B>>(
-    config: &TrainConfig,
-) -> impl Optimizer<M, B> {
-    AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
-        .with_epsilon(config.epsilon as f32)
-        .init::<B, M>()
-}
-
-/// Trains `model` on `task`; resumes from the newest checkpoint when `resume` is set and
-/// one exists.
+/// Trains `model` on `task` as `plan` says; resumes from the newest checkpoint when
+/// `resume` is set and one exists.
 pub fn train<B, M>(
     model: M,
     inputs: &ModelInputs<B>,
     eval_inputs: &ModelInputs<B::InnerBackend>,
     task: &AlignmentTask,
-    config: &TrainConfig,
+    plan: &TrainPlan,
     resume: bool,
     io: TrainIo<'_>,
 ) -> Result<TrainOutcome<M>, TrainError>
 where
     B: AutodiffBackend,
-    M: AutodiffModule<B> + AlignmentModel<B>,
+    M: TrainableModel<B>,
     M::InnerModule: AlignmentModel<B::InnerBackend>,
 {
     if task.train.is_empty() {
@@ -134,10 +128,10 @@ where
     }
     let device = inputs.graph.heads.device();
     let mut model = model;
-    let mut optimizer = fresh_optimizer::<B, M>(config);
+    let mut optimizer = plan.optimizer.build::<B, M>();
     let mut state = TrainState {
         epoch: 0,
-        rng: SeededRng::new(config.seed).fork("seed-shuffle"),
+        rng: SeededRng::new(plan.seed).fork("seed-shuffle"),
         pseudo_seeds: Vec::new(),
         candidates: None,
         history: Vec::new(),
@@ -146,7 +140,7 @@ where
     };
     if resume
         && let Some(store) = io.checkpoints
-        && let Some(resumed) = store.resume::<B, M, _>(model.clone(), optimizer, &device)?
+        && let Some(resumed) = store.resume::<B, M, _>(model.clone(), optimizer.clone(), &device)?
     {
         for (dir, reason) in &resumed.skipped {
             (io.progress)(&TrainEvent::CheckpointSkipped {
@@ -155,31 +149,22 @@ where
             });
         }
         (model, optimizer, state) = (resumed.model, resumed.optimizer, resumed.state);
-    } else {
-        optimizer = fresh_optimizer::<B, M>(config);
     }
     let gold: HashMap<u32, u32> = task.gold.iter().copied().collect();
-    let chunks_of = |seeds: usize| seeds.div_ceil(config.chunk_size.max(1));
     (io.progress)(&TrainEvent::Started {
         first_epoch: state.epoch + 1,
-        epochs: config.epochs,
-        chunks: chunks_of(task.train.len() + state.pseudo_seeds.len()),
+        epochs: plan.epochs,
+        batches: plan.chunks(task.train.len() + state.pseudo_seeds.len()),
     });
     let mut status = TrainStatus::Completed;
     let mut last_eval = None;
-    while state.epoch < config.epochs {
+    while state.epoch < plan.epochs {
         if io.cancel.load(Ordering::Relaxed) {
             status = TrainStatus::Cancelled;
             break;
         }
         let epoch = state.epoch + 1;
-        let (lr, fresh) = match config.optimizer_restart {
-            Some(r) if epoch > r.after_epoch => {
-                optimizer = fresh_optimizer::<B, M>(config);
-                (r.learning_rate, true)
-            }
-            _ => (config.learning_rate, false),
-        };
+        let (lr, fresh) = plan.optimizer.learning_rate_at(epoch);
         let started = Instant::now();
         let mut seeds: Vec<(u32, u32)> = task
             .train
@@ -188,43 +173,56 @@ where
             .copied()
             .collect();
         state.rng.shuffle(&mut seeds);
-        let unit = l2_normalize(model.embed(inputs));
-        let chunks = chunks_of(seeds.len());
-        let mut total: Option<Tensor<B, 1>> = None;
+        let per_step = plan.batch_size.unwrap_or(seeds.len()).max(1);
+        let batches = plan.chunks(seeds.len());
+        let mut batch = 0;
         let mut epoch_loss = 0.0f64;
-        for (c, chunk) in seeds.chunks(config.chunk_size.max(1)).enumerate() {
-            let left = int_tensor::<B>(chunk.iter().map(|p| p.0), &device);
-            let right = int_tensor::<B>(chunk.iter().map(|p| p.1), &device);
-            let loss = contrastive_loss(
-                &unit,
-                left,
-                right,
-                model.temperature(),
-                model.loss_both_directions(),
-            );
-            let value: f64 = loss.clone().into_scalar().elem();
-            epoch_loss += value;
-            (io.progress)(&TrainEvent::Chunk {
+        let mut terms: BTreeMap<String, f64> = BTreeMap::new();
+        for step_pairs in seeds.chunks(per_step) {
+            if fresh {
+                optimizer = plan.optimizer.build::<B, M>();
+            }
+            let mut step = StepContext {
                 epoch,
-                chunk: c + 1,
-                chunks,
-                loss: value,
-            });
-            total = Some(match total {
-                None => loss,
-                Some(t) => t + loss,
-            });
+                seed: plan.seed,
+                rng: &mut state.rng,
+                left: task.left.clone(),
+                right: task.right.clone(),
+            };
+            let forward = model.forward_train(inputs, &mut step);
+            let chunk = plan.chunk_size.unwrap_or(per_step).clamp(1, per_step);
+            let mut total: Option<Tensor<B, 1>> = None;
+            for pairs in step_pairs.chunks(chunk) {
+                let mut chunk_loss = 0.0;
+                for term in model.losses(&forward, pairs, &mut step) {
+                    let value: f64 = term.value.clone().into_scalar().elem();
+                    chunk_loss += value;
+                    *terms.entry(term.name.to_string()).or_default() += value;
+                    total = Some(match total {
+                        None => term.value,
+                        Some(t) => t + term.value,
+                    });
+                }
+                epoch_loss += chunk_loss;
+                batch += 1;
+                (io.progress)(&TrainEvent::Batch {
+                    epoch,
+                    batch,
+                    batches,
+                    loss: chunk_loss,
+                });
+            }
+            if !epoch_loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    loss: epoch_loss,
+                });
+            }
+            let Some(total) = total else { continue };
+            let grads = GradientsParams::from_grads(total.backward(), &model);
+            drop(forward);
+            model = optimizer.step(lr, model, grads);
         }
-        if !epoch_loss.is_finite() {
-            return Err(TrainError::Diverged {
-                epoch,
-                loss: epoch_loss,
-            });
-        }
-        let total = total.expect("at least one chunk");
-        let grads = GradientsParams::from_grads(total.backward(), &model);
-        drop(unit);
-        model = optimizer.step(lr, model, grads);
         let seconds = started.elapsed().as_secs_f64();
         state.train_seconds += seconds;
         state.epoch = epoch;
@@ -232,6 +230,8 @@ where
         let mut record = EpochRecord {
             epoch,
             loss: epoch_loss,
+            loss_terms: terms,
+            steps: plan.steps(seeds.len()),
             seconds,
             learning_rate: lr,
             fresh_optimizer: fresh,
@@ -240,8 +240,8 @@ where
             eval_seconds: None,
             pseudo_seeds: None,
         };
-        let evaluate_now = epoch.is_multiple_of(config.eval_every.max(1)) || epoch == config.epochs;
-        let iterate_now = config.iterative.is_some_and(|it| it.checks_at(epoch));
+        let evaluate_now = epoch.is_multiple_of(plan.eval_every.max(1)) || epoch == plan.epochs;
+        let iterate_now = plan.iterative.is_some_and(|it| it.checks_at(epoch));
         let mut improved = false;
         if evaluate_now || iterate_now {
             let eval_started = Instant::now();
@@ -253,7 +253,7 @@ where
                     &task.test,
                     task.left.clone(),
                     task.right.clone(),
-                    &config.eval,
+                    &plan.eval,
                 );
                 record.test = Some(test.metrics);
                 if !task.valid.is_empty() {
@@ -263,7 +263,7 @@ where
                             &task.valid,
                             task.left.clone(),
                             task.right.clone(),
-                            &config.eval,
+                            &plan.eval,
                         )
                         .metrics,
                     );
@@ -282,7 +282,7 @@ where
                 }
                 last_eval = Some((epoch, test));
             }
-            if let Some(it) = config.iterative.filter(|_| iterate_now) {
+            if let Some(it) = plan.iterative.filter(|_| iterate_now) {
                 record.pseudo_seeds = Some(iterate(
                     &unit,
                     task,
@@ -290,7 +290,7 @@ where
                     &gold,
                     it,
                     epoch,
-                    config.eval.block_rows,
+                    plan.eval.block_rows,
                 ));
             }
             record.eval_seconds = Some(eval_started.elapsed().as_secs_f64());
@@ -323,7 +323,7 @@ where
                 &task.test,
                 task.left.clone(),
                 task.right.clone(),
-                &config.eval,
+                &plan.eval,
             ))
         }
         _ => None,
@@ -371,8 +371,7 @@ fn iterate<B: burn::tensor::backend::Backend>(
         None => found,
         Some(previous) => previous.into_iter().filter(|p| found.contains(p)).collect(),
     };
-    let window_ends =
-        epoch > it.start_epoch && (epoch - it.start_epoch).is_multiple_of(it.window.max(1));
+    let window_ends = it.window_ends_at(epoch);
     let (mut added, mut correct) = (0, 0);
     let standing = candidates.len();
     if window_ends {

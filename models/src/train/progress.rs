@@ -1,5 +1,7 @@
 //! What the trainer reports while it runs.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::eval::AlignmentMetrics;
@@ -24,11 +26,17 @@ pub struct PseudoSeedReport {
 pub struct EpochRecord {
     /// 1-based epoch.
     pub epoch: usize,
-    /// Summed chunk losses of the epoch.
+    /// The epoch's loss: every term of every chunk, summed.
     pub loss: f64,
-    /// Seconds of the training step (forward, backward, optimiser).
+    /// Each named loss term, summed over the epoch's chunks (one curve each).
+    #[serde(default)]
+    pub loss_terms: BTreeMap<String, f64>,
+    /// Optimiser steps taken this epoch.
+    #[serde(default = "one")]
+    pub steps: usize,
+    /// Seconds of the training steps (forward, backward, optimiser).
     pub seconds: f64,
-    /// The learning rate of this epoch's step.
+    /// The learning rate of this epoch's steps.
     #[serde(default)]
     pub learning_rate: f64,
     /// Whether the step used a freshly made optimiser (the authors' restart).
@@ -44,6 +52,10 @@ pub struct EpochRecord {
     pub pseudo_seeds: Option<PseudoSeedReport>,
 }
 
+fn one() -> usize {
+    1
+}
+
 /// A progress event.
 #[allow(clippy::large_enum_variant)] // One event per epoch; boxing buys nothing.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,18 +66,18 @@ pub enum TrainEvent {
         first_epoch: usize,
         /// Last epoch.
         epochs: usize,
-        /// Chunks per epoch.
-        chunks: usize,
+        /// Loss chunks per epoch (over all its steps).
+        batches: usize,
     },
     /// One loss chunk computed.
-    Chunk {
+    Batch {
         /// Epoch.
         epoch: usize,
-        /// 1-based chunk.
-        chunk: usize,
+        /// 1-based chunk of the epoch.
+        batch: usize,
         /// Chunks this epoch.
-        chunks: usize,
-        /// The chunk's loss.
+        batches: usize,
+        /// The chunk's loss (all terms).
         loss: f64,
     },
     /// An epoch finished.

@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use alignscope_models::loginmea::LoginMeaConfig;
-use alignscope_models::train::TrainConfig;
+use alignscope_models::schema::{FieldGroup, FieldKind, Settings};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -166,19 +165,27 @@ pub struct EntityDetailDto {
 pub struct StartRunRequest {
     /// Dataset.
     pub dataset: DatasetId,
-    /// Model name (`loginmea`).
+    /// Model id (`loginmea`, `rrea`, `gcn-align`: `training_options` lists them).
     #[serde(default = "default_model")]
     #[ts(as = "Option<String>", optional)]
     pub model: String,
-    /// Model config (fields as `training_options` lists them; missing ones take the
-    /// paper's defaults).
+    /// Settings by key, as the model's schema in `training_options` lists them; missing
+    /// ones take the paper's defaults. Refused before anything runs if a key is unknown
+    /// or a value out of range.
     #[serde(default)]
-    #[ts(type = "Partial<Record<string, unknown>>")]
-    pub loginmea: LoginMeaConfig,
-    /// Training config (as for `loginmea`).
-    #[serde(default)]
-    #[ts(type = "Partial<Record<string, unknown>>")]
-    pub train: TrainConfig,
+    #[ts(
+        as = "Option<std::collections::HashMap<String, serde_json::Value>>",
+        optional
+    )]
+    pub settings: Settings,
+    /// Older requests' LoginMEA config object (read into `settings`; never written).
+    #[serde(default, skip_serializing)]
+    #[ts(skip)]
+    pub loginmea: Option<serde_json::Value>,
+    /// Older requests' training config object (read into `settings`; never written).
+    #[serde(default, skip_serializing)]
+    #[ts(skip)]
+    pub train: Option<serde_json::Value>,
     /// Share of gold pairs for training.
     pub train_ratio: f64,
     /// Share of gold pairs for validation.
@@ -201,6 +208,66 @@ pub struct StartRunRequest {
     #[serde(default)]
     #[ts(optional)]
     pub rejected: Option<Vec<(String, String)>>,
+}
+
+impl StartRunRequest {
+    /// A request to train `model` with `settings` on `dataset`, its split `train_ratio`
+    /// seeds and the rest test pairs (no validation part, no explicit seeds).
+    pub fn new(
+        dataset: DatasetId,
+        model: &str,
+        settings: Settings,
+        train_ratio: f64,
+        device: DeviceArg,
+    ) -> Self {
+        Self {
+            dataset,
+            model: model.into(),
+            settings,
+            loginmea: None,
+            train: None,
+            train_ratio,
+            valid_ratio: 0.0,
+            device,
+            seeds_from: None,
+            seeds: None,
+            rejected: None,
+        }
+    }
+
+    /// Moves an older request's `loginmea`/`train` objects into `settings` (explicit
+    /// settings win).
+    pub fn upgrade(&mut self) {
+        if self.loginmea.is_none() && self.train.is_none() {
+            return;
+        }
+        let model = self.loginmea.take().unwrap_or_default();
+        let train = self.train.take().unwrap_or_default();
+        let mut settings = alignscope_models::loginmea::legacy_settings(&model, &train);
+        settings.append(&mut self.settings);
+        self.settings = settings;
+    }
+
+    /// The `seed` setting, or the model's default.
+    pub fn seed(&self) -> u64 {
+        self.setting_u64("seed")
+    }
+
+    /// The `epochs` setting, or the model's default.
+    pub fn epochs(&self) -> u64 {
+        self.setting_u64("epochs")
+    }
+
+    fn setting_u64(&self, key: &str) -> u64 {
+        self.settings
+            .get(key)
+            .and_then(serde_json::Value::as_u64)
+            .or_else(|| {
+                let family = alignscope_models::registry::find(&self.model).ok()?;
+                family.info().config.field(key)?.default.as_u64()
+            })
+            .unwrap_or(0)
+    }
 }
 
 fn default_model() -> String {
@@ -277,6 +344,9 @@ pub struct EpochDto {
     pub mrr: Option<f64>,
     /// Validation H@1.
     pub valid_hits_at_1: Option<f64>,
+    /// Each named loss term of the epoch (one curve each; their sum is `loss`).
+    #[ts(as = "std::collections::HashMap<String, f64>")]
+    pub loss_terms: std::collections::BTreeMap<String, f64>,
 }
 
 /// A file a run wrote.
@@ -594,62 +664,62 @@ pub struct DeviceOptionDto {
     pub detail: String,
 }
 
-/// Which part of a run request a field belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldGroup {
-    /// The model's config (`StartRunRequest::loginmea`).
-    Model,
-    /// The training config (`StartRunRequest::train`).
-    Training,
-}
-
-/// The kind of value a field takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldKind {
-    /// A whole number.
-    Int,
-    /// A real number.
-    Float,
-    /// On or off.
-    Bool,
-    /// One of `choices`.
-    Choice,
-    /// A subset of `choices`.
-    List,
-}
-
-/// One knob of a model or of training.
+/// One knob of a model (its schema field).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ConfigFieldDto {
-    /// Field name in the config object.
-    pub name: String,
-    /// Config object it belongs to.
+    /// Key in `StartRunRequest::settings`.
+    pub key: String,
+    /// Form group.
     pub group: FieldGroup,
     /// Kind of value.
     pub kind: FieldKind,
     /// The paper's default.
     pub default: serde_json::Value,
     /// What the knob does (one sentence).
-    pub description: String,
+    pub help: String,
     /// Smallest allowed value.
     pub min: Option<f64>,
     /// Largest allowed value.
     pub max: Option<f64>,
     /// Allowed values (`choice`, `list`).
     pub choices: Option<Vec<String>>,
+    /// Whether it may be left empty (off).
+    pub optional: bool,
+    /// What is allowed, in words (as error messages say it).
+    pub allowed: String,
 }
 
-/// A model that can be trained, with its knobs.
+/// A preset of a paper's ablation table.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AblationDto {
+    /// The paper's name for it.
+    pub label: String,
+    /// The settings that make it.
+    #[ts(as = "std::collections::HashMap<String, serde_json::Value>")]
+    pub settings: Settings,
+}
+
+/// A model that can be trained, as the registry describes it.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ModelOptionsDto {
-    /// Name, as `StartRunRequest::model`.
-    pub name: String,
+    /// Id, as `StartRunRequest::model`.
+    pub id: String,
     /// Display name.
-    pub label: String,
-    /// Its knobs and the training knobs, with the paper's defaults.
+    pub name: String,
+    /// The paper.
+    pub citation: String,
+    /// One sentence on what it does.
+    pub summary: String,
+    /// Modalities it can use.
+    pub modalities: Vec<String>,
+    /// Its knobs with the paper's defaults, in form order.
     pub fields: Vec<ConfigFieldDto>,
+    /// Its ablation presets.
+    pub ablations: Vec<AblationDto>,
+    /// Where this implementation differs from the paper.
+    pub deviations: Vec<String>,
+    /// Whether it learns per-entity modality weights.
+    pub modality_weights: bool,
 }
 
 /// What the training form offers.

@@ -148,7 +148,7 @@ impl Api {
             "dataset-{dataset}{scope}-{}.{extension}",
             now_millis()
         ));
-        alignscope_models::train::write_atomically(&path, text.as_bytes()).map_err(|e| {
+        alignscope_models::durable::write_atomically(&path, text.as_bytes()).map_err(|e| {
             ApiError::new(
                 super::ErrorCode::Io,
                 format!("cannot write {}: {e}", path.display()),

@@ -72,6 +72,14 @@ impl Api {
         if let Some(seeds) = request.seeds {
             return Ok(seeds.into_iter().collect());
         }
+        let dir = self.data_dir.resolve_relative(&row.run_dir);
+        if let Some(split) = alignscope_models::run::read_split(&dir)
+            .map_err(|e| ApiError::invalid(format!("run {run}'s split file cannot be read: {e}")))?
+        {
+            return Ok(split.train.into_iter().collect());
+        }
+        // A run folder from before `split.tsv`: draw its split again from the stored
+        // ratios and seed.
         let config: serde_json::Value = row
             .config
             .as_deref()

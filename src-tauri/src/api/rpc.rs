@@ -493,16 +493,30 @@ mod tests {
     #[test]
     fn flattened_requests_are_the_params_themselves() {
         let call = parse(json!({"method": "start_run", "params": {
-            "dataset": 1, "train_ratio": 0.3, "device": "cpu", "train": {"epochs": 2}
+            "dataset": 1, "train_ratio": 0.3, "device": "cpu", "model": "rrea",
+            "settings": {"epochs": 2, "dim": 16}
         }}));
         match call {
             ApiCall::StartRun { request } => {
+                assert_eq!(request.model, "rrea");
+                assert_eq!(request.settings["epochs"], json!(2));
+                assert_eq!(request.epochs(), 2);
+                assert_eq!(request.seed(), 42, "unnamed knobs keep defaults");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An older client's LoginMEA request: its objects become settings.
+        let call = parse(json!({"method": "start_run", "params": {
+            "dataset": 1, "train_ratio": 0.3, "device": "cpu", "train": {"epochs": 2},
+            "loginmea": {"fusion": "concat"}
+        }}));
+        match call {
+            ApiCall::StartRun { mut request } => {
                 assert_eq!(request.model, "loginmea");
-                assert_eq!(request.train.epochs, 2);
-                assert_eq!(
-                    request.train.chunk_size, 3500,
-                    "unnamed knobs keep defaults"
-                );
+                request.upgrade();
+                assert_eq!(request.settings["epochs"], json!(2));
+                assert_eq!(request.settings["fusion"], json!("concat"));
+                assert_eq!(request.settings["chunk_size"], json!(3500));
             }
             other => panic!("{other:?}"),
         }

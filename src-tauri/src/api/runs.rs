@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use alignscope_datasets::LoadOptions;
+use alignscope_models::registry;
 use alignscope_models::run::RunSpec;
+use alignscope_models::train::EpochRecord;
 
 use super::dto::{
     ArtifactDto, EntityDto, EpochDto, FlipDto, RunComparisonDto, RunDto, StartRunRequest,
@@ -71,14 +73,12 @@ impl Api {
         Ok(self.store.run(row.id).await?.unwrap_or(row))
     }
 
-    /// Checks a request and turns it into a model run spec on its dataset.
+    /// Checks a request and turns it into a model run spec on its dataset: an unknown
+    /// model or setting, a value of the wrong type or out of range, or a bad split is
+    /// refused here, before anything is stored or run.
     async fn spec(&self, request: &StartRunRequest) -> ApiResult<RunSpec> {
-        if request.model != "loginmea" {
-            return Err(ApiError::invalid(format!(
-                "unknown model {:?}; available: loginmea",
-                request.model
-            )));
-        }
+        let mut request = request.clone();
+        request.upgrade();
         let ratios_ok = request.train_ratio > 0.0
             && request.valid_ratio >= 0.0
             && request.train_ratio + request.valid_ratio < 1.0;
@@ -88,12 +88,7 @@ impl Api {
                 request.train_ratio, request.valid_ratio
             )));
         }
-        if request.train.epochs == 0 {
-            return Err(ApiError::invalid("epochs must be at least 1"));
-        }
-        request
-            .loginmea
-            .validate()
+        registry::resolve(&request.model, &request.settings)
             .map_err(|e| ApiError::invalid(e.to_string()))?;
         let dataset = self.dataset_row(request.dataset).await?;
         Ok(RunSpec {
@@ -102,8 +97,8 @@ impl Api {
                 format: dataset.format.parse().ok(),
                 image_features: dataset.image_features.map(PathBuf::from),
             },
-            model: request.loginmea.clone(),
-            train: request.train.clone(),
+            model: request.model.clone(),
+            settings: request.settings.clone(),
             train_ratio: request.train_ratio,
             valid_ratio: request.valid_ratio,
             seeds: request.seeds.clone(),
@@ -113,6 +108,7 @@ impl Api {
 
     /// Queues a training run; it starts when its device is free.
     pub async fn start_run(&self, mut request: StartRunRequest) -> ApiResult<RunDto> {
+        request.upgrade();
         if let Some(base) = request.seeds_from {
             let base_row = self.run_row(base).await?;
             if base_row.dataset_id != request.dataset {
@@ -138,9 +134,9 @@ impl Api {
                 request: serde_json::to_value(&request)
                     .map_err(|e| ApiError::invalid(e.to_string()))?,
                 device: device_key(&request),
-                seed: request.train.seed as i64,
+                seed: request.seed() as i64,
                 code_version: crate::code_version(),
-                epochs_planned: request.train.epochs as i64,
+                epochs_planned: request.epochs() as i64,
             })
             .await?;
         let dir = self.data_dir.resolve_relative(&row.run_dir);
@@ -302,6 +298,9 @@ impl Api {
             .await?
             .into_iter()
             .map(|e: EpochRow| EpochDto {
+                loss_terms: serde_json::from_str::<EpochRecord>(&e.details)
+                    .map(|r| r.loss_terms)
+                    .unwrap_or_default(),
                 epoch: e.epoch,
                 loss: e.loss,
                 seconds: e.seconds,

@@ -225,7 +225,7 @@ pub async fn run(
                 .await?;
             match file {
                 Some(path) => {
-                    alignscope_models::train::write_atomically(&path, text.as_bytes())
+                    alignscope_models::durable::write_atomically(&path, text.as_bytes())
                         .map_err(|e| ApiError::new(crate::api::ErrorCode::Io, e.to_string()))?;
                     let rows = text.lines().filter(|l| !l.starts_with('#')).count();
                     if json {

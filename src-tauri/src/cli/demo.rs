@@ -5,9 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use alignscope_datasets::{DatasetStats, DemoOptions, Side};
-use alignscope_models::inputs::ModalityKind;
-use alignscope_models::loginmea::LoginMeaConfig;
-use alignscope_models::train::TrainConfig;
+use alignscope_models::schema::Settings;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -118,14 +116,14 @@ async fn train(
     out: &mut dyn Write,
     json: bool,
 ) -> Result<RunDto, CliError> {
-    let mut model = LoginMeaConfig::default();
+    let mut settings = Settings::new();
+    settings.insert("epochs".into(), args.epochs.into());
     if !images {
-        model.modalities.retain(|m| *m != ModalityKind::Image);
+        settings.insert(
+            "modalities".into(),
+            serde_json::json!(["structure", "relation", "attribute"]),
+        );
     }
-    let train = TrainConfig {
-        epochs: args.epochs as usize,
-        ..TrainConfig::default()
-    };
     if !json {
         let what = if images { "with" } else { "without" };
         writeln!(
@@ -138,18 +136,13 @@ async fn train(
     }
     let events = api.subscribe();
     let run = api
-        .start_run(StartRunRequest {
+        .start_run(StartRunRequest::new(
             dataset,
-            model: "loginmea".into(),
-            loginmea: model,
-            train,
-            train_ratio: args.ratio,
-            valid_ratio: 0.0,
-            device: args.device,
-            seeds_from: None,
-            seeds: None,
-            rejected: None,
-        })
+            alignscope_models::loginmea::ID,
+            settings,
+            args.ratio,
+            args.device,
+        ))
         .await?;
     follow_to_end(api, run.id, events).await
 }

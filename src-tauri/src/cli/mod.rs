@@ -1,9 +1,11 @@
 //! The `alignscope` command line: argument parsing, dispatch and exit codes.
 
+mod bench;
 mod convert;
 mod decisions;
 mod demo;
 mod inspect;
+mod models;
 mod render;
 mod runs;
 #[cfg(feature = "server")]
@@ -51,9 +53,15 @@ pub enum Command {
     /// Build the built-in demo dataset if needed (emoji in English and Chinese, two
     /// vendors' artwork), train LoginMEA on it with and without images, compare.
     Demo(demo::DemoArgs),
+    /// The models AlignScope trains: their papers, settings, ablations and deviations.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Train a model on a dataset, evaluating as it goes; the run is recorded in the
     /// data directory.
     Train(Box<train::TrainArgs>),
+    /// Compare models on one dataset: each trained on the same splits with several
+    /// seeds; a paper-style table of mean ± standard deviation (Markdown and CSV too).
+    Bench(Box<bench::BenchArgs>),
     /// Re-evaluate a recorded run (or a run folder) on its dataset.
     Eval(train::EvalCommandArgs),
     /// List, show, compare, resume, cancel and delete recorded runs.
@@ -117,6 +125,16 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
+    /// The request that registers the dataset folder `path` read this way.
+    pub(crate) fn import_request(&self, path: &std::path::Path) -> crate::api::dto::ImportRequest {
+        crate::api::dto::ImportRequest {
+            path: path.to_path_buf(),
+            format: self.format.map(|f| f.to_string()),
+            image_features: self.image_features.clone(),
+            name: None,
+        }
+    }
+
     pub(crate) fn load_options(&self) -> LoadOptions {
         LoadOptions {
             format: self.format,
@@ -141,6 +159,9 @@ pub enum CliError {
     /// The backend refused or failed.
     #[error("{0}")]
     Api(#[from] crate::api::ApiError),
+    /// A model or setting is unknown, or a value is not allowed.
+    #[error(transparent)]
+    Setting(#[from] alignscope_models::schema::SettingError),
     /// Writing to the terminal failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -178,8 +199,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Demo(args) => with_api(data_dir, |api| async move {
             demo::demo(&api, &args, json, out).await
         }),
+        Command::Models(command) => models::run(&command, json, out),
         Command::Train(args) => with_api(data_dir, |api| async move {
             train::train(&api, &args, json, out).await
+        }),
+        Command::Bench(args) => with_api(data_dir, |api| async move {
+            bench::bench(&api, &args, json, out).await
         }),
         Command::Eval(args) => train::eval(data_dir, &args, json, out),
         Command::Runs(command) => with_api(data_dir, |api| async move {

@@ -4,32 +4,23 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use alignscope_models::compute;
 use alignscope_models::eval::{
     AlignmentMetrics, CandidatePool, DirectionMetrics, EvalOptions, Similarity,
 };
-use alignscope_models::inputs::ModalityKind;
-use alignscope_models::loginmea::{FusionKind, GraphLayerKind, LoginMeaConfig, LossDirection};
-use alignscope_models::run::{self, RunSpec, SavedModel};
-use alignscope_models::train::{IterativeConfig, TrainConfig};
+use alignscope_models::registry;
+use alignscope_models::run::{self, SavedModel};
+use alignscope_models::schema::{SettingError, Settings};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::{CliError, SourceArgs};
-use crate::api::dto::{EpochDto, ImportRequest, RunDto, StartRunRequest};
+use crate::api::dto::{EpochDto, RunDto, StartRunRequest};
 use crate::api::{Api, ApiError, ErrorCode};
 use crate::device::{DeviceArg, choose};
 use crate::jobs::JobEvent;
 use crate::store::{RunId, RunStatus};
-
-/// Models `train` knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelArg {
-    /// LoginMEA (Su et al., ECAI 2024).
-    Loginmea,
-}
 
 /// Scoring for evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,110 +109,152 @@ pub struct TrainArgs {
     /// How to read it.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// The model.
-    #[arg(long, value_enum, default_value = "loginmea")]
-    pub model: ModelArg,
+    /// The model (`alignscope models list` shows them).
+    #[arg(long, default_value = alignscope_models::loginmea::ID)]
+    pub model: String,
+    /// A setting of the model, `key=value` (repeatable; `alignscope models show <id>`
+    /// lists the keys, defaults and allowed values).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Share of gold pairs used as training seeds.
     #[arg(long, default_value_t = 0.3)]
     pub ratio: f64,
     /// Share of gold pairs held out for choosing the best epoch (0: none, as the papers).
     #[arg(long, default_value_t = 0.0)]
     pub valid_ratio: f64,
-    /// Epochs (the paper trains 600).
-    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
-    pub epochs: u32,
-    /// Seed of the split, the initialisation and the shuffling.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
     /// Where to train.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
-    /// Evaluate (and checkpoint) every N epochs.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-    pub eval_every: u32,
-    /// Iterative learning (pseudo seeds from mutual nearest neighbours) from epoch 50.
-    #[arg(long)]
-    pub iterative: bool,
-    /// Ablation: no entity-specific adaptive modality weights.
-    #[arg(long)]
-    pub no_adaptive_weights: bool,
-    /// Ablation: concatenation instead of low-rank fusion.
-    #[arg(long)]
-    pub concat_fusion: bool,
-    /// Ablation: plain GAT instead of relational reflection.
-    #[arg(long)]
-    pub gat: bool,
-    /// Ablation: switch a modality off (repeatable).
-    #[arg(long, value_enum)]
-    pub without: Vec<ModalityArg>,
-    /// Contrastive loss in both directions (the authors use left to right).
-    #[arg(long)]
-    pub both_directions: bool,
     /// Train on the seeds of an earlier run of this dataset, corrected by the decisions:
     /// its training pairs, plus accepted, minus rejected pairs.
     #[arg(long)]
     pub seeds_from: Option<i64>,
-    /// Evaluation options.
+    /// Shorthands for common settings.
+    #[command(flatten)]
+    pub aliases: SettingAliases,
+    /// Evaluation options (`--set similarity=…`, `csls_k`, `candidates`).
     #[command(flatten)]
     pub eval: EvalArgs,
 }
 
-impl TrainArgs {
-    fn spec(&self) -> RunSpec {
-        let off: Vec<ModalityKind> = self
-            .without
-            .iter()
-            .map(|m| match m {
-                ModalityArg::Structure => ModalityKind::Structure,
-                ModalityArg::Relation => ModalityKind::Relation,
-                ModalityArg::Attribute => ModalityKind::Attribute,
-                ModalityArg::Image => ModalityKind::Image,
-            })
-            .collect();
-        let defaults = LoginMeaConfig::default();
-        let model = LoginMeaConfig {
-            adaptive_weights: !self.no_adaptive_weights,
-            fusion: if self.concat_fusion {
-                FusionKind::Concat
-            } else {
-                FusionKind::LowRank
-            },
-            graph_layer: if self.gat {
-                GraphLayerKind::Gat
-            } else {
-                GraphLayerKind::Reflection
-            },
-            loss_direction: if self.both_directions {
-                LossDirection::Both
-            } else {
-                LossDirection::LeftToRight
-            },
-            modalities: defaults
-                .modalities
-                .iter()
-                .copied()
-                .filter(|m| !off.contains(m))
-                .collect(),
-            ..defaults
+/// Flags kept from before `--set`, each the same as a setting.
+#[derive(Debug, Args)]
+pub struct SettingAliases {
+    /// Epochs (`--set epochs=N`) [default: the model's paper schedule].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub epochs: Option<u32>,
+    /// Seed of the split, the initialisation and the shuffling (`--set seed=N`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Evaluate (and checkpoint) every N epochs (`--set eval_every=N`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub eval_every: Option<u32>,
+    /// Iterative learning (`--set iterative=true`).
+    #[arg(long)]
+    pub iterative: bool,
+    /// LoginMEA ablation: no adaptive modality weights (`--set adaptive_weights=false`).
+    #[arg(long)]
+    pub no_adaptive_weights: bool,
+    /// LoginMEA ablation: concatenation instead of low-rank fusion (`--set fusion=concat`).
+    #[arg(long)]
+    pub concat_fusion: bool,
+    /// LoginMEA ablation: plain GAT instead of relational reflection
+    /// (`--set graph_layer=gat`).
+    #[arg(long)]
+    pub gat: bool,
+    /// LoginMEA ablation: switch a modality off (repeatable; `--set modalities=…`).
+    #[arg(long, value_enum)]
+    pub without: Vec<ModalityArg>,
+    /// LoginMEA: contrastive loss in both directions (`--set loss_direction=both`).
+    #[arg(long)]
+    pub both_directions: bool,
+}
+
+impl SettingAliases {
+    /// The settings the flags stand for.
+    fn settings(&self) -> Settings {
+        let mut s = Settings::new();
+        let mut put = |key: &str, value: Value| {
+            s.insert(key.into(), value);
         };
-        let train = TrainConfig {
-            epochs: self.epochs as usize,
-            seed: self.seed,
-            eval_every: self.eval_every as usize,
-            iterative: self.iterative.then(IterativeConfig::default),
-            eval: self.eval.apply(EvalOptions::default()),
-            ..TrainConfig::default()
-        };
-        RunSpec {
-            dataset: self.dataset.clone(),
-            load: self.source.load_options(),
-            model,
-            train,
-            train_ratio: self.ratio,
-            valid_ratio: self.valid_ratio,
-            seeds: None,
-            rejected: Vec::new(),
+        if let Some(e) = self.epochs {
+            put("epochs", e.into());
         }
+        if let Some(seed) = self.seed {
+            put("seed", seed.into());
+        }
+        if let Some(e) = self.eval_every {
+            put("eval_every", e.into());
+        }
+        if self.iterative {
+            put("iterative", true.into());
+        }
+        if self.no_adaptive_weights {
+            put("adaptive_weights", false.into());
+        }
+        if self.concat_fusion {
+            put("fusion", "concat".into());
+        }
+        if self.gat {
+            put("graph_layer", "gat".into());
+        }
+        if self.both_directions {
+            put("loss_direction", "both".into());
+        }
+        if !self.without.is_empty() {
+            let kept: Vec<&str> = ["structure", "relation", "attribute", "image"]
+                .into_iter()
+                .filter(|m| {
+                    !self
+                        .without
+                        .iter()
+                        .any(|w| w.to_possible_value().is_some_and(|v| v.get_name() == *m))
+                })
+                .collect();
+            put("modalities", kept.into());
+        }
+        s
+    }
+}
+
+impl EvalArgs {
+    /// The settings the evaluation flags stand for.
+    fn settings(&self) -> Settings {
+        let mut s = Settings::new();
+        if let Some(sim) = self.similarity {
+            let name = match sim {
+                SimilarityArg::Csls => "csls",
+                SimilarityArg::Cosine => "cosine",
+            };
+            s.insert("similarity".into(), name.into());
+        }
+        if let Some(k) = self.csls_k {
+            s.insert("csls_k".into(), k.into());
+        }
+        if let Some(pool) = self.candidates {
+            let name = match pool {
+                PoolArg::Test => "test_pairs",
+                PoolArg::All => "all_entities",
+            };
+            s.insert("candidates".into(), name.into());
+        }
+        s
+    }
+}
+
+impl TrainArgs {
+    /// The settings asked for: the flags, then each `--set` (checked against the model's
+    /// schema, so a bad key or value is refused before anything runs).
+    pub fn settings(&self) -> Result<Settings, SettingError> {
+        let schema = &registry::find(&self.model)?.info().config;
+        let mut settings = self.aliases.settings();
+        settings.extend(self.eval.settings());
+        for text in &self.set {
+            let (key, value) = schema.parse_assignment(text)?;
+            settings.insert(key, value);
+        }
+        registry::resolve(&self.model, &settings)?;
+        Ok(settings)
     }
 }
 
@@ -333,14 +366,9 @@ pub async fn train(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let spec = args.spec();
+    let settings = args.settings()?;
     let imported = api
-        .import_dataset(ImportRequest {
-            path: spec.dataset.clone(),
-            format: args.source.format.map(|f| f.to_string()),
-            image_features: args.source.image_features.clone(),
-            name: None,
-        })
+        .import_dataset(args.source.import_request(&args.dataset))
         .await?;
     for w in &imported.warnings {
         eprintln!("warning: {w}");
@@ -348,16 +376,15 @@ pub async fn train(
     let events = api.subscribe();
     let run = api
         .start_run(StartRunRequest {
-            dataset: imported.dataset.id,
-            model: "loginmea".into(),
-            loginmea: spec.model,
-            train: spec.train,
-            train_ratio: spec.train_ratio,
-            valid_ratio: spec.valid_ratio,
-            device: args.device,
+            valid_ratio: args.valid_ratio,
             seeds_from: args.seeds_from.map(RunId),
-            seeds: None,
-            rejected: None,
+            ..StartRunRequest::new(
+                imported.dataset.id,
+                &args.model,
+                settings,
+                args.ratio,
+                args.device,
+            )
         })
         .await?;
     follow(api, run.id, events, json, out).await
@@ -433,7 +460,8 @@ fn report(
     let config: Option<run::RunConfig> = run
         .config
         .clone()
-        .and_then(|c| serde_json::from_value(c).ok());
+        .and_then(|c| run::RunConfig::from_json(c).ok());
+    let eval_options = config.as_ref().and_then(|c| c.eval_options().ok());
     let seconds = if epochs.is_empty() {
         0.0
     } else {
@@ -455,7 +483,7 @@ fn report(
             "mrr": l2r.map(|m| m.mrr),
             "mr": l2r.map(|m| m.mr),
             "right_to_left": metrics.map(|m| m.right_to_left),
-            "similarity": config.as_ref().map(|c| c.train.eval.similarity),
+            "similarity": eval_options.as_ref().map(|e| e.similarity),
             "best_epoch": run.best_epoch,
             "history": epochs,
             "run_dir": run.run_dir,
@@ -464,9 +492,12 @@ fn report(
         return Ok(());
     }
     if let Some(c) = &config {
+        let name = c
+            .family()
+            .map_or(c.model.as_str(), |f| f.info().name.as_str());
         writeln!(
             out,
-            "LoginMEA on {} ({}), device {}",
+            "{name} on {} ({}), device {}",
             c.dataset.path.display(),
             c.dataset.format,
             c.device
@@ -478,9 +509,9 @@ fn report(
         )?;
     }
     render_curve(epochs, out)?;
-    if let (Some(m), Some(c)) = (metrics, &config) {
+    if let (Some(m), Some(e)) = (metrics, &eval_options) {
         writeln!(out)?;
-        render_metrics(&m, &similarity_label(&c.train.eval), out)?;
+        render_metrics(&m, &similarity_label(e), out)?;
     }
     if let Some(best) = run.best_epoch {
         writeln!(out, "best epoch {best}")?;
@@ -588,14 +619,14 @@ pub fn eval(
         (None, None) => unreachable!("clap requires --run or --checkpoint"),
     };
     let stored = run::read_config(&dir)?;
-    let options = args.eval.apply(stored.train.eval.clone());
+    let options = args.eval.apply(stored.eval_options()?);
     let which = if args.best {
         SavedModel::Best
     } else {
         SavedModel::Latest
     };
     let (device, _) = choose(args.device);
-    let (config, evaluation) = compute::evaluate_run(
+    let (config, evaluation) = run::evaluate_run(
         &device,
         &dir,
         which,

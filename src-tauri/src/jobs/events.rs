@@ -45,6 +45,9 @@ pub enum JobEvent {
         epoch: usize,
         /// Loss.
         loss: f64,
+        /// Each named loss term (their sum is `loss`).
+        #[ts(as = "std::collections::HashMap<String, f64>")]
+        loss_terms: std::collections::BTreeMap<String, f64>,
         /// Test H@1 left to right, on evaluated epochs.
         hits_at_1: Option<f64>,
         /// Test MRR left to right.

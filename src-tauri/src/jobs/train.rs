@@ -133,18 +133,18 @@ impl Training<'_> {
                     });
                     forgotten
                 }
-                TrainEvent::Chunk {
+                TrainEvent::Batch {
                     epoch,
-                    chunk,
-                    chunks,
+                    batch,
+                    batches,
                     ..
                 } => {
                     context.emit(JobEvent::Progress {
                         run,
                         epoch: *epoch,
                         epochs: tracker.epochs,
-                        batch: *chunk,
-                        batches: *chunks,
+                        batch: *batch,
+                        batches: *batches,
                         eta_seconds: tracker.eta(*epoch),
                     });
                     Ok(())
@@ -171,6 +171,7 @@ impl Training<'_> {
                             run,
                             epoch: record.epoch,
                             loss: record.loss,
+                            loss_terms: record.loss_terms.clone(),
                             hits_at_1: row.hits_at_1,
                             mrr: row.mrr,
                         });

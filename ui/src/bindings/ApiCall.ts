@@ -8,6 +8,7 @@ import type { ReviewStrategy } from "./ReviewStrategy";
 import type { RunId } from "./RunId";
 import type { SideDto } from "./SideDto";
 import type { Verdict } from "./Verdict";
+import type { JsonValue } from "./serde_json/JsonValue";
 
 /**
  * One call of the API: `{"method": "snake_case_name", "params": {...}}`.
@@ -103,18 +104,15 @@ id: RunId, } } | { "method": "start_run", "params": {
  */
 dataset: DatasetId, 
 /**
- * Model name (`loginmea`).
+ * Model id (`loginmea`, `rrea`, `gcn-align`: `training_options` lists them).
  */
 model?: string, 
 /**
- * Model config (fields as `training_options` lists them; missing ones take the
- * paper's defaults).
+ * Settings by key, as the model's schema in `training_options` lists them; missing
+ * ones take the paper's defaults. Refused before anything runs if a key is unknown
+ * or a value out of range.
  */
-loginmea: Partial<Record<string, unknown>>, 
-/**
- * Training config (as for `loginmea`).
- */
-train: Partial<Record<string, unknown>>, 
+settings?: { [key in string]: JsonValue }, 
 /**
  * Share of gold pairs for training.
  */

@@ -4,15 +4,15 @@ import type { FieldKind } from "./FieldKind";
 import type { JsonValue } from "./serde_json/JsonValue";
 
 /**
- * One knob of a model or of training.
+ * One knob of a model (its schema field).
  */
 export type ConfigFieldDto = { 
 /**
- * Field name in the config object.
+ * Key in `StartRunRequest::settings`.
  */
-name: string, 
+key: string, 
 /**
- * Config object it belongs to.
+ * Form group.
  */
 group: FieldGroup, 
 /**
@@ -26,7 +26,7 @@ default: JsonValue,
 /**
  * What the knob does (one sentence).
  */
-description: string, 
+help: string, 
 /**
  * Smallest allowed value.
  */
@@ -38,4 +38,12 @@ max: number | null,
 /**
  * Allowed values (`choice`, `list`).
  */
-choices: Array<string> | null, };
+choices: Array<string> | null, 
+/**
+ * Whether it may be left empty (off).
+ */
+optional: boolean, 
+/**
+ * What is allowed, in words (as error messages say it).
+ */
+allowed: string, };

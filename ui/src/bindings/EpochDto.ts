@@ -35,4 +35,8 @@ mrr: number | null,
 /**
  * Validation H@1.
  */
-valid_hits_at_1: number | null, };
+valid_hits_at_1: number | null, 
+/**
+ * Each named loss term of the epoch (one curve each; their sum is `loss`).
+ */
+loss_terms: { [key in string]: number }, };

@@ -58,6 +58,10 @@ epoch: number,
  */
 loss: number, 
 /**
+ * Each named loss term (their sum is `loss`).
+ */
+loss_terms: { [key in string]: number }, 
+/**
  * Test H@1 left to right, on evaluated epochs.
  */
 hits_at_1: number | null, 

@@ -4,6 +4,7 @@ import {
   applyEvent,
   canResume,
   curveColumns,
+  lossChart,
   curveFromEpochs,
   emptyLive,
   filterRuns,
@@ -91,6 +92,7 @@ describe('curves', () => {
         hits_at_10: null,
         mrr: null,
         valid_hits_at_1: null,
+        loss_terms: { margin: 0.8 },
       },
       {
         epoch: 1,
@@ -101,16 +103,64 @@ describe('curves', () => {
         hits_at_10: 0.3,
         mrr: 0.2,
         valid_hits_at_1: null,
+        loss_terms: { margin: 1.0 },
       },
     ]);
     expect(stored.map((p) => p.epoch)).toEqual([1, 2]);
-    const merged = mergeMetric(stored, { epoch: 2, loss: 0.75, hits_at_1: 0.2, mrr: 0.3 });
-    const more = mergeMetric(merged, { epoch: 3, loss: 0.6, hits_at_1: null, mrr: null });
+    const merged = mergeMetric(stored, {
+      epoch: 2,
+      loss: 0.75,
+      terms: { margin: 0.75 },
+      hits_at_1: 0.2,
+      mrr: 0.3,
+    });
+    const more = mergeMetric(merged, {
+      epoch: 3,
+      loss: 0.6,
+      terms: { margin: 0.6 },
+      hits_at_1: null,
+      mrr: null,
+    });
     expect(more.map((p) => p.loss)).toEqual([1.0, 0.75, 0.6]);
     expect(curveColumns(more, ['loss', 'hits_at_1'])).toEqual([
       [1, 2, 3],
       [1.0, 0.75, 0.6],
       [0.1, 0.2, null],
+    ]);
+  });
+});
+
+describe('lossChart', () => {
+  const point = (epoch: number, terms: Record<string, number>) => ({
+    epoch,
+    loss: Object.values(terms).reduce((a, b) => a + b, 0),
+    terms,
+    hits_at_1: null,
+    mrr: null,
+  });
+  it('draws one line named after a single term', () => {
+    const chart = lossChart([point(1, { infonce: 2 }), point(2, { infonce: 1 })]);
+    expect(chart.series.map((s) => s.label)).toEqual(['infonce']);
+    expect(chart.columns).toEqual([
+      [1, 2],
+      [2, 1],
+    ]);
+  });
+  it('draws the total and each term when there are several', () => {
+    const chart = lossChart([
+      point(1, { structure_margin: 2, attribute_margin: 1 }),
+      point(2, { structure_margin: 1, attribute_margin: 0.5 }),
+    ]);
+    expect(chart.series.map((s) => s.label)).toEqual([
+      'total',
+      'attribute_margin',
+      'structure_margin',
+    ]);
+    expect(chart.columns).toEqual([
+      [1, 2],
+      [3, 1.5],
+      [1, 0.5],
+      [2, 1],
     ]);
   });
 });
@@ -149,7 +199,15 @@ describe('applyEvent', () => {
   it('knows which events end a run', () => {
     expect(isTerminal({ kind: 'finished', run: 1, hits_at_1: null })).toBe(true);
     expect(
-      isTerminal({ kind: 'metric', run: 1, epoch: 1, loss: 1, hits_at_1: null, mrr: null }),
+      isTerminal({
+        kind: 'metric',
+        run: 1,
+        epoch: 1,
+        loss: 1,
+        loss_terms: {},
+        hits_at_1: null,
+        mrr: null,
+      }),
     ).toBe(false);
   });
 });

@@ -110,6 +110,8 @@ export function canResume(status: RunStatus): boolean {
 export interface CurvePoint {
   epoch: number;
   loss: number | null;
+  /** Each named loss term (their sum is `loss`). */
+  terms: Partial<Record<string, number>>;
   hits_at_1: number | null;
   mrr: number | null;
 }
@@ -118,7 +120,44 @@ export interface CurvePoint {
 export function curveFromEpochs(epochs: readonly EpochDto[]): CurvePoint[] {
   return [...epochs]
     .sort((a, b) => a.epoch - b.epoch)
-    .map((e) => ({ epoch: e.epoch, loss: e.loss, hits_at_1: e.hits_at_1, mrr: e.mrr }));
+    .map((e) => ({
+      epoch: e.epoch,
+      loss: e.loss,
+      terms: e.loss_terms,
+      hits_at_1: e.hits_at_1,
+      mrr: e.mrr,
+    }));
+}
+
+const TERM_COLORS = ['#7c3aed', '#db2777', '#0891b2', '#65a30d', '#ea580c'];
+
+/**
+ * The loss chart: one line per named loss term; with several terms, their total too.
+ * A model with one term gets one line named after it.
+ */
+export function lossChart(curve: readonly CurvePoint[]): {
+  series: { label: string; color: string }[];
+  columns: [number[], ...(number | null)[][]];
+} {
+  const names = [...new Set(curve.flatMap((p) => Object.keys(p.terms)))].sort();
+  const xs = curve.map((p) => p.epoch);
+  if (names.length <= 1) {
+    return {
+      series: [{ label: names[0] ?? 'loss', color: '#2563eb' }],
+      columns: [xs, curve.map((p) => p.loss)],
+    };
+  }
+  return {
+    series: [
+      { label: 'total', color: '#2563eb' },
+      ...names.map((n, i) => ({ label: n, color: TERM_COLORS[i % TERM_COLORS.length] ?? '#555' })),
+    ],
+    columns: [
+      xs,
+      curve.map((p) => p.loss),
+      ...names.map((n) => curve.map((p) => p.terms[n] ?? null)),
+    ],
+  };
 }
 
 /** Adds (or replaces) an epoch from a `metric` event, keeping epochs ascending. */

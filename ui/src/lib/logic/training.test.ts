@@ -6,17 +6,19 @@ import {
   initialForm,
   initialInput,
   parseInput,
-  setPath,
+  defaultValues,
 } from './training';
 
 const field = (
-  f: Partial<ConfigFieldDto> & Pick<ConfigFieldDto, 'name' | 'kind' | 'default'>,
+  f: Partial<ConfigFieldDto> & Pick<ConfigFieldDto, 'key' | 'kind' | 'default'>,
 ): ConfigFieldDto => ({
   group: 'model',
-  description: 'what it does',
+  help: 'what it does',
   min: null,
   max: null,
   choices: null,
+  optional: false,
+  allowed: 'a value',
   ...f,
 });
 
@@ -27,26 +29,32 @@ const options: TrainingOptionsDto = {
   ],
   models: [
     {
-      name: 'loginmea',
-      label: 'LoginMEA',
+      id: 'loginmea',
+      name: 'LoginMEA',
+      citation: 'Su et al., ECAI 2024',
+      summary: 'fuses modalities',
+      modalities: ['structure', 'image'],
+      ablations: [{ label: 'w/o low-rank fusion', settings: { fusion: 'concat' } }],
+      deviations: ['none here'],
+      modality_weights: true,
       fields: [
-        field({ name: 'hidden', kind: 'int', default: 300, min: 1 }),
-        field({ name: 'temperature', kind: 'float', default: 0.1 }),
-        field({ name: 'adaptive_weights', kind: 'bool', default: true }),
+        field({ key: 'hidden', kind: 'int', default: 300, min: 1 }),
+        field({ key: 'temperature', kind: 'float', default: 0.1 }),
+        field({ key: 'adaptive_weights', kind: 'bool', default: true }),
         field({
-          name: 'fusion',
+          key: 'fusion',
           kind: 'choice',
           default: 'low_rank',
           choices: ['low_rank', 'concat'],
         }),
         field({
-          name: 'modalities',
+          key: 'modalities',
           kind: 'list',
           default: ['relation', 'attribute'],
           choices: ['relation', 'attribute', 'image'],
         }),
-        field({ name: 'epochs', kind: 'int', default: 600, group: 'training', min: 1, max: 10000 }),
-        field({ name: 'learning_rate', kind: 'float', default: 0.0005, group: 'training' }),
+        field({ key: 'epochs', kind: 'int', default: 600, group: 'training', min: 1, max: 10000 }),
+        field({ key: 'learning_rate', kind: 'float', default: 0.0005, group: 'training' }),
       ],
     },
   ],
@@ -56,45 +64,43 @@ const options: TrainingOptionsDto = {
 
 describe('inputs', () => {
   it('starts from the defaults', () => {
-    expect(initialInput(field({ name: 'a', kind: 'list', default: ['x', 'y'] }))).toBe('x, y');
-    expect(initialInput(field({ name: 'a', kind: 'float', default: 0.0005 }))).toBe('0.0005');
-    expect(initialInput(field({ name: 'a', kind: 'bool', default: false }))).toBe(false);
+    expect(initialInput(field({ key: 'a', kind: 'list', default: ['x', 'y'] }))).toBe('x, y');
+    expect(initialInput(field({ key: 'a', kind: 'float', default: 0.0005 }))).toBe('0.0005');
+    expect(initialInput(field({ key: 'a', kind: 'bool', default: false }))).toBe(false);
   });
   it('validates kinds and ranges', () => {
-    const int = field({ name: 'n', kind: 'int', default: 1, min: 1, max: 10 });
+    const int = field({ key: 'n', kind: 'int', default: 1, min: 1, max: 10 });
     expect(parseInput(int, '5')).toEqual({ ok: true, value: 5 });
     expect(parseInput(int, '5.5')).toEqual({ ok: false, error: 'a whole number' });
     expect(parseInput(int, '0')).toEqual({ ok: false, error: 'at least 1' });
     expect(parseInput(int, '11')).toEqual({ ok: false, error: 'at most 10' });
-    const fl = field({ name: 'f', kind: 'float', default: 0.1 });
+    const fl = field({ key: 'f', kind: 'float', default: 0.1 });
     expect(parseInput(fl, '1e-4')).toEqual({ ok: true, value: 0.0001 });
     expect(parseInput(fl, 'abc').ok).toBe(false);
-    const list = field({ name: 'l', kind: 'list', default: ['a'], choices: ['a', 'b'] });
+    const list = field({ key: 'l', kind: 'list', default: ['a'], choices: ['a', 'b'] });
     expect(parseInput(list, 'a, b,')).toEqual({ ok: true, value: ['a', 'b'] });
     expect(parseInput(list, 'a, c')).toEqual({ ok: false, error: 'unknown: c' });
-    const nums = field({ name: 'l', kind: 'list', default: [1, 5, 10] });
+    const nums = field({ key: 'l', kind: 'list', default: [1, 5, 10] });
     expect(parseInput(nums, '1, 10')).toEqual({ ok: true, value: [1, 10] });
   });
   it('keeps an optional knob null when left empty, and validates it when filled', () => {
-    const optional = field({ name: 'restart_after', kind: 'int', default: null });
+    const optional = field({ key: 'restart_after', kind: 'int', default: null, optional: true });
     expect(initialInput(optional)).toBe('');
     expect(parseInput(optional, '  ')).toEqual({ ok: true, value: null });
     expect(parseInput(optional, '50')).toEqual({ ok: true, value: 50 });
     expect(parseInput(optional, 'x').ok).toBe(false);
-    const required = field({ name: 'hidden', kind: 'int', default: 300 });
+    const required = field({ key: 'hidden', kind: 'int', default: 300 });
     expect(parseInput(required, '').ok).toBe(false);
   });
-  it('sets dotted paths in nested objects', () => {
-    const o: Record<string, unknown> = {};
-    setPath(o, 'optimizer_restart.after_epoch', 50);
-    setPath(o, 'optimizer_restart.learning_rate', 1e-4);
-    setPath(o, 'seed', 1);
-    expect(o).toEqual({ optimizer_restart: { after_epoch: 50, learning_rate: 1e-4 }, seed: 1 });
+  it('applies a preset over the paper defaults', () => {
+    const values = defaultValues(options.models[0], { fusion: 'concat' });
+    expect(values['fusion']).toBe('concat');
+    expect(values['hidden']).toBe('300');
   });
 });
 
 describe('buildRequest', () => {
-  it('splits model and training fields and picks an available device', () => {
+  it('sends every setting by key and picks an available device', () => {
     const form = initialForm(options, 4);
     expect(form.device).toBe('cpu');
     form.values['epochs'] = '3';
@@ -106,20 +112,23 @@ describe('buildRequest', () => {
       model: 'loginmea',
       device: 'cpu',
       train_ratio: 0.3,
-      loginmea: {
+      valid_ratio: 0,
+      settings: {
         hidden: 300,
         temperature: 0.1,
         adaptive_weights: true,
         fusion: 'low_rank',
         modalities: ['relation', 'attribute'],
+        epochs: 3,
+        learning_rate: 0.0005,
       },
-      train: { epochs: 3, learning_rate: 0.0005 },
     });
   });
   it('collects every error by field', () => {
     const form = initialForm(options, null);
     form.device = 'cuda';
     form.trainRatio = '1.5';
+    form.validRatio = '-1';
     form.values['hidden'] = 'x';
     const built = buildRequest(options, form);
     expect(built.ok).toBe(false);
@@ -129,13 +138,24 @@ describe('buildRequest', () => {
       'device',
       'hidden',
       'train_ratio',
+      'valid_ratio',
     ]);
   });
-  it('groups fields in order', () => {
+  it('refuses seed and validation shares that leave no test pairs', () => {
+    const form = initialForm(options, 1);
+    form.validRatio = '0.7';
+    const built = buildRequest(options, form);
+    expect(built.ok).toBe(false);
+    if (built.ok) return;
+    expect(built.errors['valid_ratio']).toMatch(/sum below 1/);
+  });
+  it("groups fields in the form's group order", () => {
     const fields = options.models[0]?.fields ?? [];
-    expect(groupFields(fields).map((g) => [g.group, g.fields.length])).toEqual([
+    const mixed = [field({ key: 'k', kind: 'int', default: 1, group: 'evaluation' }), ...fields];
+    expect(groupFields(mixed).map((g) => [g.group, g.fields.length])).toEqual([
       ['model', 5],
       ['training', 2],
+      ['evaluation', 1],
     ]);
   });
 });

@@ -1,9 +1,11 @@
-// The training form: field values as text, validated and assembled into a StartRunRequest.
+// The training form, rendered from the model's schema: field values as text, validated
+// and assembled into a StartRunRequest with the settings by key.
 
 import type {
   DeviceArg,
   JsonValue,
   ConfigFieldDto,
+  ModelOptionsDto,
   StartRunRequest,
   TrainingOptionsDto,
 } from '../backend/types';
@@ -41,9 +43,8 @@ export function parseInput(
       return `at most ${field.max}`;
     return null;
   };
-  // An optional knob (default null, e.g. "off") left empty stays null.
-  if (field.default === null && field.kind !== 'bool' && text === '')
-    return { ok: true, value: null };
+  // An optional knob (e.g. a restart that may be off) left empty stays null.
+  if (field.optional && field.kind !== 'bool' && text === '') return { ok: true, value: null };
   switch (field.kind) {
     case 'bool':
       return { ok: true, value: input === true };
@@ -89,40 +90,40 @@ export function parseInput(
   }
 }
 
-/** Sets `path` (`a.b.c`) in a nested object. */
-export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = target;
-  for (const [i, part] of parts.entries()) {
-    if (i === parts.length - 1) {
-      node[part] = value;
-    } else {
-      const next = node[part];
-      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
-      node = node[part] as Record<string, unknown>;
-    }
-  }
-}
-
 export interface FormState {
   dataset: number | null;
+  /** The model's id. */
   model: string;
   device: DeviceArg;
   trainRatio: string;
+  validRatio: string;
+  /** Inputs by setting key. */
   values: Record<string, FieldInput>;
+}
+
+/** Every field of `model` at its paper default, with `preset` (e.g. an ablation) on top. */
+export function defaultValues(
+  model: ModelOptionsDto | undefined,
+  preset: Record<string, JsonValue> = {},
+): Record<string, FieldInput> {
+  const values: Record<string, FieldInput> = {};
+  for (const f of model?.fields ?? []) {
+    values[f.key] = initialInput(f.key in preset ? { ...f, default: preset[f.key] ?? null } : f);
+  }
+  return values;
 }
 
 /** The initial form: first model, defaults, the first available device (CPU otherwise). */
 export function initialForm(options: TrainingOptionsDto, dataset: number | null): FormState {
   const model = options.models[0];
-  const values: Record<string, FieldInput> = {};
-  for (const f of model?.fields ?? []) values[f.name] = initialInput(f);
+  const values = defaultValues(model);
   const device = options.devices.find((d) => d.available)?.name ?? 'cpu';
   return {
     dataset,
-    model: model?.name ?? 'loginmea',
+    model: model?.id ?? 'loginmea',
     device,
     trainRatio: String(options.train_ratio),
+    validRatio: String(options.valid_ratio),
     values,
   };
 }
@@ -133,25 +134,30 @@ export function buildRequest(
   form: FormState,
 ): { ok: true; request: StartRunRequest } | { ok: false; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
-  const model = options.models.find((m) => m.name === form.model);
+  const model = options.models.find((m) => m.id === form.model);
   if (form.dataset === null) errors['dataset'] = 'choose a dataset';
   if (!model) errors['model'] = 'choose a model';
   const ratio = Number(form.trainRatio);
   if (form.trainRatio.trim() === '' || !Number.isFinite(ratio) || ratio <= 0 || ratio >= 1) {
     errors['train_ratio'] = 'a share between 0 and 1';
   }
+  const valid = form.validRatio.trim() === '' ? 0 : Number(form.validRatio);
+  if (!Number.isFinite(valid) || valid < 0 || valid >= 1) {
+    errors['valid_ratio'] = 'a share from 0 to below 1';
+  } else if (!errors['train_ratio'] && ratio + valid >= 1) {
+    errors['valid_ratio'] = 'seed and validation shares must leave test pairs (sum below 1)';
+  }
   const device = options.devices.find((d) => d.name === form.device);
   if (!device?.available) errors['device'] = 'this device is not available';
 
-  const modelConfig: Record<string, unknown> = {};
-  const trainConfig: Record<string, unknown> = {};
+  const settings: Record<string, JsonValue> = {};
   for (const field of model?.fields ?? []) {
-    const parsed = parseInput(field, form.values[field.name] ?? initialInput(field));
+    const parsed = parseInput(field, form.values[field.key] ?? initialInput(field));
     if (!parsed.ok) {
-      errors[field.name] = parsed.error;
+      errors[field.key] = parsed.error;
       continue;
     }
-    setPath(field.group === 'training' ? trainConfig : modelConfig, field.name, parsed.value);
+    settings[field.key] = parsed.value;
   }
   if (Object.keys(errors).length > 0 || form.dataset === null) return { ok: false, errors };
   return {
@@ -159,16 +165,18 @@ export function buildRequest(
     request: {
       dataset: form.dataset,
       model: form.model,
-      loginmea: modelConfig,
-      train: trainConfig,
+      settings,
       train_ratio: ratio,
-      valid_ratio: options.valid_ratio,
+      valid_ratio: valid,
       device: form.device,
     },
   };
 }
 
-/** Fields of a model split by group, in the order given. */
+/** The form's groups, in the order the form shows them. */
+const GROUP_ORDER = ['model', 'loss', 'training', 'iterative', 'evaluation'];
+
+/** Fields of a model split by group (groups in form order, fields in the order given). */
 export function groupFields(
   fields: readonly ConfigFieldDto[],
 ): { group: string; fields: ConfigFieldDto[] }[] {
@@ -181,5 +189,9 @@ export function groupFields(
     }
     g.fields.push(f);
   }
-  return groups;
+  const rank = (g: string) => {
+    const i = GROUP_ORDER.indexOf(g);
+    return i < 0 ? GROUP_ORDER.length : i;
+  };
+  return groups.sort((a, b) => rank(a.group) - rank(b.group));
 }

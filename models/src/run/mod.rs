@@ -6,6 +6,9 @@
 //! included), `checkpoints/` (see [`crate::train::CheckpointStore`]), `exports/` (see
 //! [`crate::export`]) and `summary.json`.
 
+mod config;
+mod split;
+
 use std::path::{Path, PathBuf};
 
 use alignscope_datasets::{
@@ -14,18 +17,24 @@ use alignscope_datasets::{
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
+pub use config::{DatasetRecord, RunConfig, SplitRecord};
+pub use split::{SPLIT_FILE, SplitPairs, read_split};
+
 use crate::backend::GraphBackend;
+use crate::compute::ComputeDevice;
 use crate::eval::{EvalOptions, Evaluation, evaluate};
 use crate::export::{ExportManifest, export, exports_dir};
 use crate::graph::AlignmentGraph;
 use crate::inputs::{ModalityInputReport, ModalityInputs};
-use crate::loginmea::{ConfigError, DataShape, LoginMeaConfig};
-use crate::model::{AlignmentModel, ModelInputs};
+use crate::model::{AlignmentModel, DataShape, ModelInputs, TrainableModel};
 use crate::ops::l2_normalize;
+use crate::registry::{self, RunIo};
 use crate::rng::SeededRng;
+use crate::schema::{SettingError, Settings};
+use crate::settings::CommonSettings;
 use crate::train::{
-    AlignmentTask, CheckpointError, CheckpointStore, TrainConfig, TrainEvent, TrainIo, TrainState,
-    TrainStatus, load_model, train, write_atomically,
+    AlignmentTask, CheckpointError, CheckpointStore, TrainIo, TrainPlan, TrainState, TrainStatus,
+    checkpoint_write as write_atomically, load_model, train,
 };
 
 /// What to run.
@@ -35,10 +44,10 @@ pub struct RunSpec {
     pub dataset: PathBuf,
     /// How to read it.
     pub load: LoadOptions,
-    /// The model.
-    pub model: LoginMeaConfig,
-    /// The trainer.
-    pub train: TrainConfig,
+    /// The model's id (see [`crate::registry`]).
+    pub model: String,
+    /// Settings given (the rest take the model's defaults).
+    pub settings: Settings,
     /// Share of gold pairs used as seeds.
     pub train_ratio: f64,
     /// Share of gold pairs held out for model selection.
@@ -52,68 +61,6 @@ pub struct RunSpec {
     pub rejected: Vec<(String, String)>,
 }
 
-/// The dataset a run used.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetRecord {
-    /// Folder it was read from.
-    pub path: PathBuf,
-    /// Format it was read as.
-    pub format: String,
-    /// The image-feature file given instead of the one beside the data, if any.
-    #[serde(default)]
-    pub image_features: Option<PathBuf>,
-    /// Content fingerprint.
-    pub fingerprint: String,
-    /// Entities per graph.
-    pub entities: [usize; 2],
-    /// Gold pairs.
-    pub gold_pairs: usize,
-}
-
-/// The split a run used.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SplitRecord {
-    /// Seed share.
-    pub train_ratio: f64,
-    /// Validation share.
-    pub valid_ratio: f64,
-    /// Split seed (the run seed).
-    pub seed: u64,
-    /// Pairs per part.
-    pub train: usize,
-    /// Validation pairs.
-    pub valid: usize,
-    /// Test pairs.
-    pub test: usize,
-    /// Explicit training pairs, when the run was given them (see [`RunSpec::seeds`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seeds: Option<Vec<(String, String)>>,
-    /// Pairs a person rejected, kept out of the pseudo seeds (see [`RunSpec::rejected`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rejected: Vec<(String, String)>,
-}
-
-/// Everything a run used; `config.json` of the run folder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunConfig {
-    /// Model name.
-    pub model: String,
-    /// Model configuration.
-    pub loginmea: LoginMeaConfig,
-    /// Trainer configuration.
-    pub train: TrainConfig,
-    /// The dataset.
-    pub dataset: DatasetRecord,
-    /// The split.
-    pub split: SplitRecord,
-    /// How each modality's input was obtained.
-    pub modality_inputs: Vec<ModalityInputReport>,
-    /// Where this implementation knowingly differs from the paper or the authors' code.
-    pub deviations: Vec<String>,
-    /// The device the run trained on.
-    pub device: String,
-}
-
 /// A run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -123,9 +70,9 @@ pub enum RunError {
     /// The split could not be made.
     #[error(transparent)]
     Split(#[from] alignscope_datasets::split::SplitError),
-    /// The model configuration is invalid.
+    /// The settings are invalid.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Settings(#[from] SettingError),
     /// Training failed.
     #[error(transparent)]
     Train(#[from] crate::train::TrainError),
@@ -191,25 +138,19 @@ pub struct PreparedRun {
     pub config: RunConfig,
 }
 
-/// Deviations common to every LoginMEA run.
-fn deviations(model: &LoginMeaConfig, train: &TrainConfig, valid: bool) -> Vec<String> {
-    let mut d = vec![
-        format!(
-            "modality projections are {} wide as in the authors' code (the paper's text says 100)",
-            model.modality_dim
-        ),
-        "both streams reflect with one relation table, as RREA shares it (the authors' code is not specific in MODELS.md)".into(),
-        "parameters are initialised from the run seed with our own generator (Xavier as RREA/LMF, PyTorch's Linear bounds), not PyTorch's RNG".into(),
-    ];
+/// Deviations of every run with these settings and split, the model's own included.
+fn deviations(model: &str, settings: &Settings, valid: bool) -> Result<Vec<String>, RunError> {
+    let family = registry::find(model)?;
+    let mut d = family.run_deviations(settings);
     d.push(if valid {
-        "best epoch chosen by validation H@1 (the authors choose by test H@1)".into()
+        "best epoch chosen by validation H@1 (the papers' code chooses by test H@1)".into()
     } else {
-        "no validation split: best epoch chosen by test H@1 as the authors' code does (optimistic; the last epoch is reported too)".into()
+        "no validation split: best epoch chosen by test H@1 as the papers' code does (optimistic; the last epoch is reported too)".into()
     });
-    if train.iterative.is_none() {
+    if !CommonSettings::from_settings(model, settings)?.iterative {
         d.push("iterative learning off".into());
     }
-    d
+    Ok(d)
 }
 
 /// Pairs of entity keys as pairs of graph indices; an unknown key is an error.
@@ -264,7 +205,7 @@ fn explicit_split(
 
 /// Loads and prepares the dataset of `spec`.
 pub fn prepare(spec: &RunSpec) -> Result<PreparedRun, RunError> {
-    spec.model.validate()?;
+    registry::resolve(&spec.model, &spec.settings)?;
     let loaded = load(&spec.dataset, &spec.load)?;
     prepare_pair(spec, loaded.pair, &loaded.format.to_string())
 }
@@ -275,12 +216,14 @@ pub fn prepare_pair(
     mut pair: MmkgPair,
     format: &str,
 ) -> Result<PreparedRun, RunError> {
-    spec.model.validate()?;
+    let settings = registry::resolve(&spec.model, &spec.settings)?;
+    let family = registry::find(&spec.model)?;
+    let needs = family.input_needs(&settings);
+    let seed = CommonSettings::from_settings(&spec.model, &settings)?.seed;
     crate::relations::keep_relations_apart(&mut pair);
     if pair.gold.is_empty() {
         return Err(RunError::NoGold(spec.dataset.clone()));
     }
-    let seed = spec.train.seed;
     let split = match &spec.seeds {
         Some(seeds) => explicit_split(&pair, seeds)?,
         None => split_gold(
@@ -294,7 +237,7 @@ pub fn prepare_pair(
     };
     let graph = AlignmentGraph::from_pair(&pair);
     let mut rng = SeededRng::new(seed).fork("missing-modalities");
-    let inputs = ModalityInputs::from_pair(&pair, &graph, spec.model.bag_top_k, &mut rng);
+    let inputs = ModalityInputs::from_pair(&pair, &graph, needs.bag_top_k, &mut rng);
     let joint = |ps: &[alignscope_datasets::model::GoldPair]| -> Vec<(u32, u32)> {
         ps.iter()
             .map(|p| {
@@ -326,13 +269,12 @@ pub fn prepare_pair(
     let used: Vec<ModalityInputReport> = inputs
         .reports
         .iter()
-        .filter(|r| spec.model.modalities.contains(&r.modality))
+        .filter(|r| needs.modalities.contains(&r.modality))
         .cloned()
         .collect();
     let config = RunConfig {
-        model: "loginmea".into(),
-        loginmea: spec.model.clone(),
-        train: spec.train.clone(),
+        model: spec.model.clone(),
+        settings: settings.clone(),
         dataset: DatasetRecord {
             path: spec.dataset.clone(),
             format: format.to_string(),
@@ -353,7 +295,7 @@ pub fn prepare_pair(
         },
         modality_inputs: used,
         deviations: {
-            let mut d = deviations(&spec.model, &spec.train, !task.valid.is_empty());
+            let mut d = deviations(&spec.model, &settings, !task.valid.is_empty())?;
             if let Some(seeds) = &spec.seeds {
                 d.push(format!(
                     "{} training pairs given explicitly (e.g. split seeds plus accepted, minus rejected decisions); test pairs are the gold pairs sharing no entity with them",
@@ -410,30 +352,37 @@ pub struct RunSummary {
     pub best: Option<crate::train::BestEpoch>,
 }
 
-/// Trains the prepared run on `device`, writing into `out` when given.
-pub fn execute<B>(
-    prepared: &mut PreparedRun,
-    device: &B::Device,
+/// Trains the prepared run on `device` with its model, writing into `io.out` when given.
+pub fn execute(
+    device: &ComputeDevice,
     device_label: &str,
-    out: Option<&Path>,
-    resume: bool,
-    cancel: &std::sync::atomic::AtomicBool,
-    progress: &mut dyn FnMut(&TrainEvent),
+    prepared: &mut PreparedRun,
+    io: RunIo<'_>,
+) -> Result<RunResult, RunError> {
+    prepared.config.device = device_label.to_string();
+    if let Some(dir) = io.out {
+        claim_run_dir(dir, &prepared.config, io.resume)?;
+        split::write_split(dir, &prepared.pair, &prepared.task)?;
+    }
+    registry::find(&prepared.config.model)?.execute(device, prepared, io)
+}
+
+/// Trains `model` (built for `prepared`) as `plan` says, then exports its predictions and
+/// summary into the run folder: the part of [`execute`] every model shares.
+pub(crate) fn train_and_export<B, M>(
+    model: M,
+    prepared: &PreparedRun,
+    plan: &TrainPlan,
+    device: &B::Device,
+    io: RunIo<'_>,
 ) -> Result<RunResult, RunError>
 where
     B: AutodiffBackend + GraphBackend,
     B::InnerBackend: GraphBackend,
+    M: TrainableModel<B>,
+    M::InnerModule: AlignmentModel<B::InnerBackend>,
 {
-    prepared.config.device = device_label.to_string();
-    let store = out.map(CheckpointStore::new);
-    if let Some(dir) = out {
-        claim_run_dir(dir, &prepared.config, resume)?;
-    }
-    let model =
-        prepared
-            .config
-            .loginmea
-            .init::<B>(prepared.shape, prepared.config.train.seed, device);
+    let store = io.out.map(CheckpointStore::new);
     let inputs = ModelInputs::<B>::upload(&prepared.graph, &prepared.inputs, device);
     let eval_inputs =
         ModelInputs::<B::InnerBackend>::upload(&prepared.graph, &prepared.inputs, device);
@@ -442,24 +391,23 @@ where
         &inputs,
         &eval_inputs,
         &prepared.task,
-        &prepared.config.train,
-        resume,
+        plan,
+        io.resume,
         TrainIo {
             checkpoints: store.as_ref(),
-            cancel,
-            progress,
+            cancel: io.cancel,
+            progress: io.progress,
         },
     )?;
     let mut exports = None;
-    if let (Some(dir), Some(evaluation)) = (out, &outcome.final_test) {
-        use burn::module::AutodiffModule;
+    if let (Some(dir), Some(evaluation)) = (io.out, &outcome.final_test) {
         let explanation = outcome.model.valid().explain(&eval_inputs);
         exports = Some(export(
             &exports_dir(dir),
             &prepared.pair,
             &explanation,
             evaluation,
-            &prepared.config.train.eval,
+            &plan.eval,
         )?);
         let summary = RunSummary {
             status: match outcome.status {
@@ -485,6 +433,112 @@ where
     })
 }
 
+/// Evaluates `model` on the prepared run's test pairs.
+pub(crate) fn evaluate_model<B, M>(
+    model: &M,
+    prepared: &PreparedRun,
+    options: &EvalOptions,
+    device: &B::Device,
+) -> Evaluation
+where
+    B: GraphBackend,
+    M: AlignmentModel<B>,
+{
+    let inputs = ModelInputs::<B>::upload(&prepared.graph, &prepared.inputs, device);
+    let unit = l2_normalize(model.embed(&inputs));
+    evaluate(
+        &unit,
+        &prepared.task.test,
+        prepared.task.left.clone(),
+        prepared.task.right.clone(),
+        options,
+    )
+}
+
+/// Loads the model record at `path` into `model` (freshly built) and evaluates it.
+pub(crate) fn evaluate_record<B, M>(
+    model: M,
+    path: &Path,
+    prepared: &PreparedRun,
+    options: &EvalOptions,
+    device: &B::Device,
+) -> Result<Evaluation, RunError>
+where
+    B: GraphBackend,
+    M: AlignmentModel<B> + burn::module::Module<B>,
+{
+    let model = load_model(path, model, device)?;
+    Ok(evaluate_model(&model, prepared, options, device))
+}
+
+/// The gradient norm of every parameter of `model` after one step's loss on the first
+/// chunk of the prepared run's seed pairs.
+pub(crate) fn gradient_norms<B, M>(
+    model: &M,
+    prepared: &PreparedRun,
+    plan: &TrainPlan,
+    device: &B::Device,
+) -> Vec<(String, f64)>
+where
+    B: AutodiffBackend + GraphBackend,
+    M: TrainableModel<B>,
+{
+    use burn::module::{ModuleVisitor, Param};
+    use burn::tensor::{ElementConversion, Tensor};
+
+    struct Norms<'a, B: AutodiffBackend> {
+        grads: &'a B::Gradients,
+        path: Vec<String>,
+        found: Vec<(String, f64)>,
+    }
+    impl<B: AutodiffBackend> ModuleVisitor<B> for Norms<'_, B> {
+        fn enter_module(&mut self, name: &str, _container: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let norm = param
+                .val()
+                .grad(self.grads)
+                .map_or(0.0, |g| g.square().sum().sqrt().into_scalar().elem::<f64>());
+            let name = format!("{} {:?}", self.path.join("."), param.val().dims());
+            self.found.push((name, norm));
+        }
+    }
+
+    let inputs = ModelInputs::<B>::upload(&prepared.graph, &prepared.inputs, device);
+    let mut rng = SeededRng::new(plan.seed).fork("gradient-check");
+    let mut step = crate::model::StepContext {
+        epoch: 1,
+        seed: plan.seed,
+        rng: &mut rng,
+        left: prepared.task.left.clone(),
+        right: prepared.task.right.clone(),
+    };
+    let forward = model.forward_train(&inputs, &mut step);
+    let chunk = plan
+        .chunk_size
+        .or(plan.batch_size)
+        .unwrap_or(prepared.task.train.len());
+    let pairs = &prepared.task.train[..chunk.min(prepared.task.train.len())];
+    let total = model
+        .losses(&forward, pairs, &mut step)
+        .into_iter()
+        .map(|t| t.value)
+        .reduce(|a, b| a + b)
+        .expect("a model has at least one loss term");
+    let grads = total.backward();
+    let mut norms = Norms::<B> {
+        grads: &grads,
+        path: Vec::new(),
+        found: Vec::new(),
+    };
+    model.visit(&mut norms);
+    norms.found
+}
+
 /// Mean seconds per training epoch in a state's history.
 pub fn seconds_per_epoch(state: &TrainState) -> f64 {
     if state.history.is_empty() {
@@ -505,7 +559,9 @@ fn claim_run_dir(dir: &Path, config: &RunConfig, resume: bool) -> Result<(), Run
         let existing = read_config(dir)?;
         let mut comparable = existing.clone();
         comparable.device = config.device.clone();
-        comparable.train.epochs = config.train.epochs;
+        if let Some(epochs) = config.settings.get("epochs") {
+            comparable.settings.insert("epochs".into(), epochs.clone());
+        }
         if !resume || comparable != *config {
             return Err(RunError::OutputInUse(dir.to_path_buf()));
         }
@@ -517,11 +573,17 @@ fn claim_run_dir(dir: &Path, config: &RunConfig, resume: bool) -> Result<(), Run
     Ok(())
 }
 
-/// Reads a run folder's `config.json`.
+/// Reads a run folder's `config.json` (a LoginMEA run stored before the registry is
+/// read too).
 pub fn read_config(run_dir: &Path) -> Result<RunConfig, RunError> {
     let path = run_dir.join("config.json");
     let bytes = std::fs::read(&path).map_err(|_| RunError::NotARun(run_dir.to_path_buf()))?;
-    serde_json::from_slice(&bytes).map_err(|source| RunError::BadConfig { path, source })
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|source| RunError::BadConfig {
+            path: path.clone(),
+            source,
+        })?;
+    RunConfig::from_json(value).map_err(|source| RunError::BadConfig { path, source })
 }
 
 /// Which saved model to evaluate.
@@ -533,29 +595,33 @@ pub enum SavedModel {
     Best,
 }
 
-/// Re-evaluates a run folder's saved model on `device` (reloading and checking the
-/// dataset), with the run's evaluation options unless `options` are given.
-pub fn evaluate_run<B: GraphBackend>(
-    run_dir: &Path,
-    which: SavedModel,
-    options: Option<EvalOptions>,
-    device: &B::Device,
-) -> Result<(RunConfig, Evaluation), RunError> {
-    let config = read_config(run_dir)?;
-    let spec = RunSpec {
+/// The spec that prepares a stored run's data again.
+pub fn spec_of(config: &RunConfig) -> RunSpec {
+    RunSpec {
         dataset: config.dataset.path.clone(),
         load: LoadOptions {
             format: config.dataset.format.parse().ok(),
             image_features: config.dataset.image_features.clone(),
         },
-        model: config.loginmea.clone(),
-        train: config.train.clone(),
+        model: config.model.clone(),
+        settings: config.settings.clone(),
         train_ratio: config.split.train_ratio,
         valid_ratio: config.split.valid_ratio,
         seeds: config.split.seeds.clone(),
         rejected: config.split.rejected.clone(),
-    };
-    let prepared = prepare(&spec)?;
+    }
+}
+
+/// Re-evaluates a run folder's saved model on `device` (reloading and checking the
+/// dataset), with the run's evaluation options unless `options` are given.
+pub fn evaluate_run(
+    device: &ComputeDevice,
+    run_dir: &Path,
+    which: SavedModel,
+    options: Option<EvalOptions>,
+) -> Result<(RunConfig, Evaluation), RunError> {
+    let config = read_config(run_dir)?;
+    let prepared = prepare(&spec_of(&config))?;
     if prepared.config.dataset.fingerprint != config.dataset.fingerprint {
         return Err(RunError::DatasetChanged {
             path: config.dataset.path.clone(),
@@ -569,22 +635,11 @@ pub fn evaluate_run<B: GraphBackend>(
         SavedModel::Latest => store.latest()?.map(|d| d.join("model")),
     }
     .ok_or_else(|| CheckpointError::Missing(run_dir.to_path_buf()))?;
-    let model = load_model(
-        &path,
-        config
-            .loginmea
-            .init::<B>(prepared.shape, config.train.seed, device),
-        device,
-    )?;
-    let inputs = ModelInputs::<B>::upload(&prepared.graph, &prepared.inputs, device);
-    let unit = l2_normalize(model.embed(&inputs));
-    let options = options.unwrap_or_else(|| config.train.eval.clone());
-    let evaluation = evaluate(
-        &unit,
-        &prepared.task.test,
-        prepared.task.left.clone(),
-        prepared.task.right.clone(),
-        &options,
-    );
+    let options = match options {
+        Some(o) => o,
+        None => config.eval_options()?,
+    };
+    let family = registry::find(&config.model)?;
+    let evaluation = family.evaluate_saved(device, &prepared, &path, &options)?;
     Ok((config, evaluation))
 }

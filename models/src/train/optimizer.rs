@@ -1,0 +1,146 @@
+//! The optimisers models train with, chosen by their config: AdamW (LoginMEA), RMSprop
+//! (RREA) and plain gradient descent (GCN-Align), behind one type the trainer and the
+//! checkpoints handle alike.
+
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{
+    AdamW, AdamWConfig, GradientsParams, MultiGradientsParams, Optimizer, RmsProp, RmsPropConfig,
+    Sgd, SgdConfig,
+};
+use burn::tensor::backend::AutodiffBackend;
+use serde::{Deserialize, Serialize};
+
+/// Which optimiser, with its own constants.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum OptimizerKind {
+    /// AdamW (decoupled weight decay), β = (0.9, 0.999).
+    AdamW {
+        /// Decoupled weight decay.
+        weight_decay: f64,
+        /// Denominator guard.
+        epsilon: f64,
+    },
+    /// RMSprop without momentum: `v = α v + (1 - α) g²`, `p -= lr g / (√v + ε)`.
+    RmsProp {
+        /// Smoothing constant (Keras' ρ).
+        alpha: f64,
+        /// Denominator guard.
+        epsilon: f64,
+    },
+    /// Plain gradient descent, `p -= lr g`.
+    Sgd,
+}
+
+/// From an epoch on, a fresh optimiser with another learning rate every epoch (its
+/// moments reset each step), as the authors' LoginMEA code does from epoch 50.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerRestart {
+    /// Epochs after this one (1-based) use a fresh optimiser.
+    pub after_epoch: usize,
+    /// Its learning rate.
+    pub learning_rate: f64,
+}
+
+/// An optimiser and its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerSpec {
+    /// The optimiser.
+    pub kind: OptimizerKind,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// LoginMEA's restart, if any.
+    pub restart: Option<OptimizerRestart>,
+}
+
+impl OptimizerSpec {
+    /// The learning rate of 1-based `epoch` and whether that epoch starts from a fresh
+    /// optimiser.
+    pub fn learning_rate_at(&self, epoch: usize) -> (f64, bool) {
+        match self.restart {
+            Some(r) if epoch > r.after_epoch => (r.learning_rate, true),
+            _ => (self.learning_rate, false),
+        }
+    }
+
+    /// A fresh optimiser.
+    pub fn build<B: AutodiffBackend, M: AutodiffModule<B>>(&self) -> AnyOptimizer<M, B> {
+        match self.kind {
+            OptimizerKind::AdamW {
+                weight_decay,
+                epsilon,
+            } => AnyOptimizer::AdamW(
+                AdamWConfig::new()
+                    .with_weight_decay(weight_decay as f32)
+                    .with_epsilon(epsilon as f32)
+                    .init(),
+            ),
+            OptimizerKind::RmsProp { alpha, epsilon } => AnyOptimizer::RmsProp(
+                RmsPropConfig::new()
+                    .with_alpha(alpha as f32)
+                    .with_epsilon(epsilon as f32)
+                    .with_momentum(0.0)
+                    .init(),
+            ),
+            OptimizerKind::Sgd => AnyOptimizer::Sgd(SgdConfig::new().init()),
+        }
+    }
+}
+
+/// One of the optimisers of [`OptimizerKind`].
+#[derive(Clone)]
+pub enum AnyOptimizer<M: AutodiffModule<B>, B: AutodiffBackend> {
+    /// AdamW.
+    AdamW(OptimizerAdaptor<AdamW, M, B>),
+    /// RMSprop.
+    RmsProp(OptimizerAdaptor<RmsProp, M, B>),
+    /// Gradient descent.
+    Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, M, B>),
+}
+
+type Record<O, M, B> = Option<<O as Optimizer<M, B>>::Record>;
+
+impl<M: AutodiffModule<B>, B: AutodiffBackend> Optimizer<M, B> for AnyOptimizer<M, B> {
+    /// The state of whichever optimiser this is (the others `None`).
+    type Record = (
+        Record<OptimizerAdaptor<AdamW, M, B>, M, B>,
+        Record<OptimizerAdaptor<RmsProp, M, B>, M, B>,
+        Record<OptimizerAdaptor<Sgd<B::InnerBackend>, M, B>, M, B>,
+    );
+
+    fn step(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
+        match self {
+            Self::AdamW(o) => o.step(lr, module, grads),
+            Self::RmsProp(o) => o.step(lr, module, grads),
+            Self::Sgd(o) => o.step(lr, module, grads),
+        }
+    }
+
+    fn step_multi(&mut self, lr: f64, module: M, grads: MultiGradientsParams) -> M {
+        match self {
+            Self::AdamW(o) => o.step_multi(lr, module, grads),
+            Self::RmsProp(o) => o.step_multi(lr, module, grads),
+            Self::Sgd(o) => o.step_multi(lr, module, grads),
+        }
+    }
+
+    fn to_record(&self) -> Self::Record {
+        match self {
+            Self::AdamW(o) => (Some(o.to_record()), None, None),
+            Self::RmsProp(o) => (None, Some(o.to_record()), None),
+            Self::Sgd(o) => (None, None, Some(o.to_record())),
+        }
+    }
+
+    /// Loads the state of the same optimiser; a record of another kind (which a resume
+    /// never passes: the run config, optimiser included, must match) leaves it fresh.
+    fn load_record(self, record: Self::Record) -> Self {
+        match (self, record) {
+            (Self::AdamW(o), (Some(r), _, _)) => Self::AdamW(o.load_record(r)),
+            (Self::RmsProp(o), (_, Some(r), _)) => Self::RmsProp(o.load_record(r)),
+            (Self::Sgd(o), (_, _, Some(r))) => Self::Sgd(o.load_record(r)),
+            (fresh, _) => fresh,
+        }
+    }
+}

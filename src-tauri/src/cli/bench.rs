@@ -1,0 +1,327 @@
+//! `alignscope bench`: trains several models on the same splits of one dataset, several
+//! seeds each, through the store, and prints a paper-style table (mean ± standard
+//! deviation over seeds of H@1, H@10 and MRR, seconds per epoch and peak memory),
+//! written as Markdown and CSV too.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use alignscope_models::registry;
+use alignscope_models::schema::{SettingError, Settings};
+use clap::Args;
+use serde::Serialize;
+use serde_json::json;
+
+use super::train::follow_to_end;
+use super::{CliError, SourceArgs};
+use crate::api::Api;
+use crate::api::dto::StartRunRequest;
+use crate::device::DeviceArg;
+
+/// `alignscope bench` options.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The dataset folder.
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// How to read it.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Models to compare, comma-separated (`alignscope models list`).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub models: Vec<String>,
+    /// Seeds per model: runs use seeds `--seed`, `--seed + 1`, …; every model sees the
+    /// same splits.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub seeds: u32,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Settings: `model.key=value` for one model, `key=value` for every model
+    /// (repeatable).
+    #[arg(long = "set", value_name = "[MODEL.]KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Share of gold pairs used as training seeds.
+    #[arg(long, default_value_t = 0.3)]
+    pub ratio: f64,
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+    /// Folder for the Markdown and CSV tables [default: `benchmarks/` in the data
+    /// directory].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// One model's runs.
+#[derive(Debug, Clone, Serialize)]
+struct ModelRow {
+    model: String,
+    name: String,
+    runs: Vec<i64>,
+    hits_at_1: Summary,
+    hits_at_10: Summary,
+    mrr: Summary,
+    seconds_per_epoch: Summary,
+    peak_memory_mib: Summary,
+}
+
+/// Mean and sample standard deviation.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Summary {
+    mean: f64,
+    std: f64,
+}
+
+impl Summary {
+    fn of(values: &[f64]) -> Self {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n.max(1.0);
+        let var = if values.len() > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        Self {
+            mean,
+            std: var.sqrt(),
+        }
+    }
+
+    fn text(&self, digits: usize) -> String {
+        format!("{:.digits$} ± {:.digits$}", self.mean, self.std)
+    }
+}
+
+/// The settings of each model: `key=value` for all, `model.key=value` for one; each
+/// checked against its model's schema before anything runs.
+fn settings_per_model(models: &[String], sets: &[String]) -> Result<Vec<Settings>, SettingError> {
+    let mut per_model = Vec::new();
+    for model in models {
+        let schema = &registry::find(model)?.info().config;
+        let mut settings = Settings::new();
+        for text in sets {
+            let (target, assignment) = match text.split_once('=') {
+                Some((key, _)) if key.contains('.') => {
+                    let (m, rest) = text.split_once('.').expect("a dot");
+                    (Some(m), rest)
+                }
+                _ => (None, text.as_str()),
+            };
+            if target.is_some_and(|m| m != model) {
+                continue;
+            }
+            let (key, value) = schema.parse_assignment(assignment)?;
+            settings.insert(key, value);
+        }
+        registry::resolve(model, &settings)?;
+        per_model.push(settings);
+    }
+    for text in sets {
+        if let Some((m, _)) = text.split_once('=').and_then(|(k, _)| k.split_once('.'))
+            && !models.iter().any(|x| x == m)
+        {
+            return Err(SettingError::UnknownModel {
+                model: m.into(),
+                known: models.to_vec(),
+            });
+        }
+    }
+    Ok(per_model)
+}
+
+/// Runs `alignscope bench`.
+pub async fn bench(
+    api: &Api,
+    args: &BenchArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let per_model = settings_per_model(&args.models, &args.set)?;
+    let imported = api
+        .import_dataset(args.source.import_request(&args.dataset))
+        .await?;
+    let mut raw: BTreeMap<usize, Vec<[f64; 5]>> = BTreeMap::new();
+    let mut run_ids: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+    let total = args.models.len() * args.seeds as usize;
+    let mut done = 0;
+    for s in 0..u64::from(args.seeds) {
+        let seed = args.seed + s;
+        for (m, model) in args.models.iter().enumerate() {
+            done += 1;
+            eprintln!("[bench {done}/{total}] {model}, seed {seed}");
+            let mut settings = per_model[m].clone();
+            settings.insert("seed".into(), json!(seed));
+            let events = api.subscribe();
+            alignscope_models::resources::reset_peak_memory();
+            let run = api
+                .start_run(StartRunRequest::new(
+                    imported.dataset.id,
+                    model,
+                    settings,
+                    args.ratio,
+                    args.device,
+                ))
+                .await?;
+            let run = follow_to_end(api, run.id, events).await?;
+            let peak = alignscope_models::resources::peak_memory_mib();
+            let epochs = api.run_metrics(run.id).await?;
+            let seconds =
+                epochs.iter().map(|e| e.seconds).sum::<f64>() / epochs.len().max(1) as f64;
+            raw.entry(m).or_default().push([
+                run.hits_at_1.unwrap_or(f64::NAN),
+                run.hits_at_10.unwrap_or(f64::NAN),
+                run.mrr.unwrap_or(f64::NAN),
+                seconds,
+                peak,
+            ]);
+            run_ids.entry(m).or_default().push(run.id.0);
+        }
+    }
+    let rows: Vec<ModelRow> = args
+        .models
+        .iter()
+        .enumerate()
+        .map(|(m, model)| {
+            let values = &raw[&m];
+            let column = |c: usize| Summary::of(&values.iter().map(|v| v[c]).collect::<Vec<_>>());
+            ModelRow {
+                model: model.clone(),
+                name: registry::find(model)
+                    .map(|f| f.info().name.clone())
+                    .unwrap_or_else(|_| model.clone()),
+                runs: run_ids[&m].clone(),
+                hits_at_1: column(0),
+                hits_at_10: column(1),
+                mrr: column(2),
+                seconds_per_epoch: column(3),
+                peak_memory_mib: column(4),
+            }
+        })
+        .collect();
+    let title = format!(
+        "{} ({}), {:.0}% seeds, {} seed(s) from {}, device {}",
+        imported.dataset.name,
+        args.dataset.display(),
+        args.ratio * 100.0,
+        args.seeds,
+        args.seed,
+        match args.device {
+            DeviceArg::Cpu => "cpu",
+            DeviceArg::Cuda => "cuda",
+        }
+    );
+    let markdown = markdown(&title, &rows);
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| api.data_dir().root().join("benchmarks"));
+    std::fs::create_dir_all(&dir)?;
+    let stem = format!(
+        "bench-{}-{}",
+        imported.dataset.id.0,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    );
+    let md_path = dir.join(format!("{stem}.md"));
+    let csv_path = dir.join(format!("{stem}.csv"));
+    alignscope_models::durable::write_atomically(&md_path, markdown.as_bytes())?;
+    alignscope_models::durable::write_atomically(&csv_path, csv(&rows).as_bytes())?;
+    if json {
+        let value = json!({
+            "title": title,
+            "models": rows,
+            "markdown": md_path,
+            "csv": csv_path,
+        });
+        writeln!(out, "{value}")?;
+    } else {
+        writeln!(out, "{markdown}")?;
+        writeln!(
+            out,
+            "written to {} and {}",
+            md_path.display(),
+            csv_path.display()
+        )?;
+    }
+    Ok(())
+}
+
+fn markdown(title: &str, rows: &[ModelRow]) -> String {
+    let mut text = format!(
+        "{title}\n\n| Model | H@1 | H@10 | MRR | s/epoch | peak MiB | runs |\n|---|---|---|---|---|---|---|\n"
+    );
+    for r in rows {
+        let runs: Vec<String> = r.runs.iter().map(|i| format!("#{i}")).collect();
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            r.name,
+            r.hits_at_1.text(3),
+            r.hits_at_10.text(3),
+            r.mrr.text(3),
+            r.seconds_per_epoch.text(2),
+            r.peak_memory_mib.text(0),
+            runs.join(" ")
+        ));
+    }
+    text
+}
+
+fn csv(rows: &[ModelRow]) -> String {
+    let mut text = String::from(
+        "model,hits_at_1_mean,hits_at_1_std,hits_at_10_mean,hits_at_10_std,mrr_mean,mrr_std,seconds_per_epoch_mean,seconds_per_epoch_std,peak_memory_mib_mean,peak_memory_mib_std,runs\n",
+    );
+    for r in rows {
+        let runs: Vec<String> = r.runs.iter().map(i64::to_string).collect();
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            r.model,
+            r.hits_at_1.mean,
+            r.hits_at_1.std,
+            r.hits_at_10.mean,
+            r.hits_at_10.std,
+            r.mrr.mean,
+            r.mrr.std,
+            r.seconds_per_epoch.mean,
+            r.seconds_per_epoch.std,
+            r.peak_memory_mib.mean,
+            r.peak_memory_mib.std,
+            runs.join(" ")
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_go_to_their_model_or_to_all() {
+        let models = vec!["rrea".to_string(), "gcn-align".to_string()];
+        let sets = vec!["epochs=5".to_string(), "rrea.dim=16".to_string()];
+        let per_model = settings_per_model(&models, &sets).unwrap();
+        assert_eq!(per_model[0]["epochs"], json!(5));
+        assert_eq!(per_model[0]["dim"], json!(16));
+        assert_eq!(per_model[1]["epochs"], json!(5));
+        assert!(!per_model[1].contains_key("dim"));
+        let err = settings_per_model(&models, &["dim=16".to_string()]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown setting `dim` for gcn-align"),
+            "{err}"
+        );
+        let err = settings_per_model(&models, &["tmea.x=1".to_string()]).unwrap_err();
+        assert!(err.to_string().contains("unknown model `tmea`"), "{err}");
+    }
+
+    #[test]
+    fn summaries_are_mean_and_sample_deviation() {
+        let s = Summary::of(&[0.5, 0.7]);
+        assert!((s.mean - 0.6).abs() < 1e-12);
+        assert!((s.std - 0.141_421_356).abs() < 1e-6);
+        assert_eq!(s.text(2), "0.60 ± 0.14");
+    }
+}
