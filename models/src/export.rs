@@ -1,6 +1,13 @@
-//! Compact files for the inspector: each query's best candidates with their score and
-//! per-modality similarities, the rank of every true match, and per-entity modality
-//! weights.
+//! Compact files for the inspector: each query's best candidates with their score split
+//! exactly into parts, the rank of every true match, and per-entity modality weights.
+//!
+//! A candidate's parts (`candidates.tsv`, after `is_true`, columns named in the manifest's
+//! `score_columns`): `part:<modality or stream>` — the cosine of the unit-normalised final
+//! embeddings summed over the columns of that origin ([`ScoreBlock`]), so the parts add up
+//! to the cosine; `hub` under CSLS — `cos - r_q - r_c`, the hubness correction, so parts
+//! plus `hub` are the ranking score `2 cos - r_q - r_c`; and for models whose blocks mix
+//! modalities, `occlusion:<modality>` — how much the cosine drops when that modality is
+//! replaced as the model treats a missing one (an attribution, not a part of the sum).
 //!
 //! Under `<run>/exports/`: `candidates.tsv`, `ranks.tsv`, `modality_weights.npy`
 //! (`N x M` float32, joint entity index, columns as `manifest.json` names them),
@@ -39,8 +46,10 @@ pub struct ExportManifest {
     pub left_entities: usize,
     /// Columns of `modality_weights.npy`, if written.
     pub weight_modalities: Vec<ModalityKind>,
-    /// Modalities with a similarity column in `candidates.tsv`.
-    pub similarity_modalities: Vec<ModalityKind>,
+    /// The score columns of `candidates.tsv` after `is_true` (see the module docs; runs
+    /// exported before the exact parts have one cosine per modality here).
+    #[serde(alias = "similarity_modalities")]
+    pub score_columns: Vec<String>,
     /// Candidates kept per query.
     pub top_k: usize,
     /// Whether `projection.npy` was written.
@@ -72,24 +81,17 @@ pub fn export<B: Backend>(
         path: dir.to_path_buf(),
         source,
     })?;
-    let modalities: Vec<(ModalityKind, HostMatrix)> = explanation
-        .modalities
-        .iter()
-        .map(|(k, t)| (*k, to_host(l2_normalize(t.clone()))))
-        .collect();
     let key = |i: u32| pair.key_of_joint(i as usize);
-    let cosine = |m: &HostMatrix, a: u32, b: u32| -> f32 {
-        let d = m.1;
-        let (a, b) = (a as usize * d, b as usize * d);
-        m.2[a..a + d]
-            .iter()
-            .zip(&m.2[b..b + d])
-            .map(|(x, y)| x * y)
-            .sum()
-    };
+    let parts = ScoreParts::new(explanation);
     let mut candidates = String::from("direction\tquery\trank\tcandidate\tscore\tis_true");
-    for (k, _) in &modalities {
-        write!(candidates, "\tsim_{}", k.as_str()).expect("writing to a String");
+    let mut score_columns = parts.names();
+    let csls = matches!(options.similarity, Similarity::Csls { .. });
+    if csls {
+        score_columns.push("hub".into());
+    }
+    score_columns.extend(parts.occlusion_names());
+    for name in &score_columns {
+        write!(candidates, "\t{name}").expect("writing to a String");
     }
     candidates.push('\n');
     let mut ranks = String::from("direction\tquery\ttrue_match\trank\n");
@@ -131,9 +133,15 @@ pub fn export<B: Backend>(
                     u8::from(candidate == truth)
                 )
                 .expect("writing to a String");
-                for (_, m) in &modalities {
-                    write!(candidates, "\t{}", cosine(m, query, candidate))
-                        .expect("writing to a String");
+                let shares = parts.shares(query, candidate);
+                let mut values = shares.clone();
+                if let Some((query_hubs, candidate_hubs)) = &result.ranking.hubness {
+                    let cosine: f32 = shares.iter().sum();
+                    values.push(cosine - query_hubs[q] - candidate_hubs[position as usize]);
+                }
+                values.extend(parts.occlusions(query, candidate));
+                for v in values {
+                    write!(candidates, "\t{v}").expect("writing to a String");
                 }
                 candidates.push('\n');
             }
@@ -172,7 +180,7 @@ pub fn export<B: Backend>(
         entities: pair.entity_count(),
         left_entities: pair.left.entities.len(),
         weight_modalities,
-        similarity_modalities: modalities.iter().map(|(k, _)| *k).collect(),
+        score_columns,
         top_k,
         projection: true,
         similarity_metrics: true,
@@ -221,4 +229,85 @@ fn both_similarities<B: Backend>(
 /// The exports folder of a run.
 pub fn exports_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("exports")
+}
+
+/// The exact parts of candidates' scores, on the host: the unit-normalised final
+/// embeddings, their blocks grouped by origin, and the occluded embeddings.
+struct ScoreParts {
+    unit: HostMatrix,
+    /// Per group: its name and its column ranges.
+    groups: Vec<(String, Vec<std::ops::Range<usize>>)>,
+    occluded: Vec<(ModalityKind, HostMatrix)>,
+}
+
+impl ScoreParts {
+    fn new<B: Backend>(explanation: &Explanation<B>) -> Self {
+        let mut groups: Vec<(String, Vec<std::ops::Range<usize>>)> = Vec::new();
+        for block in &explanation.blocks {
+            let name = match block.modality {
+                Some(m) => format!("part:{}", m.as_str()),
+                None => format!("part:{}", block.label),
+            };
+            match groups.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, ranges)) => ranges.push(block.columns.clone()),
+                None => groups.push((name, vec![block.columns.clone()])),
+            }
+        }
+        Self {
+            unit: to_host(l2_normalize(explanation.joint.clone())),
+            groups,
+            occluded: explanation
+                .occluded
+                .iter()
+                .map(|(k, t)| (*k, to_host(l2_normalize(t.clone()))))
+                .collect(),
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.groups.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    fn occlusion_names(&self) -> Vec<String> {
+        self.occluded
+            .iter()
+            .map(|(k, _)| format!("occlusion:{}", k.as_str()))
+            .collect()
+    }
+
+    fn row(m: &HostMatrix, i: u32) -> &[f32] {
+        let d = m.1;
+        &m.2[i as usize * d..(i as usize + 1) * d]
+    }
+
+    /// Each group's share of the cosine of `a` and `b` (the shares sum to the cosine).
+    fn shares(&self, a: u32, b: u32) -> Vec<f32> {
+        let (x, y) = (Self::row(&self.unit, a), Self::row(&self.unit, b));
+        self.groups
+            .iter()
+            .map(|(_, ranges)| {
+                ranges
+                    .iter()
+                    .flat_map(|r| x[r.clone()].iter().zip(&y[r.clone()]))
+                    .map(|(p, q)| p * q)
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Per occluded modality, how much the cosine of `a` and `b` drops without it.
+    fn occlusions(&self, a: u32, b: u32) -> Vec<f32> {
+        let cosine = |m: &HostMatrix| -> f32 {
+            Self::row(m, a)
+                .iter()
+                .zip(Self::row(m, b))
+                .map(|(p, q)| p * q)
+                .sum()
+        };
+        let full = cosine(&self.unit);
+        self.occluded
+            .iter()
+            .map(|(_, m)| full - cosine(m))
+            .collect()
+    }
 }

@@ -5,6 +5,7 @@ use std::ops::Range;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, backend::Backend};
+use serde::{Deserialize, Serialize};
 
 use crate::graph::GraphTensors;
 use crate::inputs::{DeviceInput, ModalityInputs, ModalityKind};
@@ -52,6 +53,32 @@ impl<B: Backend> ModelInputs<B> {
     pub fn entity_count(&self) -> usize {
         self.graph.entity_count
     }
+
+    /// These inputs with `kind` missing for every entity, as the models treat a missing
+    /// modality: no relations or attribute keys (a zero bag), or, for images, the mean of
+    /// the known vectors (the expectation of the vector drawn for an entity without one).
+    pub fn without(&self, kind: ModalityKind) -> Self {
+        let mut inputs = self.clone();
+        let missing = |input: &DeviceInput<B>, mean: bool| {
+            let [_, width] = input.values.dims();
+            let row = if mean {
+                input.values.clone().mean_dim(0)
+            } else {
+                Tensor::zeros([1, width], &input.values.device())
+            };
+            DeviceInput {
+                values: row,
+                shared: true,
+            }
+        };
+        match kind {
+            ModalityKind::Relation => inputs.relation = missing(&self.relation, false),
+            ModalityKind::Attribute => inputs.attribute = missing(&self.attribute, false),
+            ModalityKind::Image => inputs.image = missing(&self.image, true),
+            ModalityKind::Structure => {}
+        }
+        inputs
+    }
 }
 
 /// Sizes of the data a model is built for.
@@ -69,11 +96,40 @@ pub struct DataShape {
     pub image_width: usize,
 }
 
+/// Columns of the final embedding and where they come from: a pair's cosine is the sum
+/// over blocks of the block's dot product over the product of the full norms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreBlock {
+    /// What the columns are (`structure stream`, `joint graph layers`, ...).
+    pub label: String,
+    /// The modality they come from; `None` when they mix modalities (a fusion, graph
+    /// layers over fused input).
+    pub modality: Option<ModalityKind>,
+    /// Columns of the final embedding.
+    pub columns: Range<usize>,
+}
+
+impl ScoreBlock {
+    /// A block of `width` columns after `start`.
+    pub fn new(label: &str, modality: Option<ModalityKind>, start: usize, width: usize) -> Self {
+        Self {
+            label: label.into(),
+            modality,
+            columns: start..start + width,
+        }
+    }
+}
+
 /// A model's view of every entity, for ranking and for explaining a candidate.
 #[derive(Debug, Clone)]
 pub struct Explanation<B: Backend> {
     /// The final embedding used for ranking (`N x D`, not normalised).
     pub joint: Tensor<B, 2>,
+    /// The columns of `joint` by origin, in order, covering all of them.
+    pub blocks: Vec<ScoreBlock>,
+    /// Where blocks mix modalities: the final embeddings with each modality replaced as
+    /// the model treats a missing one (an occlusion attribution, not an exact part).
+    pub occluded: Vec<(ModalityKind, Tensor<B, 2>)>,
     /// One embedding per modality (`N x d_m`; a shared modality is expanded).
     pub modalities: Vec<(ModalityKind, Tensor<B, 2>)>,
     /// Per-entity modality weights (`N x M`, columns as `weight_modalities`), where the

@@ -161,3 +161,76 @@ fn a_planted_alignment_is_found() {
         );
     }
 }
+
+/// `exports/candidates.tsv` of a run folder: per row the score and the named columns.
+fn exported_candidates(dir: &std::path::Path) -> (Vec<String>, Vec<(f64, Vec<f64>)>) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("exports/manifest.json")).unwrap()).unwrap();
+    let columns: Vec<String> = serde_json::from_value(manifest["score_columns"].clone()).unwrap();
+    let text = std::fs::read_to_string(dir.join("exports/candidates.tsv")).unwrap();
+    let rows = text
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let number = |s: &str| s.parse::<f64>().unwrap();
+            (number(f[4]), f[6..].iter().map(|s| number(s)).collect())
+        })
+        .collect();
+    (columns, rows)
+}
+
+/// Every exported candidate's score is exactly the sum of its parts (each origin's share
+/// of the cosine), plus CSLS's hubness correction when the run ranks by CSLS; occlusion
+/// columns (for models that mix modalities) are not parts.
+#[test]
+fn explanation_parts_sum_to_the_score() {
+    for family in registry::all() {
+        for similarity in ["csls", "cosine"] {
+            let dir = tempfile::tempdir().unwrap();
+            let extra: Settings = [
+                ("epochs".to_string(), 6.into()),
+                ("eval_every".to_string(), 6.into()),
+                ("similarity".to_string(), similarity.into()),
+            ]
+            .into();
+            let mut run = prepared(family, 120, &extra);
+            let cancel = AtomicBool::new(false);
+            execute(
+                &ComputeDevice::Cpu,
+                &mut run,
+                "cpu",
+                Some(dir.path()),
+                false,
+                &cancel,
+                &mut |_| {},
+            )
+            .unwrap();
+            let id = &family.info().id;
+            let (columns, rows) = exported_candidates(dir.path());
+            let counted: Vec<usize> = columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.starts_with("part:") || *c == "hub")
+                .map(|(i, _)| i)
+                .collect();
+            assert!(
+                columns.iter().filter(|c| c.starts_with("part:")).count() >= 2,
+                "{id}: {columns:?}"
+            );
+            assert_eq!(
+                columns.iter().any(|c| c == "hub"),
+                similarity == "csls",
+                "{id}: {columns:?}"
+            );
+            assert!(rows.len() >= 100, "{id}: {} rows", rows.len());
+            for (score, values) in &rows {
+                let sum: f64 = counted.iter().map(|&i| values[i]).sum();
+                assert!(
+                    (sum - score).abs() < 1e-5,
+                    "{id} {similarity}: parts sum to {sum}, score {score} ({columns:?} = {values:?})"
+                );
+            }
+        }
+    }
+}

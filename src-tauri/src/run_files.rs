@@ -99,7 +99,8 @@ pub struct ExportRows {
     pub weights: Vec<(i64, Vec<f32>)>,
     /// Weight columns.
     pub weight_modalities: Vec<String>,
-    /// Per-modality score columns.
+    /// The score columns (the exact parts of each candidate's score: see
+    /// `alignscope_models::export`).
     pub similarity_modalities: Vec<String>,
 }
 
@@ -142,11 +143,7 @@ pub fn read_exports(exports: &Path, index: &EntityIndex) -> Result<ExportRows, R
             .iter()
             .map(|m| m.as_str().to_string())
             .collect(),
-        similarity_modalities: manifest
-            .similarity_modalities
-            .iter()
-            .map(|m| m.as_str().to_string())
-            .collect(),
+        similarity_modalities: manifest.score_columns.clone(),
         ..ExportRows::default()
     };
     let path = exports.join("candidates.tsv");

@@ -176,6 +176,10 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
     const breakdown = page.locator(byTestId('score-breakdown'));
     await breakdown.waitFor();
     assert.ok(Number(await breakdown.getAttribute('data-steps')) >= 2, 'one waterfall step per modality');
+    assert.equal(await breakdown.getAttribute('data-exact'), 'true', 'the run exports the exact parts');
+    const residual = Math.abs(Number(await breakdown.getAttribute('data-residual')));
+    assert.ok(residual < 1e-4, `the parts and CSLS's correction add up to the score (off by ${residual})`);
+    assert.ok((await breakdown.locator('g.occlusion').count()) >= 1, 'occlusion bars for the mixed modalities');
     await page.locator(byTestId('modality-weights')).waitFor();
     await page.locator(byTestId('pair-attributes')).or(page.getByText('Neither entity has attributes')).first().waitFor();
     await page.locator(byTestId('pair-graph')).waitFor({ timeout: 30_000 });

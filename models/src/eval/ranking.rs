@@ -29,6 +29,9 @@ pub struct DirectionRanking {
     /// Per query, the best `top_k` candidates as (candidate position, score), best first,
     /// ties by position.
     pub top: Vec<Vec<(u32, f32)>>,
+    /// Under CSLS, each query's and each candidate's hubness (the mean cosine of its `k`
+    /// nearest neighbours on the other side): a pair scores `2 cos - r_q - r_c`.
+    pub hubness: Option<(Vec<f32>, Vec<f32>)>,
 }
 
 /// Mean of the `k` largest values of each row and of each column, in one pass.
@@ -88,7 +91,7 @@ pub fn rank_rows(
     source.for_each_block(&mut |first, block| {
         for (offset, row) in block.chunks_exact(cols).enumerate() {
             let i = first + offset;
-            match &adjust {
+            match adjust.as_ref() {
                 None => scores.copy_from_slice(row),
                 Some((row_means, col_means)) => {
                     for ((s, &v), &c) in scores.iter_mut().zip(row).zip(col_means) {
@@ -100,7 +103,11 @@ pub fn rank_rows(
             top[i] = best_candidates(&scores, top_k, &mut order);
         }
     });
-    DirectionRanking { ranks, top }
+    DirectionRanking {
+        ranks,
+        top,
+        hubness: adjust,
+    }
 }
 
 /// The `k` best (position, score) pairs of `scores`, best first, ties by position.

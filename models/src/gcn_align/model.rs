@@ -13,7 +13,7 @@ use crate::graph::{AlignmentGraph, int_tensor};
 use crate::inputs::ModalityKind;
 use crate::loss::l1_margin_loss;
 use crate::model::{
-    AlignmentModel, Explanation, LossTerm, ModelInputs, StepContext, TrainableModel,
+    AlignmentModel, Explanation, LossTerm, ModelInputs, ScoreBlock, StepContext, TrainableModel,
 };
 use crate::ops::{l2_normalize, param_from};
 use crate::rng::SeededRng;
@@ -117,11 +117,26 @@ impl<B: GraphBackend> AlignmentModel<B> for GcnAlign<B> {
     fn explain(&self, inputs: &ModelInputs<B>) -> Explanation<B> {
         let halves = self.halves(inputs);
         let mut modalities = vec![(ModalityKind::Structure, halves.structure.clone())];
+        let se = halves.structure.dims()[1];
+        let mut blocks = vec![ScoreBlock::new(
+            "structure (SE)",
+            Some(ModalityKind::Structure),
+            0,
+            se,
+        )];
         if let Some(ae) = &halves.attribute {
             modalities.push((ModalityKind::Attribute, ae.clone()));
+            blocks.push(ScoreBlock::new(
+                "attributes (AE)",
+                Some(ModalityKind::Attribute),
+                se,
+                ae.dims()[1],
+            ));
         }
         Explanation {
             joint: self.ranked(&halves),
+            blocks,
+            occluded: Vec::new(),
             modalities,
             weights: None,
             weight_modalities: Vec::new(),

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::inputs::ModalityKind;
+use crate::model::ScoreBlock;
 use crate::settings::CommonSettings;
 use crate::train::{OptimizerKind, OptimizerRestart, OptimizerSpec, TrainPlan};
 
@@ -151,6 +152,37 @@ impl LoginMeaConfig {
             self.modality_dim * fused + self.fused_dim() * self.graph_layers
         };
         structure + joint
+    }
+
+    /// The final embedding's blocks: the structure stream, each fused modality's
+    /// weighted embedding (layer 0 of the joint stream: one modality each), then the joint
+    /// stream's graph layers, which mix the fused modalities.
+    pub fn score_blocks(&self) -> Vec<ScoreBlock> {
+        let mut blocks = Vec::new();
+        let mut at = 0;
+        let mut push = |label: &str, modality, width| {
+            blocks.push(ScoreBlock::new(label, modality, at, width));
+            at += width;
+        };
+        if self.uses_structure() {
+            push(
+                "structure stream",
+                Some(ModalityKind::Structure),
+                self.hidden * (self.graph_layers + 1),
+            );
+        }
+        let fused = self.fused_modalities();
+        for &kind in &fused {
+            push(kind.as_str(), Some(kind), self.modality_dim);
+        }
+        if !fused.is_empty() {
+            push(
+                "joint graph layers",
+                None,
+                self.fused_dim() * self.graph_layers,
+            );
+        }
+        blocks
     }
 
     /// Checks what the schema's per-field ranges cannot: that the modalities left on

@@ -264,8 +264,16 @@ impl<B: GraphBackend> AlignmentModel<B> for LoginMea<B> {
         for (kind, embedding) in &f.modality_embeddings {
             modalities.push((*kind, embedding.expanded(n)));
         }
+        let occluded = self
+            .config
+            .fused_modalities()
+            .into_iter()
+            .map(|kind| (kind, self.embed(&inputs.without(kind))))
+            .collect();
         Explanation {
             joint: Tensor::cat(f.structure.into_iter().chain(f.joint).collect(), 1),
+            blocks: self.config.score_blocks(),
+            occluded,
             modalities,
             weights: f.weights,
             weight_modalities,

@@ -13,7 +13,7 @@ use crate::inputs::ModalityKind;
 use crate::loginmea::neighbour_mean;
 use crate::loss::l1_margin_loss;
 use crate::model::{
-    AlignmentModel, Explanation, LossTerm, ModelInputs, StepContext, TrainableModel,
+    AlignmentModel, Explanation, LossTerm, ModelInputs, ScoreBlock, StepContext, TrainableModel,
 };
 use crate::ops::param_from;
 use crate::rng::SeededRng;
@@ -116,8 +116,19 @@ impl<B: GraphBackend> AlignmentModel<B> for Rrea<B> {
 
     fn explain(&self, inputs: &ModelInputs<B>) -> Explanation<B> {
         let (entity, relation) = self.streams(inputs);
+        let width = entity.dims()[1];
         Explanation {
             joint: Tensor::cat(vec![entity.clone(), relation.clone()], 1),
+            blocks: vec![
+                ScoreBlock::new("entity stream", Some(ModalityKind::Structure), 0, width),
+                ScoreBlock::new(
+                    "relation stream",
+                    Some(ModalityKind::Relation),
+                    width,
+                    width,
+                ),
+            ],
+            occluded: Vec::new(),
             modalities: vec![
                 (ModalityKind::Structure, entity),
                 (ModalityKind::Relation, relation),

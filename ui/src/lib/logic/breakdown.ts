@@ -73,3 +73,47 @@ export function scoreBreakdown(all: CandidatesDto, candidate: CandidateDto): Bre
     similarity: all.similarity,
   };
 }
+
+/** A score split exactly (runs that export `part:` columns): see `exactBreakdown`. */
+export interface ExactBreakdown {
+  /** Each origin's share of the cosine (`part:structure`, `part:joint graph layers`, …). */
+  parts: { label: string; value: number }[];
+  /** The cosine: the parts' sum. */
+  cosine: number;
+  /** CSLS's hubness correction `cos − r(q) − r(c)`, when the run ranks by CSLS. */
+  hub: number | null;
+  /** The model's score. */
+  score: number;
+  /** `score − (cosine + hub)`: zero but for rounding. */
+  residual: number;
+  /** Per modality mixed into the embedding, how much the cosine drops without it. */
+  occlusions: { modality: string; drop: number }[];
+}
+
+/**
+ * The exact split of `candidate`'s score, from the run's score columns: the parts add up
+ * to the cosine of the final embeddings, and with CSLS's correction to the score. `null`
+ * for runs exported before these columns (they store one cosine per modality).
+ */
+export function exactBreakdown(all: CandidatesDto, candidate: CandidateDto): ExactBreakdown | null {
+  const columns = all.modalities;
+  if (!columns.some((c) => c.startsWith('part:'))) return null;
+  const value = (i: number) => candidate.modality_scores[i] ?? 0;
+  const parts: ExactBreakdown['parts'] = [];
+  const occlusions: ExactBreakdown['occlusions'] = [];
+  let hub: number | null = null;
+  columns.forEach((c, i) => {
+    if (c.startsWith('part:')) parts.push({ label: c.slice(5), value: value(i) });
+    else if (c.startsWith('occlusion:')) occlusions.push({ modality: c.slice(10), drop: value(i) });
+    else if (c === 'hub') hub = value(i);
+  });
+  const cosine = parts.reduce((a, p) => a + p.value, 0);
+  return {
+    parts,
+    cosine,
+    hub,
+    score: candidate.score,
+    residual: candidate.score - cosine - (hub ?? 0),
+    occlusions,
+  };
+}

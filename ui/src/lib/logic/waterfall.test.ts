@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { waterfallDomain, waterfallRows } from './waterfall';
+import type { CandidateDto, CandidatesDto } from '../backend/types';
+import { exactBreakdown } from './breakdown';
+import { exactWaterfallRows, occlusionRows, waterfallDomain, waterfallRows } from './waterfall';
 
 describe('waterfallRows', () => {
   const rows = waterfallRows({
@@ -44,5 +46,57 @@ describe('waterfallRows', () => {
       waterfallDomain([{ label: 'x', start: 0, end: -0.5, kind: 'step', detail: '' }]),
     ).toEqual([-0.5, 0]);
     expect(waterfallDomain([])).toEqual([0, 1]);
+  });
+});
+
+describe('exact waterfall', () => {
+  const candidates = (columns: string[], scores: number[], score: number) => ({
+    all: {
+      query: { key: 'q', name: 'q', label: 'q', side: 'left' as const, index: 0 },
+      modalities: columns,
+      weight_modalities: [],
+      query_weights: null,
+      similarity: 'csls',
+      candidates: [],
+    },
+    candidate: { score, modality_scores: scores },
+  });
+
+  it('splits a CSLS score into parts, the hub correction and occlusions', () => {
+    const { all, candidate } = candidates(
+      ['part:structure', 'part:image', 'part:joint graph layers', 'hub', 'occlusion:image'],
+      [0.3, 0.1, 0.2, -0.05, 0.04],
+      0.55,
+    );
+    const exact = exactBreakdown(
+      all as unknown as CandidatesDto,
+      candidate as unknown as CandidateDto,
+    );
+    expect(exact).not.toBeNull();
+    if (!exact) return;
+    expect(exact.cosine).toBeCloseTo(0.6);
+    expect(exact.hub).toBeCloseTo(-0.05);
+    expect(exact.residual).toBeCloseTo(0);
+    const rows = exactWaterfallRows(exact);
+    expect(rows.map((r) => [r.label, r.kind])).toEqual([
+      ['structure', 'step'],
+      ['image', 'step'],
+      ['joint graph layers', 'step'],
+      ['cosine', 'total'],
+      ['CSLS hubness', 'residual'],
+      ['CSLS score', 'total'],
+    ]);
+    expect(rows[4]!.end).toBeCloseTo(0.55);
+    const occluded = occlusionRows(exact);
+    expect(occluded.map((r) => [r.label, r.end, r.detail])).toEqual([
+      ['without image', -0.04, '−0.040'],
+    ]);
+  });
+
+  it('is null for a run that stores one cosine per modality', () => {
+    const { all, candidate } = candidates(['structure', 'image'], [0.5, 0.2], 0.4);
+    expect(
+      exactBreakdown(all as unknown as CandidatesDto, candidate as unknown as CandidateDto),
+    ).toBeNull();
   });
 });
