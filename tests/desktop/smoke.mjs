@@ -13,7 +13,8 @@
 //     neighbourhood graph (desktop-entity.png);
 //  3. trains a 2-epoch run from the training form and follows it to `completed` in the
 //     run monitor, counting the `job-event`s the app forwarded (desktop-training.png),
-//     then finds it in the runs table and opens its page (desktop-runs.png,
+//     then RREA and GCN-Align from the same form rendered from their schemas
+//     (desktop-training-baselines.png), then finds the first run in the runs table and opens its page (desktop-runs.png,
 //     desktop-run-page.png);
 //  4. starts a longer run, closes the window while it trains, and checks that the app
 //     keeps training without a window, the run ends `completed` (read with the CLI from
@@ -291,6 +292,32 @@ async function main() {
     }
     await shoot("desktop-training.png");
 
+    // The baselines train from the same form, rendered from their schemas.
+    for (const model of ["rrea", "gcn-align"]) {
+      await click(testId("train-another"));
+      await waitFor("the training form", 30_000, async () => (await findAll(testId("train-form"))).length > 0);
+      await run(`
+        const select = document.querySelector('select[name="model"]');
+        select.value = arguments[0];
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      `, [model]);
+      const widthField = model === "rrea" ? "dim" : "structure_dim";
+      await waitFor(`the ${model} fields`, 30_000, async () => (await findAll(`[data-field="${widthField}"]`)).length > 0);
+      await typeInto(`${testId("train-form")} input[name=epochs]`, "2");
+      await click(testId("train-start"));
+      const baselineRun = Number(await waitFor(`the ${model} run monitor`, 30_000, async () => {
+        const id = await attributeOf(testId("run-monitor"), "data-run-id");
+        return id && Number(id) !== trainedRun ? id : null;
+      }));
+      await waitFor(`${model} run ${baselineRun} completed`, 300_000, async () => {
+        const shown = await textOf(`${testId("run-monitor")} ${testId("run-status")}`);
+        if (/failed|cancelled|interrupted/.test(shown)) throw new Error(`the ${model} run ended ${shown}`);
+        return shown === "completed" ? shown : null;
+      });
+      log(`${model} run ${baselineRun} completed from the schema-rendered form`);
+    }
+    await shoot("desktop-training-baselines.png");
+
     // The runs table lists it; its page shows the final metrics.
     await click(testId("nav-runs"));
     await waitFor(`run ${trainedRun} in the runs table`, 30_000, async () => {
@@ -369,7 +396,7 @@ async function main() {
     const longRun = await runAsync(`
       const done = arguments[arguments.length - 1];
       window.__TAURI_INTERNALS__.invoke("api_call", { call: { method: "start_run", params: {
-        dataset: arguments[0], train_ratio: 0.3, device: "cpu", train: { epochs: 12 },
+        dataset: arguments[0], train_ratio: 0.3, device: "cpu", settings: { epochs: 12 },
       } } }).then((run) => done(run.id), (error) => done({ error: String(error) }));
     `, [demoId]);
     if (typeof longRun !== "number") throw new Error(`start_run failed: ${JSON.stringify(longRun)}`);
