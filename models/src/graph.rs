@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use alignscope_datasets::{MmkgPair, Side};
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
+use crate::sparse::{DeviceSparse, SparseMatrix};
+
 /// The graph on the host: plain index lists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlignmentGraph {
@@ -76,27 +78,17 @@ impl AlignmentGraph {
         self.heads.len()
     }
 
-    /// Row-normalised "self plus neighbours" averaging, as `(row, column, weight)`:
-    /// the structure stream's input is this average of the entity embeddings.
-    pub fn neighbour_mean_entries(&self) -> Vec<(u32, u32, f32)> {
-        let mut neighbours: Vec<Vec<u32>> =
-            (0..self.entity_count as u32).map(|i| vec![i]).collect();
-        for (&h, &t) in self.heads.iter().zip(&self.tails) {
-            neighbours[h as usize].push(t);
-        }
-        let mut entries = Vec::new();
-        for (row, mut list) in neighbours.into_iter().enumerate() {
-            list.sort_unstable();
-            list.dedup();
-            let w = 1.0 / list.len() as f32;
-            entries.extend(list.into_iter().map(|c| (row as u32, c, w)));
-        }
-        entries
+    /// Row-normalised "self plus neighbours" averaging: the structure stream's input
+    /// is this average of the entity embeddings.
+    pub fn neighbour_mean(&self) -> SparseMatrix {
+        let n = self.entity_count;
+        let own = (0..n as u32).map(|i| (i, i));
+        let neighbours = self.heads.iter().copied().zip(self.tails.iter().copied());
+        SparseMatrix::row_mean(n, n, own.chain(neighbours))
     }
 
     /// Uploads the index lists to `device`.
     pub fn to_device<B: Backend>(&self, device: &B::Device) -> GraphTensors<B> {
-        let mean = self.neighbour_mean_entries();
         GraphTensors {
             entity_count: self.entity_count,
             pair_count: self.pair_count(),
@@ -105,16 +97,8 @@ impl AlignmentGraph {
             tails: int_tensor(self.tails.iter().copied(), device),
             column_pairs: int_tensor(self.pair_columns.iter().map(|p| p.0), device),
             columns: int_tensor(self.pair_columns.iter().map(|p| p.1), device),
-            mean_rows: int_tensor(mean.iter().map(|e| e.0), device),
-            mean_cols: int_tensor(mean.iter().map(|e| e.1), device),
+            mean: self.neighbour_mean().to_device(device),
             kernel: std::sync::Arc::new(crate::kernels::reflection::KernelGraph::new(self)),
-            mean_weights: Tensor::from_data(
-                TensorData::new(
-                    mean.iter().map(|e| e.2).collect::<Vec<f32>>(),
-                    [mean.len(), 1],
-                ),
-                device,
-            ),
         }
     }
 }
@@ -146,12 +130,8 @@ pub struct GraphTensors<B: Backend> {
     pub column_pairs: Tensor<B, 1, Int>,
     /// Column of each incidence.
     pub columns: Tensor<B, 1, Int>,
-    /// Rows of the neighbour-mean operator.
-    pub mean_rows: Tensor<B, 1, Int>,
-    /// Columns of the neighbour-mean operator.
-    pub mean_cols: Tensor<B, 1, Int>,
-    /// Weights of the neighbour-mean operator (`entries x 1`).
-    pub mean_weights: Tensor<B, 2>,
+    /// The "self plus neighbours" mean.
+    pub mean: DeviceSparse<B>,
     /// The graph indexed for the CPU kernels.
     pub kernel: std::sync::Arc<crate::kernels::reflection::KernelGraph>,
 }
@@ -210,8 +190,8 @@ mod tests {
             g.pair_columns,
             vec![(0, 0), (0, 1), (1, 2), (1, 3), (2, 3), (3, 1)]
         );
-        let mean = g.neighbour_mean_entries();
-        assert_eq!(mean[0], (0, 0, 0.5));
-        assert_eq!(mean[1], (0, 1, 0.5));
+        let mean = g.neighbour_mean();
+        assert_eq!(mean.entries()[0], (0, 0, 0.5));
+        assert_eq!(mean.entries()[1], (0, 1, 0.5));
     }
 }

@@ -1,24 +1,39 @@
 //! Sparse matrices over entities (`rows x cols` with few entries), built on the host and
 //! multiplied on any backend: the neighbour averages and normalised adjacencies of the
-//! graph models.
+//! graph models. The CPU backend multiplies with the fused kernel of
+//! [`crate::kernels::spmm`]; other backends gather and scatter rows with tensor ops.
+
+use std::sync::Arc;
 
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
+use crate::backend::GraphBackend;
 use crate::graph::int_tensor;
+use crate::kernels::spmm::SparseKernel;
 use crate::ops::scatter_rows;
 
-/// A sparse matrix on the host: `(row, column, weight)` entries.
+/// A sparse matrix on the host: `(row, column, weight)` entries, indexed for products.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SparseMatrix {
-    /// Rows.
-    pub rows: usize,
-    /// Entries; a repeated position adds up.
-    pub entries: Vec<(u32, u32, f32)>,
+    rows: usize,
+    entries: Vec<(u32, u32, f32)>,
+    kernel: Arc<SparseKernel>,
 }
 
 impl SparseMatrix {
-    /// The row-normalised 0/1 pattern of `pairs`: each row averages its distinct columns.
-    pub fn row_mean(rows: usize, pairs: impl IntoIterator<Item = (u32, u32)>) -> Self {
+    /// A `rows x cols` matrix; a repeated position adds up.
+    pub fn new(rows: usize, cols: usize, entries: Vec<(u32, u32, f32)>) -> Self {
+        let kernel = Arc::new(SparseKernel::new(rows, cols, &entries));
+        Self {
+            rows,
+            entries,
+            kernel,
+        }
+    }
+
+    /// The row-normalised 0/1 pattern of `pairs` (`rows x cols`): each row averages its
+    /// distinct columns.
+    pub fn row_mean(rows: usize, cols: usize, pairs: impl IntoIterator<Item = (u32, u32)>) -> Self {
         let mut pairs: Vec<(u32, u32)> = pairs.into_iter().collect();
         pairs.sort_unstable();
         pairs.dedup();
@@ -30,7 +45,12 @@ impl SparseMatrix {
             .into_iter()
             .map(|(r, c)| (r, c, 1.0 / counts[r as usize] as f32))
             .collect();
-        Self { rows, entries }
+        Self::new(rows, cols, entries)
+    }
+
+    /// The entries, in the order given.
+    pub fn entries(&self) -> &[(u32, u32, f32)] {
+        &self.entries
     }
 
     /// Uploads the matrix.
@@ -47,6 +67,7 @@ impl SparseMatrix {
                 ),
                 device,
             ),
+            kernel: self.kernel.clone(),
         }
     }
 }
@@ -58,27 +79,41 @@ pub struct DeviceSparse<B: Backend> {
     row_index: Tensor<B, 1, Int>,
     col_index: Tensor<B, 1, Int>,
     weights: Tensor<B, 2>,
+    kernel: Arc<SparseKernel>,
 }
 
 impl<B: Backend> DeviceSparse<B> {
-    /// `self · x` (`rows x d`).
-    pub fn matmul(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    /// `self · x` written with tensor ops: gather the named rows of `x`, weigh them,
+    /// add them up per row (any backend, autodiff by Burn).
+    pub fn matmul_composed(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let gathered = x.select(0, self.col_index.clone()) * self.weights.clone();
         scatter_rows(self.rows, self.row_index.clone(), gathered)
+    }
+
+    /// The host index the fused CPU kernel multiplies with.
+    pub fn kernel(&self) -> &Arc<SparseKernel> {
+        &self.kernel
+    }
+}
+
+impl<B: GraphBackend> DeviceSparse<B> {
+    /// `self · x` (`rows x d`), by the backend's fastest way.
+    pub fn matmul(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        B::sparse_matmul(self, x)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use burn::backend::NdArray;
     use burn::backend::ndarray::NdArrayDevice;
+    use burn::backend::{Autodiff, NdArray};
 
     use super::*;
 
     #[test]
     fn row_mean_averages_distinct_columns() {
-        let m = SparseMatrix::row_mean(2, [(0, 0), (0, 1), (0, 1), (1, 1)]);
-        assert_eq!(m.entries, vec![(0, 0, 0.5), (0, 1, 0.5), (1, 1, 1.0)]);
+        let m = SparseMatrix::row_mean(2, 2, [(0, 0), (0, 1), (0, 1), (1, 1)]);
+        assert_eq!(m.entries(), &[(0, 0, 0.5), (0, 1, 0.5), (1, 1, 1.0)]);
         let device = NdArrayDevice::Cpu;
         let x = Tensor::<NdArray, 2>::from_data(
             TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]),
@@ -87,5 +122,61 @@ mod tests {
         let y = m.to_device::<NdArray>(&device).matmul(x);
         let v = y.into_data().into_vec::<f32>().unwrap();
         assert_eq!(v, vec![2.0, 3.0, 3.0, 4.0]);
+    }
+
+    /// The fused product and its hand-written gradient agree with the tensor-op version
+    /// (a non-square matrix with a repeated entry and an empty row).
+    #[test]
+    fn the_fused_product_and_gradient_match_the_composed_ones() {
+        type B = Autodiff<NdArray>;
+        let device = NdArrayDevice::Cpu;
+        let m = SparseMatrix::new(
+            3,
+            4,
+            vec![
+                (0, 3, 0.5),
+                (0, 1, -1.0),
+                (2, 0, 2.0),
+                (0, 3, 0.25),
+                (2, 2, 1.0),
+            ],
+        );
+        let values: Vec<f32> = (0..12).map(|v| v as f32 * 0.1 - 0.4).collect();
+        let x = || {
+            Tensor::<B, 2>::from_data(TensorData::new(values.clone(), [4, 3]), &device)
+                .require_grad()
+        };
+        let weights = Tensor::<B, 2>::from_data(
+            TensorData::new((0..9).map(|v| v as f32 - 3.0).collect::<Vec<f32>>(), [3, 3]),
+            &device,
+        );
+        let run = |fused: bool| {
+            let x = x();
+            let sparse = m.to_device::<B>(&device);
+            let y = if fused {
+                sparse.matmul(x.clone())
+            } else {
+                sparse.matmul_composed(x.clone())
+            };
+            let loss = (y.clone() * weights.clone()).sum();
+            let grads = loss.backward();
+            let grad = x
+                .grad(&grads)
+                .unwrap()
+                .into_data()
+                .into_vec::<f32>()
+                .unwrap();
+            (y.into_data().into_vec::<f32>().unwrap(), grad)
+        };
+        let (fused, composed) = (run(true), run(false));
+        for (a, b) in fused
+            .0
+            .iter()
+            .zip(&composed.0)
+            .chain(fused.1.iter().zip(&composed.1))
+        {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        assert_eq!(fused.1.len(), 12);
     }
 }

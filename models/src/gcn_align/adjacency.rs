@@ -49,13 +49,15 @@ pub fn weighted_adjacency(graph: &AlignmentGraph) -> SparseMatrix {
         column_sums[c as usize] += w;
     }
     let scale: Vec<f32> = column_sums.iter().map(|d| 1.0 / d.sqrt()).collect();
-    SparseMatrix {
-        rows: graph.entity_count,
-        entries: weights
+    let n = graph.entity_count;
+    SparseMatrix::new(
+        n,
+        n,
+        weights
             .into_iter()
             .map(|((r, c), w)| (r, c, w * scale[r as usize] * scale[c as usize]))
             .collect(),
-    }
+    )
 }
 
 #[cfg(test)]
@@ -75,7 +77,7 @@ mod tests {
         let graph = AlignmentGraph::from_pair_columns(3, 1, columns);
         let m = weighted_adjacency(&graph);
         let get = |r: u32, c: u32| {
-            m.entries
+            m.entries()
                 .iter()
                 .find(|e| e.0 == r && e.1 == c)
                 .map(|e| e.2)

@@ -123,9 +123,8 @@ pub fn pair_relation_vectors<B: Backend>(
 }
 
 /// The structure stream's input: each entity's embedding averaged with its neighbours'.
-pub fn neighbour_mean<B: Backend>(x: Tensor<B, 2>, graph: &GraphTensors<B>) -> Tensor<B, 2> {
-    let gathered = x.select(0, graph.mean_cols.clone()) * graph.mean_weights.clone();
-    scatter_rows(graph.entity_count, graph.mean_rows.clone(), gathered)
+pub fn neighbour_mean<B: GraphBackend>(x: Tensor<B, 2>, graph: &GraphTensors<B>) -> Tensor<B, 2> {
+    graph.mean.matmul(x)
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ fn relation_mean(graph: &AlignmentGraph) -> SparseMatrix {
     let swap = |c: u32| if c < r { c + r } else { c - r };
     SparseMatrix::row_mean(
         graph.entity_count,
+        2 * graph.relation_count,
         graph
             .pair_columns
             .iter()

@@ -4,7 +4,10 @@
 //! (used on CUDA, where those ops are fast and memory is plentiful). The CPU backend
 //! (ndarray, with and without autodiff) uses the fused host kernel of
 //! [`crate::kernels::reflection`], with a hand-written backward pass, so no
-//! pairs x width tensor is ever built.
+//! pairs x width tensor is ever built. [`GraphBackend::sparse_matmul`] likewise: tensor
+//! ops by default, the fused kernel of [`crate::kernels::spmm`] on the CPU backend.
+
+mod sparse;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -19,6 +22,7 @@ use std::sync::Arc;
 use crate::graph::GraphTensors;
 use crate::kernels::reflection::{self, KernelGraph};
 use crate::ops::{scatter_rows, segment_softmax, to_host};
+use crate::sparse::DeviceSparse;
 
 /// A backend the alignment models run on.
 pub trait GraphBackend: Backend {
@@ -33,6 +37,11 @@ pub trait GraphBackend: Backend {
         graph: &GraphTensors<Self>,
     ) -> Tensor<Self, 2> {
         reflection_layer_composed(h, relations, attention, graph)
+    }
+
+    /// `matrix · x`, a sparse `rows x cols` matrix times a dense `cols x d` one.
+    fn sparse_matmul(matrix: &DeviceSparse<Self>, x: Tensor<Self, 2>) -> Tensor<Self, 2> {
+        matrix.matmul_composed(x)
     }
 }
 
@@ -57,14 +66,14 @@ pub fn reflection_layer_composed<B: Backend>(
     scatter_rows(graph.entity_count, graph.heads.clone(), messages * weights)
 }
 
-fn host<B: Backend>(primitive: B::FloatTensorPrimitive) -> Vec<f32> {
+pub(crate) fn host<B: Backend>(primitive: B::FloatTensorPrimitive) -> Vec<f32> {
     to_host(Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(
         primitive,
     )))
     .2
 }
 
-type CpuTensor = burn::backend::ndarray::NdArrayTensor;
+pub(crate) type CpuTensor = burn::backend::ndarray::NdArrayTensor;
 
 /// The fused forward pass on CPU tensors: `h` is `N x d`.
 fn fused_forward(
@@ -85,7 +94,7 @@ fn fused_forward(
     device_tensor::<NdArray>(out, [n, d], &NdArrayDevice::Cpu)
 }
 
-fn device_tensor<B: Backend>(
+pub(crate) fn device_tensor<B: Backend>(
     values: Vec<f32>,
     shape: [usize; 2],
     device: &B::Device,
@@ -109,6 +118,10 @@ impl GraphBackend for NdArray {
             attention.into_primitive().tensor(),
         );
         Tensor::from_primitive(TensorPrimitive::Float(out))
+    }
+
+    fn sparse_matmul(matrix: &DeviceSparse<Self>, x: Tensor<Self, 2>) -> Tensor<Self, 2> {
+        sparse::cpu(matrix.kernel(), x)
     }
 }
 
@@ -207,6 +220,10 @@ impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
             OpsKind::UnTracked(prep) => prep.finish(out),
         };
         Tensor::from_primitive(TensorPrimitive::Float(result))
+    }
+
+    fn sparse_matmul(matrix: &DeviceSparse<Self>, x: Tensor<Self, 2>) -> Tensor<Self, 2> {
+        sparse::autodiff::<C>(matrix.kernel(), x)
     }
 }
 
