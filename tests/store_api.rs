@@ -153,6 +153,27 @@ async fn runs_are_recorded_compared_and_explained() {
         );
     }
     assert_eq!(cands.candidates[0].entity.entity, top[0].1);
+    // The store was filled from the predictions in memory; the TSV artifact, read back
+    // by key, holds the same candidates and scores.
+    let loaded = alignscope_datasets::load(&tmp.path().join("planted"), &Default::default())
+        .expect("the planted pair loads");
+    let from_files =
+        alignscope::run_files::read_exports(&run.run_dir.join("exports"), &loaded.pair.keys())
+            .expect("the exports read back");
+    let in_files: Vec<_> = from_files
+        .predictions
+        .iter()
+        .filter(|p| p.direction == 0 && p.query == top[0].0)
+        .collect();
+    assert_eq!(in_files.len(), cands.candidates.len());
+    for (file, stored) in in_files.iter().zip(&cands.candidates) {
+        assert_eq!(file.candidate, stored.entity.entity);
+        assert!(
+            (file.score - stored.score).abs() < 1e-6,
+            "{file:?} vs {stored:?}"
+        );
+        assert_eq!(file.modality_scores.len(), stored.modality_scores.len());
+    }
     let detail = api
         .entity_detail(dataset, SideDto::Left, &query.key)
         .await

@@ -37,6 +37,6 @@ pub use formats::{
     FORMAT_VERSION, Format, LoadOptions, Loaded, detect_format, load, write_alignscope,
 };
 pub use images::is_decodable_image;
-pub use model::{MmkgPair, Side};
+pub use model::{EntityKeys, MmkgPair, Side};
 pub use split::{SplitSpec, split_gold};
 pub use stats::{DatasetStats, dataset_stats};

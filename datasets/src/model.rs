@@ -330,4 +330,52 @@ impl MmkgPair {
             &self.right.entities[joint - nl].key
         }
     }
+
+    /// The key ↔ index map of both graphs' entities.
+    pub fn keys(&self) -> EntityKeys<'_> {
+        EntityKeys::new(self)
+    }
+}
+
+/// Entity keys ↔ indices of a pair: the one map between the keys people and files use
+/// and the indices (per graph, or joint: left first) the models use.
+#[derive(Debug, Clone)]
+pub struct EntityKeys<'a> {
+    pair: &'a MmkgPair,
+    by_key: [HashMap<&'a str, u32>; 2],
+}
+
+impl<'a> EntityKeys<'a> {
+    /// Indexes `pair`'s entity keys.
+    pub fn new(pair: &'a MmkgPair) -> Self {
+        let by_key = Side::BOTH.map(|side| {
+            pair.graph(side)
+                .entities
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.key.as_str(), i as u32))
+                .collect()
+        });
+        Self { pair, by_key }
+    }
+
+    /// The index of `key` in the graph on `side`.
+    pub fn index(&self, side: Side, key: &str) -> Option<u32> {
+        let map = match side {
+            Side::Left => &self.by_key[0],
+            Side::Right => &self.by_key[1],
+        };
+        map.get(key).copied()
+    }
+
+    /// The joint index of `key` on `side`.
+    pub fn joint(&self, side: Side, key: &str) -> Option<usize> {
+        self.index(side, key)
+            .map(|entity| self.pair.joint_index(side, entity))
+    }
+
+    /// The key at joint index `joint`.
+    pub fn key(&self, joint: usize) -> &'a str {
+        self.pair.key_of_joint(joint)
+    }
 }

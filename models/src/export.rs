@@ -69,70 +69,117 @@ pub struct SimilarityMetrics {
     pub csls: AlignmentMetrics,
 }
 
-/// Writes the exports of `explanation` and `evaluation` (made with `options`) into `dir`.
-pub fn export<B: Backend>(
-    dir: &Path,
-    pair: &MmkgPair,
+/// The two ranking directions, as exported and stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportDirection {
+    /// Left queries, right candidates.
+    LeftToRight,
+    /// Right queries, left candidates.
+    RightToLeft,
+}
+
+impl ExportDirection {
+    /// The word in the TSV files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LeftToRight => "left_to_right",
+            Self::RightToLeft => "right_to_left",
+        }
+    }
+
+    /// 0 left to right, 1 right to left (the store's column).
+    pub fn number(self) -> i64 {
+        match self {
+            Self::LeftToRight => 0,
+            Self::RightToLeft => 1,
+        }
+    }
+}
+
+/// One ranked candidate of a test query (joint entity indices).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateRecord {
+    /// Direction.
+    pub direction: ExportDirection,
+    /// The query.
+    pub query: u32,
+    /// 1-based rank.
+    pub rank: u32,
+    /// The candidate.
+    pub candidate: u32,
+    /// Its score under the run's similarity.
+    pub score: f32,
+    /// Whether it is the query's true match.
+    pub is_true: bool,
+    /// The score columns (the manifest's `score_columns` order).
+    pub parts: Vec<f32>,
+}
+
+/// The rank of a test pair's true match (joint entity indices).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankRecord {
+    /// Direction.
+    pub direction: ExportDirection,
+    /// The query.
+    pub query: u32,
+    /// Its true match.
+    pub true_match: u32,
+    /// The true match's rank.
+    pub rank: u32,
+}
+
+/// Everything exported, in memory: the training job fills the store from this, the
+/// files are the run's artifacts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exports {
+    /// What was written.
+    pub manifest: ExportManifest,
+    /// Each test query's best candidates.
+    pub candidates: Vec<CandidateRecord>,
+    /// Each test query's true-match rank.
+    pub ranks: Vec<RankRecord>,
+    /// Per-entity modality weights (`N x M`, the manifest's `weight_modalities`).
+    pub weights: Option<HostMatrix>,
+}
+
+/// Ranks, candidates and their score parts of `evaluation`; the score column names.
+fn ranked_tables<B: Backend>(
     explanation: &Explanation<B>,
     evaluation: &Evaluation,
     options: &EvalOptions,
-) -> Result<ExportManifest, CheckpointError> {
-    std::fs::create_dir_all(dir).map_err(|source| CheckpointError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let key = |i: u32| pair.key_of_joint(i as usize);
+) -> (Vec<String>, Vec<CandidateRecord>, Vec<RankRecord>) {
     let parts = ScoreParts::new(explanation);
-    let mut candidates = String::from("direction\tquery\trank\tcandidate\tscore\tis_true");
     let mut score_columns = parts.names();
-    let csls = matches!(options.similarity, Similarity::Csls { .. });
-    if csls {
+    if matches!(options.similarity, Similarity::Csls { .. }) {
         score_columns.push("hub".into());
     }
     score_columns.extend(parts.occlusion_names());
-    for name in &score_columns {
-        write!(candidates, "\t{name}").expect("writing to a String");
-    }
-    candidates.push('\n');
-    let mut ranks = String::from("direction\tquery\ttrue_match\trank\n");
-    let directions: [(&str, &DirectionResult, &DirectionResult); 2] = [
+    let directions: [(ExportDirection, &DirectionResult, &DirectionResult); 2] = [
         (
-            "left_to_right",
+            ExportDirection::LeftToRight,
             &evaluation.left_to_right,
             &evaluation.right_to_left,
         ),
         (
-            "right_to_left",
+            ExportDirection::RightToLeft,
             &evaluation.right_to_left,
             &evaluation.left_to_right,
         ),
     ];
-    let mut top_k = 0;
-    for (name, result, other) in directions {
+    let (mut candidates, mut ranks) = (Vec::new(), Vec::new());
+    for (direction, result, other) in directions {
         for (q, &query) in result.queries.iter().enumerate() {
             // The pairs are aligned by position: query q's true match is the other
             // direction's query q.
             let truth = other.queries[q];
-            writeln!(
-                ranks,
-                "{name}\t{}\t{}\t{}",
-                key(query),
-                key(truth),
-                result.ranking.ranks[q]
-            )
-            .expect("writing to a String");
+            ranks.push(RankRecord {
+                direction,
+                query,
+                true_match: truth,
+                rank: result.ranking.ranks[q],
+            });
             for (r, &(position, score)) in result.ranking.top[q].iter().enumerate() {
-                top_k = top_k.max(r + 1);
                 let candidate = result.candidates[position as usize];
-                write!(
-                    candidates,
-                    "{name}\t{}\t{}\t{}\t{score}\t{}",
-                    key(query),
-                    r + 1,
-                    key(candidate),
-                    u8::from(candidate == truth)
-                )
-                .expect("writing to a String");
                 let shares = parts.shares(query, candidate);
                 let mut values = shares.clone();
                 if let Some((query_hubs, candidate_hubs)) = &result.ranking.hubness {
@@ -140,22 +187,98 @@ pub fn export<B: Backend>(
                     values.push(cosine - query_hubs[q] - candidate_hubs[position as usize]);
                 }
                 values.extend(parts.occlusions(query, candidate));
-                for v in values {
-                    write!(candidates, "\t{v}").expect("writing to a String");
-                }
-                candidates.push('\n');
+                candidates.push(CandidateRecord {
+                    direction,
+                    query,
+                    rank: r as u32 + 1,
+                    candidate,
+                    score,
+                    is_true: candidate == truth,
+                    parts: values,
+                });
             }
         }
     }
-    write_atomically(&dir.join("candidates.tsv"), candidates.as_bytes())?;
-    write_atomically(&dir.join("ranks.tsv"), ranks.as_bytes())?;
+    (score_columns, candidates, ranks)
+}
+
+/// `candidates.tsv` and `ranks.tsv` of the tables, entities by key.
+fn tables_as_tsv(
+    pair: &MmkgPair,
+    score_columns: &[String],
+    candidates: &[CandidateRecord],
+    ranks: &[RankRecord],
+) -> (String, String) {
+    let key = |i: u32| pair.key_of_joint(i as usize);
+    let mut candidate_text = String::from("direction\tquery\trank\tcandidate\tscore\tis_true");
+    for name in score_columns {
+        write!(candidate_text, "\t{name}").expect("writing to a String");
+    }
+    candidate_text.push('\n');
+    for c in candidates {
+        write!(
+            candidate_text,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            c.direction.as_str(),
+            key(c.query),
+            c.rank,
+            key(c.candidate),
+            c.score,
+            u8::from(c.is_true)
+        )
+        .expect("writing to a String");
+        for v in &c.parts {
+            write!(candidate_text, "\t{v}").expect("writing to a String");
+        }
+        candidate_text.push('\n');
+    }
+    let mut rank_text = String::from("direction\tquery\ttrue_match\trank\n");
+    for r in ranks {
+        writeln!(
+            rank_text,
+            "{}\t{}\t{}\t{}",
+            r.direction.as_str(),
+            key(r.query),
+            key(r.true_match),
+            r.rank
+        )
+        .expect("writing to a String");
+    }
+    (candidate_text, rank_text)
+}
+
+/// Writes the exports of `explanation` and `evaluation` (made with `options`) into `dir`
+/// and returns them.
+pub fn export<B: Backend>(
+    dir: &Path,
+    pair: &MmkgPair,
+    explanation: &Explanation<B>,
+    evaluation: &Evaluation,
+    options: &EvalOptions,
+) -> Result<Exports, CheckpointError> {
+    std::fs::create_dir_all(dir).map_err(|source| CheckpointError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let (score_columns, candidates, ranks) = ranked_tables(explanation, evaluation, options);
+    let top_k = candidates
+        .iter()
+        .map(|c| c.rank as usize)
+        .max()
+        .unwrap_or(0);
+    let (candidate_text, rank_text) = tables_as_tsv(pair, &score_columns, &candidates, &ranks);
+    write_atomically(&dir.join("candidates.tsv"), candidate_text.as_bytes())?;
+    write_atomically(&dir.join("ranks.tsv"), rank_text.as_bytes())?;
     let mut weight_modalities = Vec::new();
-    if let Some(weights) = &explanation.weights {
-        let (rows, cols, data) = to_host(weights.clone());
+    let mut weights = None;
+    if let Some(tensor) = &explanation.weights {
+        let (rows, cols, data) = to_host(tensor.clone());
         let mut bytes = Vec::new();
-        write_npy_matrix(&mut bytes, &NpyMatrix { rows, cols, data }).expect("writing to memory");
+        let matrix = NpyMatrix { rows, cols, data };
+        write_npy_matrix(&mut bytes, &matrix).expect("writing to memory");
         write_atomically(&dir.join("modality_weights.npy"), &bytes)?;
         weight_modalities = explanation.weight_modalities.clone();
+        weights = Some((matrix.rows, matrix.cols, matrix.data));
     }
     let unit = l2_normalize(explanation.joint.clone());
     let points: Vec<f32> = principal_plane(unit.clone())
@@ -187,7 +310,12 @@ pub fn export<B: Backend>(
     };
     let json = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
     write_atomically(&dir.join("manifest.json"), &json)?;
-    Ok(manifest)
+    Ok(Exports {
+        manifest,
+        candidates,
+        ranks,
+        weights,
+    })
 }
 
 /// The test metrics of `unit` under cosine and CSLS: `evaluation` already holds the one

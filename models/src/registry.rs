@@ -79,7 +79,7 @@ pub trait ModelFamily: Send + Sync {
     fn check(&self, settings: &Settings) -> Result<(), SettingError>;
 
     /// What the run's inputs must hold.
-    fn input_needs(&self, settings: &Settings) -> InputNeeds;
+    fn input_needs(&self, settings: &Settings) -> Result<InputNeeds, SettingError>;
 
     /// The trainer's plan of resolved settings.
     fn plan(&self, settings: &Settings) -> Result<TrainPlan, SettingError>;

@@ -16,7 +16,7 @@ use alignscope::api::Api;
 use alignscope::api::dto::{ImportRequest, SideDto, StartRunRequest};
 use alignscope::data_dir::DataDir;
 use alignscope::device::DeviceArg;
-use alignscope::run_files::{EntityIndex, read_exports};
+use alignscope::run_files::read_exports;
 use alignscope::store::{RunStatus, encode_f32s};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -76,11 +76,8 @@ async fn main() {
         .entities(imported.dataset.id)
         .await
         .expect("entities");
-    let rows = read_exports(
-        &done.run_dir.join("exports"),
-        &EntityIndex::from_rows(&entities),
-    )
-    .expect("exports");
+    let loaded = alignscope_datasets::load(&dataset, &Default::default()).expect("load");
+    let rows = read_exports(&done.run_dir.join("exports"), &loaded.pair.keys()).expect("exports");
     let store = api.store();
 
     let mut batched = Vec::new();

@@ -71,4 +71,10 @@ impl DataDir {
     pub fn resolve_relative(&self, relative: &str) -> PathBuf {
         self.root.join(relative)
     }
+
+    /// The folder of a stored run (config, split, checkpoints, exports); the store
+    /// names it when the run is created.
+    pub fn run_folder(&self, run: &crate::store::RunRow) -> PathBuf {
+        self.resolve_relative(&run.run_dir)
+    }
 }

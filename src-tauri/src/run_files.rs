@@ -1,15 +1,14 @@
-//! Reading a run folder back: its exports as store rows, and its files as artifacts
-//! (kind, size, SHA-256).
+//! A run's exports as store rows (from memory, or read back from its folder), and its
+//! files as artifacts (kind, size, SHA-256).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use alignscope_datasets::MmkgPair;
 use alignscope_datasets::npy::read_npy_matrix;
-use alignscope_models::export::ExportManifest;
+use alignscope_datasets::{EntityKeys, Side};
+use alignscope_models::export::{ExportManifest, Exports};
 use sha2::{Digest, Sha256};
 
-use crate::store::{ArtifactRow, EntityRow, PredictionRow, RankRow};
+use crate::store::{ArtifactRow, PredictionRow, RankRow};
 
 /// Why a run folder could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -33,59 +32,6 @@ pub enum RunFilesError {
         /// What is wrong.
         message: String,
     },
-}
-
-/// Entity keys to joint indices, per side.
-#[derive(Debug, Default)]
-pub struct EntityIndex {
-    left: HashMap<String, i64>,
-    right: HashMap<String, i64>,
-}
-
-impl EntityIndex {
-    /// From a loaded pair.
-    pub fn from_pair(pair: &MmkgPair) -> Self {
-        let nl = pair.left.entities.len();
-        Self {
-            left: pair
-                .left
-                .entities
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.key.clone(), i as i64))
-                .collect(),
-            right: pair
-                .right
-                .entities
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.key.clone(), (nl + i) as i64))
-                .collect(),
-        }
-    }
-
-    /// From stored entities.
-    pub fn from_rows(rows: &[EntityRow]) -> Self {
-        let mut index = Self::default();
-        for row in rows {
-            let side = if row.side == 0 {
-                &mut index.left
-            } else {
-                &mut index.right
-            };
-            side.insert(row.key.clone(), row.entity);
-        }
-        index
-    }
-
-    fn lookup(&self, side: i64, key: &str) -> Option<i64> {
-        if side == 0 {
-            self.left.get(key)
-        } else {
-            self.right.get(key)
-        }
-        .copied()
-    }
 }
 
 /// A run's exports as rows for the store.
@@ -120,16 +66,69 @@ fn read_text(path: &Path) -> Result<String, RunFilesError> {
 }
 
 /// Direction column to (number, query side, candidate side).
-fn direction(word: &str) -> Option<(i64, i64, i64)> {
+fn direction(word: &str) -> Option<(i64, Side, Side)> {
     match word {
-        "left_to_right" => Some((0, 0, 1)),
-        "right_to_left" => Some((1, 1, 0)),
+        "left_to_right" => Some((0, Side::Left, Side::Right)),
+        "right_to_left" => Some((1, Side::Right, Side::Left)),
         _ => None,
     }
 }
 
-/// Reads `<run>/exports/` (written by `alignscope_models::export`).
-pub fn read_exports(exports: &Path, index: &EntityIndex) -> Result<ExportRows, RunFilesError> {
+/// A run's exports, held in memory by the process that trained it, as store rows.
+pub fn export_rows(exports: &Exports) -> ExportRows {
+    ExportRows {
+        predictions: exports
+            .candidates
+            .iter()
+            .map(|c| PredictionRow {
+                direction: c.direction.number(),
+                query: i64::from(c.query),
+                rank: i64::from(c.rank),
+                candidate: i64::from(c.candidate),
+                score: f64::from(c.score),
+                is_true: c.is_true,
+                modality_scores: c.parts.clone(),
+            })
+            .collect(),
+        ranks: exports
+            .ranks
+            .iter()
+            .map(|r| RankRow {
+                direction: r.direction.number(),
+                query: i64::from(r.query),
+                truth: i64::from(r.true_match),
+                rank: i64::from(r.rank),
+            })
+            .collect(),
+        weights: exports
+            .weights
+            .as_ref()
+            .map(|(_, cols, data)| weight_rows(*cols, data))
+            .unwrap_or_default(),
+        weight_modalities: modality_names(&exports.manifest),
+        similarity_modalities: exports.manifest.score_columns.clone(),
+    }
+}
+
+fn modality_names(manifest: &ExportManifest) -> Vec<String> {
+    manifest
+        .weight_modalities
+        .iter()
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
+/// An `N x cols` weight matrix as one row per joint entity index.
+fn weight_rows(cols: usize, data: &[f32]) -> Vec<(i64, Vec<f32>)> {
+    data.chunks(cols.max(1))
+        .enumerate()
+        .map(|(i, w)| (i as i64, w.to_vec()))
+        .collect()
+}
+
+/// Reads `<run>/exports/` (written by `alignscope_models::export`) back as store rows,
+/// entities looked up by key in `keys`: for a run folder whose process is gone.
+pub fn read_exports(exports: &Path, keys: &EntityKeys) -> Result<ExportRows, RunFilesError> {
     let manifest_path = exports.join("manifest.json");
     let manifest: ExportManifest =
         serde_json::from_slice(&read(&manifest_path)?).map_err(|e| RunFilesError::Malformed {
@@ -138,11 +137,7 @@ pub fn read_exports(exports: &Path, index: &EntityIndex) -> Result<ExportRows, R
             message: e.to_string(),
         })?;
     let mut rows = ExportRows {
-        weight_modalities: manifest
-            .weight_modalities
-            .iter()
-            .map(|m| m.as_str().to_string())
-            .collect(),
+        weight_modalities: modality_names(&manifest),
         similarity_modalities: manifest.score_columns.clone(),
         ..ExportRows::default()
     };
@@ -164,9 +159,9 @@ pub fn read_exports(exports: &Path, index: &EntityIndex) -> Result<ExportRows, R
         }
         let (dir, qs, cs) =
             direction(f[0]).ok_or_else(|| bad(n + 1, format!("unknown direction {:?}", f[0])))?;
-        let entity = |side: i64, key: &str| {
-            index
-                .lookup(side, key)
+        let entity = |side: Side, key: &str| {
+            keys.joint(side, key)
+                .map(|j| j as i64)
                 .ok_or_else(|| bad(n + 1, format!("unknown entity {key:?}")))
         };
         let number = |s: &str| {
@@ -199,9 +194,9 @@ pub fn read_exports(exports: &Path, index: &EntityIndex) -> Result<ExportRows, R
             return Err(bad(format!("{} fields, expected 4", f.len())));
         };
         let (dir, qs, ts) = direction(d).ok_or_else(|| bad(format!("unknown direction {d:?}")))?;
-        let entity = |side: i64, key: &str| {
-            index
-                .lookup(side, key)
+        let entity = |side: Side, key: &str| {
+            keys.joint(side, key)
+                .map(|j| j as i64)
                 .ok_or_else(|| bad(format!("unknown entity {key:?}")))
         };
         rows.ranks.push(RankRow {
@@ -218,12 +213,7 @@ pub fn read_exports(exports: &Path, index: &EntityIndex) -> Result<ExportRows, R
             line: 0,
             message: e.to_string(),
         })?;
-        rows.weights = matrix
-            .data
-            .chunks(matrix.cols.max(1))
-            .enumerate()
-            .map(|(i, w)| (i as i64, w.to_vec()))
-            .collect();
+        rows.weights = weight_rows(matrix.cols, &matrix.data);
     }
     Ok(rows)
 }

@@ -111,16 +111,16 @@ impl ModelFamily for Family {
         check_settings(ID, settings, |_: &GcnAlignConfig| Ok(()))
     }
 
-    fn input_needs(&self, settings: &Settings) -> InputNeeds {
-        let c = config(settings).unwrap_or_default();
+    fn input_needs(&self, settings: &Settings) -> Result<InputNeeds, SettingError> {
+        let c = config(settings)?;
         let mut modalities = vec![ModalityKind::Structure];
         if c.use_attributes {
             modalities.push(ModalityKind::Attribute);
         }
-        InputNeeds {
+        Ok(InputNeeds {
             modalities,
             bag_top_k: c.attribute_top_k,
-        }
+        })
     }
 
     fn plan(&self, settings: &Settings) -> Result<TrainPlan, SettingError> {

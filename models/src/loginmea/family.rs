@@ -235,12 +235,12 @@ impl ModelFamily for Family {
         check_settings(ID, settings, LoginMeaConfig::validate)
     }
 
-    fn input_needs(&self, settings: &Settings) -> InputNeeds {
-        let c = config(settings).unwrap_or_default();
-        InputNeeds {
+    fn input_needs(&self, settings: &Settings) -> Result<InputNeeds, SettingError> {
+        let c = config(settings)?;
+        Ok(InputNeeds {
             modalities: c.modalities.clone(),
             bag_top_k: c.bag_top_k,
-        }
+        })
     }
 
     fn plan(&self, settings: &Settings) -> Result<TrainPlan, SettingError> {

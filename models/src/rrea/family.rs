@@ -95,11 +95,11 @@ impl ModelFamily for Family {
         check_settings(ID, settings, |_: &RreaConfig| Ok(()))
     }
 
-    fn input_needs(&self, _: &Settings) -> InputNeeds {
-        InputNeeds {
+    fn input_needs(&self, _: &Settings) -> Result<InputNeeds, SettingError> {
+        Ok(InputNeeds {
             modalities: vec![ModalityKind::Structure],
             bag_top_k: 1,
-        }
+        })
     }
 
     fn plan(&self, settings: &Settings) -> Result<TrainPlan, SettingError> {

@@ -113,3 +113,61 @@ impl RunConfig {
         Ok(self.common()?.eval_options())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A `config.json` as LoginMEA runs wrote it before the registry: the model's knobs
+    /// in `loginmea`, the trainer's in `train`.
+    fn legacy_config() -> Value {
+        json!({
+            "model": "loginmea",
+            "loginmea": {"hidden": 64, "graph_layers": 1, "modalities": ["structure", "image"]},
+            "train": {
+                "epochs": 7,
+                "seed": 3,
+                "learning_rate": 0.002,
+                "optimizer_restart": {"after_epoch": 5, "learning_rate": 0.0001},
+                "iterative": {"start_epoch": 4, "check_every": 2, "window": 4},
+                "eval": {"similarity": {"kind": "cosine"}}
+            },
+            "dataset": {
+                "path": "/data/pair", "format": "alignscope", "fingerprint": "abc",
+                "entities": [10, 12], "gold_pairs": 8
+            },
+            "split": {"train_ratio": 0.3, "valid_ratio": 0.0, "seed": 3,
+                      "train": 2, "valid": 0, "test": 6},
+            "modality_inputs": [],
+            "deviations": [],
+            "device": "cpu"
+        })
+    }
+
+    #[test]
+    fn a_config_stored_before_the_registry_reads_as_the_same_settings() {
+        let config = RunConfig::from_json(legacy_config()).expect("the legacy config reads");
+        let s = &config.settings;
+        assert_eq!(s["hidden"], json!(64));
+        assert_eq!(s["graph_layers"], json!(1));
+        assert_eq!(s["modalities"], json!(["structure", "image"]));
+        assert_eq!(s["epochs"], json!(7));
+        assert_eq!(s["learning_rate"], json!(0.002));
+        assert_eq!(s["restart_after"], json!(5));
+        assert_eq!(s["restart_learning_rate"], json!(0.0001));
+        assert_eq!(s["iterative"], json!(true));
+        assert_eq!(s["iterative_window"], json!(4));
+        assert_eq!(s["similarity"], json!("cosine"));
+        // Knobs the old file did not have take today's defaults, so every key resolves.
+        let defaults = crate::loginmea::Family.info().config.defaults();
+        assert_eq!(s["temperature"], defaults["temperature"]);
+        let common = config.common().expect("the settings resolve");
+        assert_eq!((common.epochs, common.seed), (7, 3));
+        assert!(config.plan().is_ok());
+        // A config written today reads back unchanged.
+        let today = serde_json::to_value(&config).unwrap();
+        assert_eq!(RunConfig::from_json(today).unwrap(), config);
+    }
+}

@@ -23,7 +23,7 @@ pub use split::{SPLIT_FILE, SplitPairs, read_split};
 use crate::backend::GraphBackend;
 use crate::compute::ComputeDevice;
 use crate::eval::{EvalOptions, Evaluation, evaluate};
-use crate::export::{ExportManifest, export, exports_dir};
+use crate::export::{Exports, export, exports_dir};
 use crate::graph::AlignmentGraph;
 use crate::inputs::{ModalityInputReport, ModalityInputs};
 use crate::model::{AlignmentModel, DataShape, ModelInputs, TrainableModel};
@@ -159,19 +159,11 @@ fn gold_pairs_of_keys(
     keys: &[(String, String)],
 ) -> Result<Vec<alignscope_datasets::model::GoldPair>, RunError> {
     use alignscope_datasets::model::GoldPair;
-    let index = |side: Side| -> std::collections::HashMap<&str, u32> {
-        pair.graph(side)
-            .entities
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.key.as_str(), i as u32))
-            .collect()
-    };
-    let (left, right) = (index(Side::Left), index(Side::Right));
+    let index = pair.keys();
     keys.iter()
         .map(
-            |(l, r)| match (left.get(l.as_str()), right.get(r.as_str())) {
-                (Some(&left), Some(&right)) => Ok(GoldPair { left, right }),
+            |(l, r)| match (index.index(Side::Left, l), index.index(Side::Right, r)) {
+                (Some(left), Some(right)) => Ok(GoldPair { left, right }),
                 _ => Err(RunError::UnknownSeed {
                     left: l.clone(),
                     right: r.clone(),
@@ -218,7 +210,7 @@ pub fn prepare_pair(
 ) -> Result<PreparedRun, RunError> {
     let settings = registry::resolve(&spec.model, &spec.settings)?;
     let family = registry::find(&spec.model)?;
-    let needs = family.input_needs(&settings);
+    let needs = family.input_needs(&settings)?;
     let seed = CommonSettings::from_settings(&spec.model, &settings)?.seed;
     crate::relations::keep_relations_apart(&mut pair);
     if pair.gold.is_empty() {
@@ -334,7 +326,7 @@ pub struct RunResult {
     /// Final test evaluation.
     pub final_test: Option<Evaluation>,
     /// Exports written, if there is a run folder.
-    pub exports: Option<ExportManifest>,
+    pub exports: Option<Exports>,
 }
 
 /// The summary stored as `summary.json`.

@@ -104,7 +104,7 @@ impl Api {
     }
 
     fn exports_of(&self, row: &RunRow) -> PathBuf {
-        self.data_dir.resolve_relative(&row.run_dir).join("exports")
+        self.data_dir.run_folder(row).join("exports")
     }
 }
 

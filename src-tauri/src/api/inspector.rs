@@ -72,7 +72,7 @@ impl Api {
         if let Some(seeds) = request.seeds {
             return Ok(seeds.into_iter().collect());
         }
-        let dir = self.data_dir.resolve_relative(&row.run_dir);
+        let dir = self.data_dir.run_folder(row);
         if let Some(split) = alignscope_models::run::read_split(&dir)
             .map_err(|e| ApiError::invalid(format!("run {run}'s split file cannot be read: {e}")))?
         {

@@ -26,6 +26,7 @@ impl Api {
         let seeds_from = serde_json::from_str::<StartRunRequest>(&row.request)
             .ok()
             .and_then(|r| r.seeds_from);
+        let run_dir = self.data_dir.run_folder(&row);
         RunDto {
             seeds_from,
             id: row.id,
@@ -49,7 +50,7 @@ impl Api {
             metrics: json(&row.metrics),
             error: row.error,
             config: json(&row.config),
-            run_dir: self.data_dir.resolve_relative(&row.run_dir),
+            run_dir,
         }
     }
 
@@ -139,7 +140,7 @@ impl Api {
                 epochs_planned: request.epochs() as i64,
             })
             .await?;
-        let dir = self.data_dir.resolve_relative(&row.run_dir);
+        let dir = self.data_dir.run_folder(&row);
         let lock = RunLock::try_acquire(&dir)?.ok_or_else(|| {
             ApiError::conflict(format!("run {} is locked by another process", row.id))
         })?;
@@ -156,6 +157,7 @@ impl Api {
                 spec,
                 device: request.device,
                 resume: false,
+                run_dir: dir,
             }
             .into_work(),
         );
@@ -192,7 +194,7 @@ impl Api {
             ApiError::invalid(format!("run {id} has an unreadable stored request: {e}"))
         })?;
         let spec = self.spec(&request).await?;
-        let dir = self.data_dir.resolve_relative(&row.run_dir);
+        let dir = self.data_dir.run_folder(&row);
         let lock = RunLock::try_acquire(&dir)?.ok_or_else(|| {
             ApiError::conflict(format!("run {id} is being worked on by another process"))
         })?;
@@ -209,6 +211,7 @@ impl Api {
                 spec,
                 device: request.device,
                 resume: true,
+                run_dir: dir,
             }
             .into_work(),
         );
@@ -249,7 +252,7 @@ impl Api {
     /// Deletes a run that is not active, with its files. Decisions it suggested stay.
     pub async fn delete_run(&self, id: RunId) -> ApiResult<()> {
         let row = self.run_row(id).await?;
-        let dir = self.data_dir.resolve_relative(&row.run_dir);
+        let dir = self.data_dir.run_folder(&row);
         let lock = RunLock::try_acquire(&dir)?;
         if row.status.is_active() || lock.is_none() || self.jobs.is_active(id) {
             return Err(ApiError::conflict(format!(

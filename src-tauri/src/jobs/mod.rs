@@ -395,7 +395,7 @@ impl JobRunner {
         if !run.status.is_active() || self.is_active(run.id) {
             return Ok(false);
         }
-        let dir = self.data_dir.resolve_relative(&run.run_dir);
+        let dir = self.data_dir.run_folder(run);
         // Somebody holds the lock (or it cannot be checked): not an orphan.
         let Ok(Some(_lock)) = RunLock::try_acquire(&dir) else {
             return Ok(false);

@@ -42,7 +42,7 @@ async fn queued(runner: &JobRunner, store: &Store, dataset: DatasetId) -> (RunId
         })
         .await
         .unwrap();
-    let lock = RunLock::try_acquire(&runner.data_dir.resolve_relative(&run.run_dir))
+    let lock = RunLock::try_acquire(&runner.data_dir.run_folder(&run))
         .unwrap()
         .unwrap();
     (run.id, lock)

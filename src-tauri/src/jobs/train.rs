@@ -12,7 +12,7 @@ use alignscope_models::train::{TrainEvent, TrainStatus};
 
 use super::{JobContext, JobEnd, JobEvent, JobFailure, JobWork};
 use crate::device::{DeviceArg, choose};
-use crate::run_files::{EntityIndex, list_artifacts, read_exports};
+use crate::run_files::{export_rows, list_artifacts};
 use crate::store::{EpochRow, RunOutcome};
 
 /// A training job.
@@ -24,6 +24,8 @@ pub struct TrainJob {
     pub device: DeviceArg,
     /// Continue from the run folder's newest checkpoint.
     pub resume: bool,
+    /// The run's folder ([`crate::data_dir::DataDir::run_folder`]).
+    pub run_dir: std::path::PathBuf,
 }
 
 impl TrainJob {
@@ -39,11 +41,7 @@ impl TrainJob {
             line: format!("loading {}", self.spec.dataset.display()),
         });
         let mut prepared = run::prepare(&self.spec).map_err(|e| fail(&e))?;
-        let run_dir = context
-            .data_dir
-            .root()
-            .join("runs")
-            .join(context.run.to_string());
+        let run_dir = self.run_dir.clone();
         let result = Training {
             prepared: &mut prepared,
             context,
@@ -61,12 +59,8 @@ impl TrainJob {
             outcome.headline = Some([m.hits_at_1, m.hits_at_10, m.mrr, m.mr]);
             outcome.metrics = Some(serde_json::to_value(evaluation.metrics).map_err(|e| fail(&e))?);
         }
-        if result.exports.is_some() {
-            let rows = read_exports(
-                &alignscope_models::export::exports_dir(&run_dir),
-                &EntityIndex::from_pair(&prepared.pair),
-            )
-            .map_err(|e| fail(&e))?;
+        if let Some(exports) = &result.exports {
+            let rows = export_rows(exports);
             context
                 .block_on(context.store.replace_predictions(
                     context.run,
