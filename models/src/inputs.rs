@@ -6,12 +6,16 @@
 //!   neighbours' vectors, else one vector drawn from the known vectors' per-dimension
 //!   normal distribution (mean and standard deviation), shared by all such entities.
 //!
+//! Each modality's matrix comes with a presence mask: which entities really have
+//! features, so a model can tell a filled-in row from a real one. The modalities are a
+//! map, so a new kind (numbers, text) is one more entry.
+//!
 //! A modality every entity has the same vector for (no attribute triples at all: all
 //! zeros; no image at all: one shared random vector) is kept as a single row,
 //! [`ModalityInput::Shared`]. The models compute it once and broadcast: the same numbers
 //! as repeating the row N times, without N-fold work.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use alignscope_datasets::{MmkgPair, Side, bag_of_attributes, bag_of_relations};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
@@ -72,20 +76,20 @@ impl ModalityInput {
         }
     }
 
-    /// Uploads the matrix (`N x width`, or `1 x width` when shared).
-    pub fn to_device<B: Backend>(&self, device: &B::Device) -> DeviceInput<B> {
+    /// Uploads the matrix: `N x width`, or `1 x width` and `true` when shared.
+    fn to_device<B: Backend>(&self, device: &B::Device) -> (Tensor<B, 2>, bool) {
         match self {
-            Self::PerEntity { width, data } => DeviceInput {
-                values: Tensor::from_data(
+            Self::PerEntity { width, data } => (
+                Tensor::from_data(
                     TensorData::new(data.clone(), [data.len() / width, *width]),
                     device,
                 ),
-                shared: false,
-            },
-            Self::Shared { row } => DeviceInput {
-                values: Tensor::from_data(TensorData::new(row.clone(), [1, row.len()]), device),
-                shared: true,
-            },
+                false,
+            ),
+            Self::Shared { row } => (
+                Tensor::from_data(TensorData::new(row.clone(), [1, row.len()]), device),
+                true,
+            ),
         }
     }
 }
@@ -97,6 +101,46 @@ pub struct DeviceInput<B: Backend> {
     pub values: Tensor<B, 2>,
     /// Whether one row stands for every entity.
     pub shared: bool,
+    /// `N x 1`: 1 where the entity has real features, 0 where its row was filled in.
+    pub present: Tensor<B, 2>,
+}
+
+/// One modality's features on the host: the matrix the models read, and which entities
+/// really have features (the others' rows were filled in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModalityFeatures {
+    /// The matrix.
+    pub matrix: ModalityInput,
+    /// Per entity (joint index): whether its features are real.
+    pub present: Vec<bool>,
+}
+
+impl ModalityFeatures {
+    /// Feature width.
+    pub fn width(&self) -> usize {
+        self.matrix.width()
+    }
+
+    /// Entities with real features.
+    pub fn present_count(&self) -> usize {
+        self.present.iter().filter(|&&p| p).count()
+    }
+
+    /// Uploads the matrix and the mask.
+    pub fn to_device<B: Backend>(&self, device: &B::Device) -> DeviceInput<B> {
+        let mask: Vec<f32> = self
+            .present
+            .iter()
+            .map(|&p| f32::from(u8::from(p)))
+            .collect();
+        let n = mask.len();
+        let (values, shared) = self.matrix.to_device(device);
+        DeviceInput {
+            values,
+            shared,
+            present: Tensor::from_data(TensorData::new(mask, [n, 1]), device),
+        }
+    }
 }
 
 /// How a modality's input was obtained: stored with a run so its numbers can be read.
@@ -117,12 +161,8 @@ pub struct ModalityInputReport {
 /// The feature inputs of the modalities, with a report of how each was built.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModalityInputs {
-    /// Bag of relations.
-    pub relation: ModalityInput,
-    /// Bag of attribute keys.
-    pub attribute: ModalityInput,
-    /// Image vectors.
-    pub image: ModalityInput,
+    /// The features of each modality that has an input (structure has none).
+    pub features: BTreeMap<ModalityKind, ModalityFeatures>,
     /// One report per modality.
     pub reports: Vec<ModalityInputReport>,
 }
@@ -172,15 +212,36 @@ impl ModalityInputs {
         });
         let (image, image_report) = image_input(pair, graph, rng);
         reports.push(image_report);
-        Self {
-            relation: ModalityInput::PerEntity {
+        let relation = ModalityFeatures {
+            matrix: ModalityInput::PerEntity {
                 width: top_k,
                 data: relations.to_dense(),
             },
-            attribute,
-            image,
+            present: (0..n).map(|i| !relations.row(i).is_empty()).collect(),
+        };
+        let attribute = ModalityFeatures {
+            matrix: attribute,
+            present: (0..n).map(|i| !attributes.row(i).is_empty()).collect(),
+        };
+        Self {
+            features: [
+                (ModalityKind::Relation, relation),
+                (ModalityKind::Attribute, attribute),
+                (ModalityKind::Image, image),
+            ]
+            .into(),
             reports,
         }
+    }
+
+    /// The features of `kind`, if it has an input.
+    pub fn get(&self, kind: ModalityKind) -> Option<&ModalityFeatures> {
+        self.features.get(&kind)
+    }
+
+    /// Each modality's feature width.
+    pub fn widths(&self) -> BTreeMap<ModalityKind, usize> {
+        self.features.iter().map(|(&k, f)| (k, f.width())).collect()
     }
 }
 
@@ -188,7 +249,7 @@ fn image_input(
     pair: &MmkgPair,
     graph: &AlignmentGraph,
     rng: &mut SeededRng,
-) -> (ModalityInput, ModalityInputReport) {
+) -> (ModalityFeatures, ModalityInputReport) {
     let n = pair.entity_count();
     // The width of features that hold a vector: a width no vector has is only a claim
     // (an empty matrix of any width holds no data to justify it).
@@ -210,6 +271,7 @@ fn image_input(
         }
     }
     let known = rows.iter().filter(|r| r.is_some()).count();
+    let present: Vec<bool> = rows.iter().map(Option::is_some).collect();
     if known == 0 {
         let shared = l2_normalized(&rng.normal_vec(width, 1.0));
         let report = ModalityInputReport {
@@ -219,7 +281,8 @@ fn image_input(
             imputed: n,
             policy: "no image features in the dataset: one shared random vector for every entity (authors' code)".into(),
         };
-        return (ModalityInput::Shared { row: shared }, report);
+        let matrix = ModalityInput::Shared { row: shared };
+        return (ModalityFeatures { matrix, present }, report);
     }
     // Neighbour mean over the known vectors, else one vector drawn from the known
     // vectors' per-dimension normal distribution, shared by all such entities.
@@ -262,7 +325,8 @@ fn image_input(
             "L2-normalised vectors; {from_neighbours} without an image got the mean of their neighbours' vectors, {random} one shared vector drawn from the known vectors' per-dimension mean and standard deviation (authors' code)"
         ),
     };
-    (ModalityInput::PerEntity { width, data }, report)
+    let matrix = ModalityInput::PerEntity { width, data };
+    (ModalityFeatures { matrix, present }, report)
 }
 
 /// One vector drawn from `N(mean_d, std_d)` per dimension `d`, the mean and standard
@@ -332,7 +396,7 @@ mod tests {
         });
         let graph = AlignmentGraph::from_pair(&pair);
         let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
-        assert_eq!(inputs.image.width(), ABSENT_IMAGE_WIDTH);
+        assert_eq!(inputs.widths()[&ModalityKind::Image], ABSENT_IMAGE_WIDTH);
         assert_eq!(inputs.reports[2].entities_with_features, 0);
     }
 
@@ -350,8 +414,12 @@ mod tests {
         });
         let graph = AlignmentGraph::from_pair(&pair);
         let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
-        assert_eq!(inputs.image.width(), 3);
+        assert_eq!(inputs.widths()[&ModalityKind::Image], 3);
         assert_eq!(inputs.reports[2].entities_with_features, 1);
+        // The mask says which entity's vector is real: the right graph's first (joint 2).
+        let image = inputs.get(ModalityKind::Image).unwrap();
+        assert_eq!(image.present, [false, false, true, false]);
+        assert_eq!(image.present_count(), 1);
     }
 
     #[test]
@@ -365,7 +433,9 @@ mod tests {
         });
         let graph = AlignmentGraph::from_pair(&pair);
         let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
-        let ModalityInput::PerEntity { width, data } = &inputs.image else {
+        let image = inputs.get(ModalityKind::Image).unwrap();
+        assert_eq!(image.present, [true, true, false, false]);
+        let ModalityInput::PerEntity { width, data } = &image.matrix else {
             panic!("per-entity image input expected");
         };
         assert_eq!(*width, 3);

@@ -1,8 +1,9 @@
 //! What every alignment model offers the trainer, the evaluator and the GUI.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, ParamId};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
@@ -16,12 +17,9 @@ use crate::rng::SeededRng;
 pub struct ModelInputs<B: Backend> {
     /// The relational graph.
     pub graph: GraphTensors<B>,
-    /// Bag of relations.
-    pub relation: DeviceInput<B>,
-    /// Bag of attribute keys.
-    pub attribute: DeviceInput<B>,
-    /// Image vectors.
-    pub image: DeviceInput<B>,
+    /// The feature input of each modality that has one (structure has none), with its
+    /// presence mask.
+    pub modalities: BTreeMap<ModalityKind, DeviceInput<B>>,
 }
 
 impl<B: Backend> ModelInputs<B> {
@@ -33,20 +31,17 @@ impl<B: Backend> ModelInputs<B> {
     ) -> Self {
         Self {
             graph: graph.to_device(device),
-            relation: inputs.relation.to_device(device),
-            attribute: inputs.attribute.to_device(device),
-            image: inputs.image.to_device(device),
+            modalities: inputs
+                .features
+                .iter()
+                .map(|(&kind, features)| (kind, features.to_device(device)))
+                .collect(),
         }
     }
 
-    /// The input of a fused modality.
+    /// The input of a modality, if it has one.
     pub fn modality(&self, kind: ModalityKind) -> Option<&DeviceInput<B>> {
-        match kind {
-            ModalityKind::Relation => Some(&self.relation),
-            ModalityKind::Attribute => Some(&self.attribute),
-            ModalityKind::Image => Some(&self.image),
-            ModalityKind::Structure => None,
-        }
+        self.modalities.get(&kind)
     }
 
     /// Number of entities (both graphs).
@@ -56,44 +51,40 @@ impl<B: Backend> ModelInputs<B> {
 
     /// These inputs with `kind` missing for every entity, as the models treat a missing
     /// modality: no relations or attribute keys (a zero bag), or, for images, the mean of
-    /// the known vectors (the expectation of the vector drawn for an entity without one).
+    /// the known vectors (the expectation of the vector drawn for an entity without one);
+    /// the presence mask all zeros.
     pub fn without(&self, kind: ModalityKind) -> Self {
         let mut inputs = self.clone();
-        let missing = |input: &DeviceInput<B>, mean: bool| {
+        if let Some(input) = inputs.modalities.get_mut(&kind) {
             let [_, width] = input.values.dims();
-            let row = if mean {
-                input.values.clone().mean_dim(0)
-            } else {
-                Tensor::zeros([1, width], &input.values.device())
+            let device = input.values.device();
+            input.values = match kind {
+                ModalityKind::Image => input.values.clone().mean_dim(0),
+                _ => Tensor::zeros([1, width], &device),
             };
-            DeviceInput {
-                values: row,
-                shared: true,
-            }
-        };
-        match kind {
-            ModalityKind::Relation => inputs.relation = missing(&self.relation, false),
-            ModalityKind::Attribute => inputs.attribute = missing(&self.attribute, false),
-            ModalityKind::Image => inputs.image = missing(&self.image, true),
-            ModalityKind::Structure => {}
+            input.shared = true;
+            input.present = input.present.zeros_like();
         }
         inputs
     }
 }
 
 /// Sizes of the data a model is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataShape {
     /// Entities of both graphs.
     pub entities: usize,
     /// Relation columns (`2R`).
     pub relation_columns: usize,
-    /// Relation feature width.
-    pub relation_width: usize,
-    /// Attribute feature width.
-    pub attribute_width: usize,
-    /// Image feature width.
-    pub image_width: usize,
+    /// Feature width of each modality with an input.
+    pub widths: BTreeMap<ModalityKind, usize>,
+}
+
+impl DataShape {
+    /// The feature width of `kind` (0 without an input).
+    pub fn width(&self, kind: ModalityKind) -> usize {
+        self.widths.get(&kind).copied().unwrap_or(0)
+    }
 }
 
 /// Columns of the final embedding and where they come from: a pair's cosine is the sum
@@ -187,4 +178,18 @@ pub trait TrainableModel<B: AutodiffBackend>: AutodiffModule<B> + AlignmentModel
         pairs: &[(u32, u32)],
         step: &mut StepContext<'_>,
     ) -> Vec<LossTerm<B>>;
+
+    /// The parameters the plan's second optimiser steps (a policy network, say); the
+    /// main optimiser never steps them. None (the default) leaves every parameter to the
+    /// main optimiser. Without a second optimiser in the plan this is not asked.
+    fn secondary_parameters(&self) -> Vec<ParamId> {
+        Vec::new()
+    }
+
+    /// Whether the second optimiser steps its group at `epoch` (the model's schedule:
+    /// a policy updated every few epochs, say). Default: every step.
+    fn steps_secondary(&self, epoch: usize) -> bool {
+        let _ = epoch;
+        true
+    }
 }

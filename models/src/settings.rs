@@ -195,6 +195,7 @@ impl CommonSettings {
             batch_size,
             chunk_size,
             optimizer,
+            secondary_optimizer: None,
             eval_every: self.eval_every,
             iterative: self.iterative_config(),
             seed: self.seed,

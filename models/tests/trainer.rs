@@ -335,7 +335,7 @@ fn the_authors_schedule_runs_whole_chunks_restart_and_iterative_window() {
 
 #[test]
 fn a_run_keeps_the_two_graphs_relations_apart() {
-    use alignscope_models::inputs::ModalityInput;
+    use alignscope_models::inputs::{ModalityInput, ModalityKind};
     let run = prepared(80, &short(1));
     let left: std::collections::BTreeSet<u32> =
         run.pair.left.triples.iter().map(|t| t.relation).collect();
@@ -351,7 +351,8 @@ fn a_run_keeps_the_two_graphs_relations_apart() {
         "12 names, apart in each graph"
     );
     // A left entity's bag of relations and its true match's share no column.
-    let ModalityInput::PerEntity { width, data } = &run.inputs.relation else {
+    let relation = run.inputs.get(ModalityKind::Relation).unwrap();
+    let ModalityInput::PerEntity { width, data } = &relation.matrix else {
         panic!("per-entity relation counts expected");
     };
     let row = |i: u32| &data[i as usize * width..(i as usize + 1) * width];
@@ -359,4 +360,179 @@ fn a_run_keeps_the_two_graphs_relations_apart() {
         let shared: f32 = row(l).iter().zip(row(r)).map(|(a, b)| a * b).sum();
         assert_eq!(shared, 0.0, "pair ({l}, {r})");
     }
+}
+
+/// A model with two parameter groups: an entity table (the main optimiser's) and a
+/// mixing matrix (the second optimiser's, stepped at even epochs only).
+mod two_groups {
+    use burn::module::{Module, Param, ParamId};
+    use burn::tensor::backend::{AutodiffBackend, Backend};
+    use burn::tensor::{Int, Tensor, TensorData};
+
+    use alignscope_models::inputs::ModalityKind;
+    use alignscope_models::loss::contrastive_loss;
+    use alignscope_models::model::{
+        AlignmentModel, Explanation, LossTerm, ModelInputs, ScoreBlock, StepContext, TrainableModel,
+    };
+    use alignscope_models::ops::l2_normalize;
+
+    #[derive(Module, Debug)]
+    pub struct TwoGroups<B: Backend> {
+        pub table: Param<Tensor<B, 2>>,
+        pub mix: Param<Tensor<B, 2>>,
+    }
+
+    impl<B: Backend> TwoGroups<B> {
+        pub fn new(entities: usize, dim: usize, device: &B::Device) -> Self {
+            let values = |n: usize, salt: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|i| (((i * 7919 + salt) % 1000) as f32 / 1000.0) - 0.5)
+                    .collect()
+            };
+            let param = |n: usize, shape: [usize; 2], salt| {
+                Param::from_tensor(Tensor::from_data(
+                    TensorData::new(values(n, salt), shape),
+                    device,
+                ))
+            };
+            Self {
+                table: param(entities * dim, [entities, dim], 1),
+                mix: param(dim * dim, [dim, dim], 2),
+            }
+        }
+    }
+
+    impl<B: Backend> AlignmentModel<B> for TwoGroups<B> {
+        fn embed(&self, _: &ModelInputs<B>) -> Tensor<B, 2> {
+            self.table.val().matmul(self.mix.val())
+        }
+
+        fn explain(&self, inputs: &ModelInputs<B>) -> Explanation<B> {
+            let joint = self.embed(inputs);
+            let width = joint.dims()[1];
+            Explanation {
+                joint: joint.clone(),
+                blocks: vec![ScoreBlock::new(
+                    "table",
+                    Some(ModalityKind::Structure),
+                    0,
+                    width,
+                )],
+                occluded: Vec::new(),
+                modalities: vec![(ModalityKind::Structure, joint)],
+                weights: None,
+                weight_modalities: Vec::new(),
+            }
+        }
+    }
+
+    impl<B: AutodiffBackend> TrainableModel<B> for TwoGroups<B> {
+        type Forward = Tensor<B, 2>;
+
+        fn forward_train(&self, inputs: &ModelInputs<B>, _: &mut StepContext<'_>) -> Tensor<B, 2> {
+            l2_normalize(self.embed(inputs))
+        }
+
+        fn losses(
+            &self,
+            unit: &Tensor<B, 2>,
+            pairs: &[(u32, u32)],
+            _: &mut StepContext<'_>,
+        ) -> Vec<LossTerm<B>> {
+            let device = unit.device();
+            let index = |side: fn(&(u32, u32)) -> u32| {
+                let v: Vec<i64> = pairs.iter().map(|p| i64::from(side(p))).collect();
+                Tensor::<B, 1, Int>::from_data(TensorData::new(v, [pairs.len()]), &device)
+            };
+            vec![LossTerm {
+                name: "infonce",
+                value: contrastive_loss(unit, index(|p| p.0), index(|p| p.1), 0.1, true),
+            }]
+        }
+
+        fn secondary_parameters(&self) -> Vec<ParamId> {
+            vec![self.mix.id]
+        }
+
+        fn steps_secondary(&self, epoch: usize) -> bool {
+            epoch.is_multiple_of(2)
+        }
+    }
+}
+
+/// The second optimiser steps only its group, only when the model says, with its own
+/// learning rate and state; its state is checkpointed, so a resumed run ends where an
+/// uninterrupted one does.
+#[test]
+fn a_second_optimizer_steps_the_models_second_group_on_its_schedule() {
+    use alignscope_models::model::ModelInputs;
+    use alignscope_models::train::{
+        OptimizerKind, OptimizerSpec, TrainIo, TrainOutcome, TrainPlan, train,
+    };
+    use burn::backend::ndarray::NdArrayDevice;
+    use burn::backend::{Autodiff, NdArray};
+    use two_groups::TwoGroups;
+    type B = Autodiff<NdArray>;
+
+    let run = prepared(60, &short(4));
+    let device = NdArrayDevice::Cpu;
+    let inputs = ModelInputs::<B>::upload(&run.graph, &run.inputs, &device);
+    let eval_inputs = ModelInputs::<NdArray>::upload(&run.graph, &run.inputs, &device);
+    let adam = |learning_rate| OptimizerSpec {
+        kind: OptimizerKind::AdamW {
+            weight_decay: 0.0,
+            epsilon: 1e-8,
+        },
+        learning_rate,
+        restart: None,
+    };
+    let plan = |epochs, secondary: OptimizerSpec| TrainPlan {
+        epochs,
+        optimizer: adam(0.01),
+        secondary_optimizer: Some(secondary),
+        ..run.config.plan().expect("the plan resolves")
+    };
+    let fit = |plan: &TrainPlan, out: Option<&std::path::Path>, resume| -> TrainOutcome<_> {
+        let store = out.map(alignscope_models::train::CheckpointStore::new);
+        train(
+            TwoGroups::<B>::new(run.graph.entity_count, 8, &device),
+            &inputs,
+            &eval_inputs,
+            &run.task,
+            plan,
+            resume,
+            TrainIo {
+                checkpoints: store.as_ref(),
+                cancel: &std::sync::atomic::AtomicBool::new(false),
+                progress: &mut |_| {},
+            },
+        )
+        .expect("training runs")
+    };
+    let values = |t: Tensor<NdArray, 2>| t.into_data().into_vec::<f32>().unwrap();
+    use burn::module::AutodiffModule;
+    use burn::tensor::Tensor;
+    let initial = TwoGroups::<NdArray>::new(run.graph.entity_count, 8, &device);
+    let (mix0, table0) = (values(initial.mix.val()), values(initial.table.val()));
+
+    // Epoch 1 is odd: the second group is not stepped, and the main optimiser leaves it.
+    let one = fit(&plan(1, adam(0.05)), None, false).model.valid();
+    assert_eq!(values(one.mix.val()), mix0);
+    assert_ne!(values(one.table.val()), table0);
+    // A zero learning rate for the second group: it stays; the table trains.
+    let frozen = fit(&plan(4, adam(0.0)), None, false).model.valid();
+    assert_eq!(values(frozen.mix.val()), mix0);
+    // Its own learning rate at epochs 2 and 4: it moves.
+    let straight = fit(&plan(4, adam(0.05)), None, false);
+    let moved = values(straight.model.valid().mix.val());
+    assert_ne!(moved, mix0);
+
+    // Two epochs, then a resume to four: the same numbers as four straight.
+    let dir = tempfile::tempdir().unwrap();
+    fit(&plan(2, adam(0.05)), Some(dir.path()), false);
+    let resumed = fit(&plan(4, adam(0.05)), Some(dir.path()), true);
+    assert_eq!(values(resumed.model.valid().mix.val()), moved);
+    let losses =
+        |o: &TrainOutcome<TwoGroups<B>>| o.state.history.iter().map(|r| r.loss).collect::<Vec<_>>();
+    assert_eq!(losses(&resumed), losses(&straight));
 }

@@ -95,7 +95,7 @@ fn config(settings: &Settings) -> Result<GcnAlignConfig, SettingError> {
 
 /// The attribute bag's width, if the dataset has attribute triples.
 fn attribute_width(prepared: &PreparedRun) -> Option<usize> {
-    match &prepared.inputs.attribute {
+    match &prepared.inputs.get(ModalityKind::Attribute)?.matrix {
         ModalityInput::PerEntity { width, .. } => Some(*width),
         ModalityInput::Shared { .. } => None,
     }

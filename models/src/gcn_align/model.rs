@@ -82,7 +82,11 @@ impl<B: GraphBackend> GcnAlign<B> {
         let convolve = |x: Tensor<B, 2>| a.matmul(activation::relu(a.matmul(x)));
         let structure = convolve(l2_normalize(self.structure.val()));
         let attribute = self.attribute.as_ref().map(|w| {
-            let features = inputs.attribute.values.clone();
+            let features = inputs
+                .modality(ModalityKind::Attribute)
+                .expect("the attribute half is built only where attributes exist")
+                .values
+                .clone();
             convolve(features.matmul(l2_normalize(w.val())))
         });
         Halves {

@@ -264,7 +264,7 @@ impl ModelFamily for Family {
     }
 
     family_device_methods!(config => |config, prepared, seed, B, device| {
-        config.init::<B>(prepared.shape, seed, device)
+        config.init::<B>(&prepared.shape, seed, device)
     });
 }
 

@@ -69,7 +69,12 @@ pub struct LoginMea<B: Backend> {
 
 impl LoginMeaConfig {
     /// Builds the model for data of `shape`, parameters drawn from `seed`.
-    pub fn init<B: Backend>(&self, shape: DataShape, seed: u64, device: &B::Device) -> LoginMea<B> {
+    pub fn init<B: Backend>(
+        &self,
+        shape: &DataShape,
+        seed: u64,
+        device: &B::Device,
+    ) -> LoginMea<B> {
         let mut rng = SeededRng::new(seed).fork("loginmea-init");
         let h = self.hidden;
         let fused = self.fused_modalities();
@@ -110,14 +115,7 @@ impl LoginMeaConfig {
             });
         let projections = fused
             .iter()
-            .map(|m| {
-                let width = match m {
-                    ModalityKind::Relation => shape.relation_width,
-                    ModalityKind::Attribute => shape.attribute_width,
-                    _ => shape.image_width,
-                };
-                Projection::new(width, self.modality_dim, &mut rng, device)
-            })
+            .map(|m| Projection::new(shape.width(*m), self.modality_dim, &mut rng, device))
             .collect();
         let global_weights = param_from(
             vec![1.0; fused.len().max(1)],

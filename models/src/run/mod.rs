@@ -254,9 +254,7 @@ pub fn prepare_pair(
     let shape = DataShape {
         entities: pair.entity_count(),
         relation_columns: 2 * graph.relation_count,
-        relation_width: inputs.relation.width(),
-        attribute_width: inputs.attribute.width(),
-        image_width: inputs.image.width(),
+        widths: inputs.widths(),
     };
     let used: Vec<ModalityInputReport> = inputs
         .reports

@@ -13,12 +13,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use burn::module::{AutodiffModule, Module};
-use burn::optim::Optimizer;
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::optimizer::{AnyOptimizerRecord, RunOptimizers};
 use super::progress::EpochRecord;
 use crate::durable::{self, RemoveOnDrop};
 use crate::rng::SeededRng;
@@ -167,6 +167,12 @@ fn verify_checksums(dir: &Path) -> Result<(), CheckpointError> {
     Ok(())
 }
 
+/// Both optimisers' states.
+type OptimizersRecord<M, B> = (AnyOptimizerRecord<M, B>, Option<AnyOptimizerRecord<M, B>>);
+
+/// A resumed model with its optimisers.
+pub type ResumedRun<M, B> = Resumed<M, RunOptimizers<M, B>>;
+
 /// A checkpoint read back for a resume.
 pub struct Resumed<M, O> {
     /// The model with the checkpoint's weights.
@@ -194,16 +200,15 @@ impl CheckpointStore {
     }
 
     /// Writes a checkpoint of `model`, `optimizer` and `state`; returns its folder.
-    pub fn save<B, M, O>(
+    pub fn save<B, M>(
         &self,
         model: &M,
-        optimizer: &O,
+        optimizer: &RunOptimizers<M, B>,
         state: &TrainState,
     ) -> Result<PathBuf, CheckpointError>
     where
         B: AutodiffBackend,
         M: AutodiffModule<B>,
-        O: Optimizer<M, B>,
     {
         fs::create_dir_all(&self.root).map_err(io(&self.root))?;
         let name = format!("epoch-{:06}", state.epoch);
@@ -295,16 +300,15 @@ impl CheckpointStore {
     /// readable) into `model` and `optimizer`, skipping damaged newer ones (named in
     /// [`Resumed::skipped`]). `None` when there is no checkpoint;
     /// [`CheckpointError::NoneUsable`] when there are some and none can be read.
-    pub fn resume<B, M, O>(
+    pub fn resume<B, M>(
         &self,
         model: M,
-        optimizer: O,
+        optimizer: RunOptimizers<M, B>,
         device: &B::Device,
-    ) -> Result<Option<Resumed<M, O>>, CheckpointError>
+    ) -> Result<Option<ResumedRun<M, B>>, CheckpointError>
     where
         B: AutodiffBackend,
         M: AutodiffModule<B>,
-        O: Optimizer<M, B>,
     {
         let candidates = self.resume_candidates()?;
         if candidates.is_empty() {
@@ -312,7 +316,7 @@ impl CheckpointStore {
         }
         let mut skipped = Vec::new();
         for dir in candidates {
-            match read_checkpoint::<B, M, O>(&dir, device) {
+            match read_checkpoint::<B, M>(&dir, device) {
                 Ok((model_record, optim_record, state)) => {
                     return Ok(Some(Resumed {
                         model: model.load_record(model_record),
@@ -375,14 +379,13 @@ impl CheckpointStore {
 
 /// The records and state of the checkpoint in `dir`, after checking its checksums.
 #[allow(clippy::type_complexity)]
-fn read_checkpoint<B, M, O>(
+fn read_checkpoint<B, M>(
     dir: &Path,
     device: &B::Device,
-) -> Result<(M::Record, O::Record, TrainState), CheckpointError>
+) -> Result<(M::Record, OptimizersRecord<M, B>, TrainState), CheckpointError>
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
-    O: Optimizer<M, B>,
 {
     verify_checksums(dir)?;
     let recorder = Rec::new();

@@ -62,6 +62,10 @@ pub struct TrainPlan {
     pub chunk_size: Option<usize>,
     /// The optimiser.
     pub optimizer: OptimizerSpec,
+    /// The optimiser of the model's second parameter group (see
+    /// [`TrainableModel::secondary_parameters`](crate::model::TrainableModel::secondary_parameters)),
+    /// if it has one; `None`: the main optimiser steps every parameter.
+    pub secondary_optimizer: Option<OptimizerSpec>,
     /// Evaluate (and checkpoint) every this many epochs.
     pub eval_every: usize,
     /// Iterative learning, if on.
@@ -118,6 +122,7 @@ mod tests {
                 learning_rate: 1.0,
                 restart: None,
             },
+            secondary_optimizer: None,
             eval_every: 1,
             iterative: None,
             seed: 1,

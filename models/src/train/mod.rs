@@ -28,7 +28,9 @@ pub use checkpoint::{
     BestEpoch, CheckpointError, CheckpointStore, TrainState, load_model, read_state,
 };
 pub use config::{IterativeConfig, TrainPlan};
-pub use optimizer::{AnyOptimizer, OptimizerKind, OptimizerRestart, OptimizerSpec};
+pub use optimizer::{
+    AnyOptimizer, AnyOptimizerRecord, OptimizerKind, OptimizerRestart, OptimizerSpec, RunOptimizers,
+};
 pub use progress::{EpochRecord, PseudoSeedReport, TrainEvent};
 
 use crate::eval::{Evaluation, evaluate, mutual_nearest_pairs};
@@ -128,7 +130,9 @@ where
     }
     let device = inputs.graph.heads.device();
     let mut model = model;
-    let mut optimizer = plan.optimizer.build::<B, M>();
+    let fresh_optimizers =
+        || RunOptimizers::<M, B>::new(&plan.optimizer, plan.secondary_optimizer.as_ref());
+    let mut optimizer = fresh_optimizers();
     let mut state = TrainState {
         epoch: 0,
         rng: SeededRng::new(plan.seed).fork("seed-shuffle"),
@@ -140,7 +144,7 @@ where
     };
     if resume
         && let Some(store) = io.checkpoints
-        && let Some(resumed) = store.resume::<B, M, _>(model.clone(), optimizer.clone(), &device)?
+        && let Some(resumed) = store.resume::<B, M>(model.clone(), optimizer.clone(), &device)?
     {
         for (dir, reason) in &resumed.skipped {
             (io.progress)(&TrainEvent::CheckpointSkipped {
@@ -180,7 +184,7 @@ where
         let mut terms: BTreeMap<String, f64> = BTreeMap::new();
         for step_pairs in seeds.chunks(per_step) {
             if fresh {
-                optimizer = plan.optimizer.build::<B, M>();
+                optimizer.primary = plan.optimizer.build::<B, M>();
             }
             let mut step = StepContext {
                 epoch,
@@ -219,9 +223,20 @@ where
                 });
             }
             let Some(total) = total else { continue };
-            let grads = GradientsParams::from_grads(total.backward(), &model);
+            let mut grads = total.backward();
             drop(forward);
-            model = optimizer.step(lr, model, grads);
+            // The model's second group first (its gradients taken out), then the rest.
+            if let (Some(secondary), Some(spec)) =
+                (optimizer.secondary.as_mut(), &plan.secondary_optimizer)
+            {
+                let group = model.secondary_parameters();
+                let own = GradientsParams::from_params(&mut grads, &model, &group);
+                if !group.is_empty() && model.steps_secondary(epoch) {
+                    model = secondary.step(spec.learning_rate_at(epoch).0, model, own);
+                }
+            }
+            let grads = GradientsParams::from_grads(grads, &model);
+            model = optimizer.primary.step(lr, model, grads);
         }
         let seconds = started.elapsed().as_secs_f64();
         state.train_seconds += seconds;

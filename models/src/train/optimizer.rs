@@ -144,3 +144,51 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> Optimizer<M, B> for AnyOptimizer<
         }
     }
 }
+
+/// The state record of an [`AnyOptimizer`].
+pub type AnyOptimizerRecord<M, B> = <AnyOptimizer<M, B> as Optimizer<M, B>>::Record;
+
+/// The optimisers of one run: the model's main one and, for a model with a second
+/// parameter group (a policy network, say: see
+/// [`TrainableModel::secondary_parameters`](crate::model::TrainableModel::secondary_parameters)),
+/// that group's own, with its own learning rate and state. Checkpoints hold both.
+#[derive(Clone)]
+pub struct RunOptimizers<M: AutodiffModule<B>, B: AutodiffBackend> {
+    /// Steps every parameter outside the second group.
+    pub primary: AnyOptimizer<M, B>,
+    /// Steps the second group, where the plan has one.
+    pub secondary: Option<AnyOptimizer<M, B>>,
+}
+
+impl<M: AutodiffModule<B>, B: AutodiffBackend> RunOptimizers<M, B> {
+    /// Fresh optimisers of `primary` and, if given, `secondary`.
+    pub fn new(primary: &OptimizerSpec, secondary: Option<&OptimizerSpec>) -> Self {
+        Self {
+            primary: primary.build(),
+            secondary: secondary.map(OptimizerSpec::build),
+        }
+    }
+
+    /// Both states, for a checkpoint.
+    pub fn to_record(&self) -> (AnyOptimizerRecord<M, B>, Option<AnyOptimizerRecord<M, B>>) {
+        (
+            self.primary.to_record(),
+            self.secondary.as_ref().map(Optimizer::to_record),
+        )
+    }
+
+    /// Loads both states (a second state without a second optimiser is ignored: the
+    /// run config, which a resume must match, decides whether there is one).
+    pub fn load_record(
+        self,
+        (primary, secondary): (AnyOptimizerRecord<M, B>, Option<AnyOptimizerRecord<M, B>>),
+    ) -> Self {
+        Self {
+            primary: self.primary.load_record(primary),
+            secondary: match (self.secondary, secondary) {
+                (Some(o), Some(r)) => Some(o.load_record(r)),
+                (o, _) => o,
+            },
+        }
+    }
+}

@@ -4,14 +4,16 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use alignscope_datasets::LoadOptions;
+use alignscope_models::eval::{EvalOptions, Evaluation};
 use alignscope_models::registry;
-use alignscope_models::run::RunSpec;
+use alignscope_models::run::{RunConfig, RunSpec, SavedModel};
 use alignscope_models::train::EpochRecord;
 
 use super::dto::{
     ArtifactDto, EntityDto, EpochDto, FlipDto, RunComparisonDto, RunDto, StartRunRequest,
 };
 use super::{Api, ApiError, ApiResult};
+use crate::device::DeviceArg;
 use crate::jobs::RunLock;
 use crate::jobs::train::TrainJob;
 use crate::store::{ArtifactRow, EpochRow, NewRun, RunId, RunRow, RunStatus};
@@ -176,6 +178,27 @@ impl Api {
         request.seeds = None;
         request.rejected = None;
         self.start_run(request).await
+    }
+
+    /// Evaluates a recorded run's saved model (its newest checkpoint or its best
+    /// epoch's) again on its dataset, with its own evaluation options or `options`;
+    /// returns the run's config and the evaluation. Computes on a blocking thread.
+    pub async fn evaluate_run(
+        &self,
+        id: RunId,
+        which: SavedModel,
+        device: DeviceArg,
+        options: Option<EvalOptions>,
+    ) -> ApiResult<(RunConfig, Evaluation)> {
+        let row = self.run_row(id).await?;
+        let dir = self.data_dir.run_folder(&row);
+        let evaluated = tokio::task::spawn_blocking(move || {
+            let (device, _) = crate::device::choose(device);
+            alignscope_models::run::evaluate_run(&device, &dir, which, options)
+        })
+        .await
+        .map_err(|e| ApiError::invalid(format!("evaluation stopped: {e}")))??;
+        Ok(evaluated)
     }
 
     /// Continues an interrupted, cancelled or failed run from its newest checkpoint.

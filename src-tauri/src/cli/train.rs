@@ -603,14 +603,36 @@ pub fn eval(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let dir = match (&args.checkpoint, args.run) {
-        (Some(dir), _) => dir.clone(),
+    let which = if args.best {
+        SavedModel::Best
+    } else {
+        SavedModel::Latest
+    };
+    // A recorded run is evaluated through the API, like the other shells do; a bare
+    // run folder (no store entry) directly.
+    let (dir, options, config, evaluation) = match (&args.checkpoint, args.run) {
+        (Some(dir), _) => {
+            let options = args.eval.apply(run::read_config(dir)?.eval_options()?);
+            let (device, _) = choose(args.device);
+            let overrides = args.eval.any().then(|| options.clone());
+            let (config, evaluation) = run::evaluate_run(&device, dir, which, overrides)?;
+            (dir.clone(), options, config, evaluation)
+        }
         (None, Some(id)) => {
             let mut found = None;
             super::with_api(data_dir, |api| {
                 let found = &mut found;
                 async move {
-                    *found = Some(api.get_run(RunId(id)).await?.run_dir);
+                    let dir = api.get_run(RunId(id)).await?.run_dir;
+                    let stored = run::read_config(&dir)
+                        .and_then(|c| Ok(c.eval_options()?))
+                        .map_err(|e| ApiError::invalid(e.to_string()))?;
+                    let options = args.eval.apply(stored);
+                    let overrides = args.eval.any().then(|| options.clone());
+                    let (config, evaluation) = api
+                        .evaluate_run(RunId(id), which, args.device, overrides)
+                        .await?;
+                    *found = Some((dir, options, config, evaluation));
                     Ok(())
                 }
             })?;
@@ -618,20 +640,6 @@ pub fn eval(
         }
         (None, None) => unreachable!("clap requires --run or --checkpoint"),
     };
-    let stored = run::read_config(&dir)?;
-    let options = args.eval.apply(stored.eval_options()?);
-    let which = if args.best {
-        SavedModel::Best
-    } else {
-        SavedModel::Latest
-    };
-    let (device, _) = choose(args.device);
-    let (config, evaluation) = run::evaluate_run(
-        &device,
-        &dir,
-        which,
-        args.eval.any().then(|| options.clone()),
-    )?;
     let m = evaluation.metrics;
     if json {
         let value = json!({
