@@ -19,6 +19,10 @@ use crate::train::TrainEvent;
 pub enum ComputeDevice {
     /// The CPU (ndarray backend, all cores).
     Cpu,
+    /// The CPU without the fused kernels: Burn's Flex backend runs the tensor-op paths
+    /// that GPU backends run (sparse products, the reflection layer). Slower than
+    /// [`Self::Cpu`]; it exists to check the GPU path's numbers on a machine without one.
+    CpuTensorOps,
     /// An NVIDIA GPU through CUDA.
     #[cfg(feature = "cuda")]
     Cuda(burn::backend::cuda::CudaDevice),
@@ -53,6 +57,11 @@ macro_rules! with_backend {
             $crate::compute::ComputeDevice::Cpu => {
                 type $B = burn::backend::Autodiff<burn::backend::NdArray>;
                 let $dev = &burn::backend::ndarray::NdArrayDevice::Cpu;
+                $body
+            }
+            $crate::compute::ComputeDevice::CpuTensorOps => {
+                type $B = burn::backend::Autodiff<burn::backend::Flex>;
+                let $dev = &burn::backend::flex::FlexDevice;
                 $body
             }
             #[cfg(feature = "cuda")]
@@ -102,7 +111,7 @@ pub fn encode_images(
     progress: &mut dyn FnMut(EncodeProgress),
 ) -> Result<EncodedImages, VisionError> {
     match device {
-        ComputeDevice::Cpu => {
+        ComputeDevice::Cpu | ComputeDevice::CpuTensorOps => {
             ImageEncoder::<burn::backend::Flex>::load(weights, &Default::default())?
                 .encode_files(paths, 1, progress)
         }

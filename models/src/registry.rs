@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::compute::ComputeDevice;
 use crate::eval::{EvalOptions, Evaluation};
 use crate::inputs::ModalityKind;
-use crate::run::{PreparedRun, RunError, RunResult};
+use crate::run::{PreparedRun, RunError, RunResult, StepProbe};
 use crate::schema::{Schema, SettingError, Settings};
 use crate::train::{TrainEvent, TrainPlan};
 
@@ -107,9 +107,13 @@ pub trait ModelFamily: Send + Sync {
         options: &EvalOptions,
     ) -> Result<Evaluation, RunError>;
 
-    /// The gradient norm of every parameter after one training step's loss (CPU), to
-    /// check that each parameter group learns.
-    fn gradient_norms(&self, prepared: &PreparedRun) -> Result<Vec<(String, f64)>, RunError>;
+    /// The first training step's loss and the gradient norm of every parameter on
+    /// `device`: that each parameter group learns, and that devices agree.
+    fn gradient_norms(
+        &self,
+        device: &ComputeDevice,
+        prepared: &PreparedRun,
+    ) -> Result<StepProbe, RunError>;
 }
 
 /// Every model, in the order the GUI lists them.
@@ -181,12 +185,13 @@ macro_rules! family_device_methods {
 
         fn gradient_norms(
             &self,
+            device: &$crate::compute::ComputeDevice,
             $prepared: &$crate::run::PreparedRun,
-        ) -> Result<Vec<(String, f64)>, $crate::run::RunError> {
+        ) -> Result<$crate::run::StepProbe, $crate::run::RunError> {
             let $c = $config(&$prepared.config.settings)?;
             let plan = self.plan(&$prepared.config.settings)?;
             let $seed = plan.seed;
-            $crate::compute::with_backend!(&$crate::compute::ComputeDevice::Cpu, $B, $dev => {
+            $crate::compute::with_backend!(device, $B, $dev => {
                 let model = $build;
                 Ok($crate::run::gradient_norms::<$B, _>(&model, $prepared, &plan, $dev))
             })

@@ -34,17 +34,13 @@ fn prepared(family: &dyn ModelFamily, entities: usize, extra: &Settings) -> Prep
 }
 
 fn train(run: &mut PreparedRun) -> RunResult {
+    train_on(&ComputeDevice::Cpu, run)
+}
+
+fn train_on(device: &ComputeDevice, run: &mut PreparedRun) -> RunResult {
     let cancel = AtomicBool::new(false);
-    execute(
-        &ComputeDevice::Cpu,
-        run,
-        "cpu",
-        None,
-        false,
-        &cancel,
-        &mut |_| {},
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", run.config.model))
+    execute(device, run, "cpu", None, false, &cancel, &mut |_| {})
+        .unwrap_or_else(|e| panic!("{}: {e}", run.config.model))
 }
 
 #[test]
@@ -94,7 +90,10 @@ fn gradients_reach_every_parameter_group_in_every_ablation() {
         );
         for (label, settings) in variants {
             let run = prepared(family, 60, &settings);
-            let norms = family.gradient_norms(&run).expect("one step runs");
+            let norms = family
+                .gradient_norms(&ComputeDevice::Cpu, &run)
+                .expect("one step runs")
+                .norms;
             assert!(!norms.is_empty(), "{} {label}: no parameters", info.id);
             let dead: Vec<&(String, f64)> = norms
                 .iter()
@@ -133,6 +132,55 @@ fn the_same_seed_gives_identical_metrics() {
         let (first, second) = (history(), history());
         assert_eq!(first, second, "{}", family.info().id);
         assert!(first.contains("hits_at_1"));
+    }
+}
+
+/// The tensor-op paths that GPU backends run (sparse products by gather and scatter, the
+/// reflection layer in tensor ops) train as the fused CPU kernels do: the same losses and
+/// metrics, epoch by epoch, up to float summation order.
+#[test]
+fn the_gpu_code_path_trains_like_the_cpu_kernels() {
+    let short: Settings = [
+        ("epochs".to_string(), 6.into()),
+        ("eval_every".to_string(), 3.into()),
+    ]
+    .into();
+    for family in registry::all() {
+        let id = &family.info().id;
+        let curve = |device: &ComputeDevice| {
+            let result = train_on(device, &mut prepared(family, 80, &short));
+            result
+                .state
+                .history
+                .iter()
+                .map(|r| (r.loss, r.test.map(|t| t.left_to_right)))
+                .collect::<Vec<_>>()
+        };
+        let (fused, composed) = (
+            curve(&ComputeDevice::Cpu),
+            curve(&ComputeDevice::CpuTensorOps),
+        );
+        assert_eq!(fused.len(), 6, "{id}");
+        for (epoch, (a, b)) in fused.iter().zip(&composed).enumerate() {
+            let epoch = epoch + 1;
+            assert!(
+                (a.0 - b.0).abs() <= 1e-3 * a.0.abs().max(1.0),
+                "{id} epoch {epoch}: loss {} (fused) vs {} (tensor ops)",
+                a.0,
+                b.0
+            );
+            assert_eq!(a.1.is_some(), b.1.is_some(), "{id} epoch {epoch}");
+            if let (Some(x), Some(y)) = (&a.1, &b.1) {
+                assert!(
+                    (x.hits_at_1 - y.hits_at_1).abs() <= 0.02 && (x.mrr - y.mrr).abs() <= 0.02,
+                    "{id} epoch {epoch}: H@1 {:.3} / MRR {:.3} (fused) vs {:.3} / {:.3} (tensor ops)",
+                    x.hits_at_1,
+                    x.mrr,
+                    y.hits_at_1,
+                    y.mrr
+                );
+            }
+        }
     }
 }
 

@@ -227,6 +227,11 @@ impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
     }
 }
 
+/// The tensor-op paths on the CPU (see [`crate::compute::ComputeDevice::CpuTensorOps`]).
+impl GraphBackend for burn::backend::Flex {}
+
+impl<C: CheckpointStrategy> GraphBackend for Autodiff<burn::backend::Flex, C> {}
+
 #[cfg(feature = "cuda")]
 impl GraphBackend for burn::backend::Cuda {}
 

@@ -1,7 +1,5 @@
 //! The GCN-Align network (see the module docs of [`crate::gcn_align`]).
 
-use std::sync::Arc;
-
 use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, activation};
@@ -25,7 +23,7 @@ pub struct GcnAlign<B: Backend> {
     structure: Param<Tensor<B, 2>>,
     attribute: Option<Param<Tensor<B, 2>>>,
     #[module(skip)]
-    adjacency: Arc<SparseMatrix>,
+    adjacency: SparseMatrix,
     #[module(skip)]
     config: GcnAlignConfig,
 }
@@ -63,7 +61,7 @@ impl GcnAlignConfig {
         GcnAlign {
             structure,
             attribute,
-            adjacency: Arc::new(weighted_adjacency(graph)),
+            adjacency: weighted_adjacency(graph),
             config: self.clone(),
         }
     }

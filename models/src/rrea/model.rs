@@ -1,7 +1,5 @@
 //! The RREA network (see the module docs of [`crate::rrea`]).
 
-use std::sync::Arc;
-
 use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData, activation};
@@ -29,7 +27,7 @@ pub struct Rrea<B: Backend> {
     relations: Param<Tensor<B, 2>>,
     attention: Vec<Param<Tensor<B, 2>>>,
     #[module(skip)]
-    relation_mean: Arc<SparseMatrix>,
+    relation_mean: SparseMatrix,
     #[module(skip)]
     config: RreaConfig,
 }
@@ -79,7 +77,7 @@ impl RreaConfig {
             entities,
             relations,
             attention,
-            relation_mean: Arc::new(relation_mean(graph)),
+            relation_mean: relation_mean(graph),
             config: self.clone(),
         }
     }

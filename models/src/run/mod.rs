@@ -468,7 +468,7 @@ pub(crate) fn gradient_norms<B, M>(
     prepared: &PreparedRun,
     plan: &TrainPlan,
     device: &B::Device,
-) -> Vec<(String, f64)>
+) -> StepProbe
 where
     B: AutodiffBackend + GraphBackend,
     M: TrainableModel<B>,
@@ -519,6 +519,7 @@ where
         .map(|t| t.value)
         .reduce(|a, b| a + b)
         .expect("a model has at least one loss term");
+    let loss = total.clone().into_scalar().elem::<f64>();
     let grads = total.backward();
     let mut norms = Norms::<B> {
         grads: &grads,
@@ -526,7 +527,20 @@ where
         found: Vec::new(),
     };
     model.visit(&mut norms);
-    norms.found
+    StepProbe {
+        loss,
+        norms: norms.found,
+    }
+}
+
+/// One training step's loss and the gradient norm of every parameter (named by its
+/// module path and shape), before any update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepProbe {
+    /// The step's total loss.
+    pub loss: f64,
+    /// `(parameter, gradient norm)`, in module order.
+    pub norms: Vec<(String, f64)>,
 }
 
 /// Mean seconds per training epoch in a state's history.
