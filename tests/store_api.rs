@@ -996,3 +996,53 @@ async fn a_run_left_running_by_a_gone_process_is_interrupted_when_read() {
     let listed = api.list_runs().await.unwrap();
     assert_eq!(listed[0].status, RunStatus::Interrupted);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_dataset_loses_its_runs_keeps_its_decisions_and_comes_back_on_import() {
+    let root = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(root.path()).await;
+    let run = train(&api, dataset, 1, 2).await;
+    let run_dir = api.get_run(run).await.unwrap().run_dir;
+    assert!(run_dir.is_dir());
+    api.record_decision(decision(dataset, "l0", "r0", Verdict::Accept))
+        .await
+        .unwrap();
+    let before = api
+        .export_pairs(dataset, ExportFormat::Tsv, None, None)
+        .await
+        .unwrap();
+
+    let removed = api.remove_dataset(dataset).await.unwrap();
+    assert_eq!((removed.runs_removed, removed.decisions_kept), (1, 1));
+    assert!(!run_dir.exists(), "the run folder is gone");
+    assert!(api.get_run(run).await.is_err(), "the run is gone");
+    assert!(api.list_datasets().await.unwrap().is_empty());
+    assert!(api.dataset(dataset).await.unwrap().removed_at.is_some());
+    // The decision history stays exportable; training is refused.
+    let after = api
+        .export_pairs(dataset, ExportFormat::Tsv, None, None)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    let refused = api.start_run(request(dataset, 1, 1)).await.unwrap_err();
+    assert!(
+        refused.message.contains("was removed"),
+        "{}",
+        refused.message
+    );
+    assert!(api.remove_dataset(dataset).await.is_err(), "removed twice");
+
+    // Importing the folder again restores it, decisions included.
+    let again = api
+        .import_dataset(ImportRequest {
+            path: root.path().join("planted"),
+            ..ImportRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.dataset.id, dataset);
+    assert!(again.dataset.removed_at.is_none());
+    assert_eq!(api.list_datasets().await.unwrap().len(), 1);
+    assert_eq!(api.standing_decisions(dataset).await.unwrap().len(), 1);
+    train(&api, dataset, 1, 1).await;
+}

@@ -76,4 +76,16 @@ pub enum DatasetError {
         /// The destination.
         path: PathBuf,
     },
+    /// Features AlignScope derived for a dataset (in its data directory) are unusable.
+    #[error(
+        "the image features AlignScope encoded for this dataset ({}) cannot be used: {reason}; \
+         encode them again with `alignscope dataset encode-images <dataset id>`",
+        dir.display()
+    )]
+    DerivedFeatures {
+        /// The derived-features folder.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod demo;
+pub mod derived;
 pub mod display;
 mod error;
 pub mod features;
@@ -22,6 +23,7 @@ mod formats;
 mod images;
 pub mod model;
 pub mod npy;
+pub mod numbers;
 pub mod pickle;
 pub mod problem;
 pub mod split;

@@ -110,9 +110,49 @@ pub struct AttrTriple {
     pub value: Option<String>,
 }
 
+/// Where a graph's image feature vectors came from, so a run can record it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FeatureOrigin {
+    /// Not recorded (features built in memory, e.g. by a test).
+    #[default]
+    Unrecorded,
+    /// A feature file of the dataset: `image_features.npy` in its folder or a feature
+    /// pickle beside it.
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Encoded by AlignScope from the dataset's image files.
+    Encoded {
+        /// The encoder, e.g. `EfficientNet-Lite0 (ImageNet)`.
+        encoder: String,
+        /// SHA-256 of the encoder's weights file, hex.
+        weights_sha256: String,
+    },
+}
+
+impl fmt::Display for FeatureOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unrecorded => f.write_str("origin not recorded"),
+            Self::File { path } => write!(f, "feature file {}", path.display()),
+            Self::Encoded {
+                encoder,
+                weights_sha256,
+            } => write!(
+                f,
+                "encoded by AlignScope from the image files with {encoder} (weights sha256:{weights_sha256})"
+            ),
+        }
+    }
+}
+
 /// Precomputed image feature vectors of some entities of one graph.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageFeatures {
+    /// Where the vectors came from (not part of the content fingerprint).
+    pub origin: FeatureOrigin,
     /// Length of every vector.
     pub dim: usize,
     /// Per entity: the row of `data` holding its vector, if it has one.

@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{KnowledgeGraph, MmkgPair, Side};
+use crate::model::{MmkgPair, Side};
+use crate::numbers::{NumericKeyCount, numeric_key_counts};
 
 /// Statistics of a pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +54,12 @@ pub struct GraphStats {
     pub attribute_triples: usize,
     /// Attribute triples with a literal value.
     pub attribute_values: usize,
+    /// Attribute triples whose value is a number (plain, typed literal, year of a date).
+    #[serde(default)]
+    pub numeric_attribute_triples: usize,
+    /// Those per attribute key, most frequent first.
+    #[serde(default)]
+    pub numeric_keys: Vec<NumericKeyCount>,
     /// Entities with at least one image file.
     pub entities_with_image_files: usize,
     /// Image files.
@@ -98,8 +105,8 @@ pub fn dataset_stats(pair: &MmkgPair) -> DatasetStats {
     }
     let [left_gold, right_gold] = in_gold;
     DatasetStats {
-        left: graph_stats(pair.graph(Side::Left), &left_gold),
-        right: graph_stats(pair.graph(Side::Right), &right_gold),
+        left: graph_stats(pair, Side::Left, &left_gold),
+        right: graph_stats(pair, Side::Right, &right_gold),
         gold_pairs: pair.gold.len(),
         gold_is_one_to_one: one_to_one,
         relations_total: distinct(
@@ -129,7 +136,9 @@ fn distinct(ids: impl Iterator<Item = u32>) -> usize {
     ids.collect::<HashSet<_>>().len()
 }
 
-fn graph_stats(g: &KnowledgeGraph, in_gold: &HashSet<u32>) -> GraphStats {
+fn graph_stats(pair: &MmkgPair, side: Side, in_gold: &HashSet<u32>) -> GraphStats {
+    let g = pair.graph(side);
+    let numeric_keys = numeric_key_counts(pair, side);
     let n = g.entities.len();
     let mut degrees = vec![0usize; n];
     for t in &g.triples {
@@ -145,6 +154,8 @@ fn graph_stats(g: &KnowledgeGraph, in_gold: &HashSet<u32>) -> GraphStats {
         attribute_keys: distinct(g.attributes.iter().map(|a| a.key)),
         attribute_triples: g.attributes.len(),
         attribute_values: g.attributes.iter().filter(|a| a.value.is_some()).count(),
+        numeric_attribute_triples: numeric_keys.iter().map(|k| k.count).sum(),
+        numeric_keys,
         entities_with_image_files: g.images.iter().filter(|f| !f.is_empty()).count(),
         image_files: g.images.iter().map(Vec::len).sum(),
         entities_with_image_features: features.map_or(0, |f| f.count()),

@@ -147,31 +147,6 @@ pub(crate) fn parse_id(field: &str, column: usize, name: &'static str) -> Result
     })
 }
 
-/// Parses a numeric literal: a plain number or an RDF typed literal such as
-/// `"1.5"^^<http://www.w3.org/2001/XMLSchema#double>`. NaN and infinities are refused.
-pub(crate) fn parse_number(
-    field: &str,
-    column: usize,
-    name: &'static str,
-) -> Result<f64, ProblemKind> {
-    let trimmed = field.trim();
-    let lexical = match trimmed.strip_prefix('"') {
-        Some(rest) => rest.split_once('"').map_or(rest, |(inner, _)| inner),
-        None => trimmed,
-    };
-    let looks_numeric = lexical
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
-    match lexical.parse::<f64>() {
-        Ok(v) if looks_numeric && v.is_finite() => Ok(v),
-        _ => Err(ProblemKind::NotANumber {
-            column,
-            name,
-            value: quote(field),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,22 +192,6 @@ mod tests {
         assert_eq!(parse_id(" 7 ", 1, "id"), Ok(7));
         for bad in ["", "-1", "+3", "1.0", "1e3", "x", "99999999999999999999999"] {
             assert!(parse_id(bad, 1, "id").is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn numbers_accept_typed_literals_and_refuse_nan() {
-        assert_eq!(parse_number("-1.5", 3, "v"), Ok(-1.5));
-        assert_eq!(
-            parse_number(
-                "\"1950\"^^<http://www.w3.org/2001/XMLSchema#integer>",
-                3,
-                "v"
-            ),
-            Ok(1950.0)
-        );
-        for bad in ["NaN", "inf", "abc", "", "\"x\"^^<t>", "1e999"] {
-            assert!(parse_number(bad, 3, "v").is_err(), "{bad}");
         }
     }
 }

@@ -173,6 +173,7 @@ fn our_writer_writes_no_feature_files_for_a_graph_without_vectors() {
     ours(dir.path());
     let mut pair = load(dir.path(), &LoadOptions::default()).unwrap().pair;
     pair.left.image_features = Some(ImageFeatures {
+        origin: Default::default(),
         dim: 3,
         rows: vec![None; pair.left.entities.len()],
         data: Vec::new(),

@@ -174,6 +174,68 @@ fn meaformer_reads_numpy_pickles_and_numerical_triples() {
     }
 }
 
+/// MMKB's DB15K and YAGO15K numerical files are N-Triples: `<s> <p> "v"^^<type> .`,
+/// with dates among the numbers. Lines written from that format (not copied data).
+#[test]
+fn mmkb_numerical_triples_in_n_triples_form_become_numbers_and_years() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ZH_EN");
+    gcn_align(&root);
+    fs::rename(root.join("ref_ent_ids"), root.join("ill_ent_ids")).unwrap();
+    let xsd = "http://www.w3.org/2001/XMLSchema";
+    let lines = format!(
+        "<http://en/A> <http://en/ontology/populationTotal> \"405657\"^^<{xsd}#integer> .\n\
+         <http://en/A> <http://en/ontology/foundingDate> \"1967-8-9\"^^<{xsd}#date> .\n\
+         <http://en/B> <http://en/ontology/foundingYear> \"1998\"^^<{xsd}#gYear> .\n\
+         <http://en/B> <http://en/geo/wgs84_pos#lat> \"53.4325\"^^<{xsd}#float> .\n\
+         <http://en/C> <http://yago/hasLongitude> \"-1.133\"^^<{xsd}#degrees> .\n"
+    );
+    write(&root, &[("EN_NumericalTriples.txt", lines.as_bytes())]);
+    let loaded = load_ok(&root);
+    assert_eq!(loaded.format, Format::Meaformer);
+    let pair = &loaded.pair;
+    let numbers: Vec<(u32, String, f64)> =
+        alignscope_datasets::numbers::numeric_triples(&pair.right)
+            .into_iter()
+            .map(|t| {
+                (
+                    t.entity,
+                    pair.attribute_keys.name(t.key).to_string(),
+                    t.value,
+                )
+            })
+            .collect();
+    assert_eq!(
+        numbers,
+        vec![
+            (0, "http://en/ontology/populationTotal".into(), 405657.0),
+            (0, "http://en/ontology/foundingDate".into(), 1967.0),
+            (1, "http://en/ontology/foundingYear".into(), 1998.0),
+            (1, "http://en/geo/wgs84_pos#lat".into(), 53.4325),
+            (2, "http://yago/hasLongitude".into(), -1.133),
+        ]
+    );
+    let stats = alignscope_datasets::dataset_stats(pair);
+    assert_eq!(stats.right.numeric_attribute_triples, 5);
+    assert_eq!(stats.right.numeric_keys.len(), 5);
+    assert_eq!(stats.left.numeric_attribute_triples, 0);
+
+    // A value that is no number, or a torn line, is an error naming file and line.
+    write(
+        &root,
+        &[(
+            "EN_NumericalTriples.txt",
+            b"<http://en/A> <http://en/p/name> \"Route 66\" .\n<http://en/B> <http://en/p/x>\n",
+        )],
+    );
+    let message = load(&root, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("EN_NumericalTriples.txt:1"), "{message}");
+    assert!(message.contains("Route 66"), "{message}");
+    assert!(message.contains("EN_NumericalTriples.txt:2"), "{message}");
+}
+
 #[test]
 fn openea_entities_links_and_folds_are_read() {
     let dir = tempfile::tempdir().unwrap();

@@ -156,6 +156,10 @@ pub struct ModalityInputReport {
     pub imputed: usize,
     /// What was done for entities without features.
     pub policy: String,
+    /// Where the features came from (a file, an encoder and its weights' checksum, the
+    /// dataset's triples, or a stand-in). Empty in runs recorded before it was kept.
+    #[serde(default)]
+    pub source: String,
 }
 
 /// The feature inputs of the modalities, with a report of how each was built.
@@ -192,6 +196,7 @@ impl ModalityInputs {
             imputed: 0,
             policy: "raw head+tail counts of the most frequent relations; no relation: zeros"
                 .into(),
+            source: "the relational triples of the dataset".into(),
         }];
         let attribute = if with_attributes == 0 {
             ModalityInput::Shared {
@@ -209,6 +214,7 @@ impl ModalityInputs {
             entities_with_features: with_attributes,
             imputed: 0,
             policy: "0/1 over the most frequent attribute keys; no attribute: zeros".into(),
+            source: "the attribute triples of the dataset (keys only)".into(),
         });
         let (image, image_report) = image_input(pair, graph, rng);
         reports.push(image_report);
@@ -280,6 +286,7 @@ fn image_input(
             entities_with_features: 0,
             imputed: n,
             policy: "no image features in the dataset: one shared random vector for every entity (authors' code)".into(),
+            source: "stand-in: a seeded random vector, no image features".into(),
         };
         let matrix = ModalityInput::Shared { row: shared };
         return (ModalityFeatures { matrix, present }, report);
@@ -324,9 +331,28 @@ fn image_input(
         policy: format!(
             "L2-normalised vectors; {from_neighbours} without an image got the mean of their neighbours' vectors, {random} one shared vector drawn from the known vectors' per-dimension mean and standard deviation (authors' code)"
         ),
+        source: image_sources(pair, width),
     };
     let matrix = ModalityInput::PerEntity { width, data };
     (ModalityFeatures { matrix, present }, report)
+}
+
+/// Where each graph's image features came from, e.g. `left: feature file …; right: …`.
+fn image_sources(pair: &MmkgPair, width: usize) -> String {
+    Side::BOTH
+        .iter()
+        .map(|&side| {
+            let origin = match &pair.graph(side).image_features {
+                Some(f) if f.dim == width && f.count() > 0 => f.origin.to_string(),
+                Some(f) if f.count() > 0 => {
+                    format!("{}-wide features ignored (not {width} wide)", f.dim)
+                }
+                _ => "no image features (stand-ins only)".to_string(),
+            };
+            format!("{side}: {origin}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One vector drawn from `N(mean_d, std_d)` per dimension `d`, the mean and standard
@@ -390,6 +416,7 @@ mod tests {
     fn features_without_any_vector_do_not_set_the_image_width() {
         // An empty matrix of absurd width: using its width would allocate terabytes.
         let pair = pair_with_left_features(ImageFeatures {
+            origin: Default::default(),
             dim: 1 << 40,
             rows: vec![None; 2],
             data: Vec::new(),
@@ -403,11 +430,13 @@ mod tests {
     #[test]
     fn the_width_comes_from_the_side_with_vectors() {
         let mut pair = pair_with_left_features(ImageFeatures {
+            origin: Default::default(),
             dim: 1 << 40,
             rows: vec![None; 2],
             data: Vec::new(),
         });
         pair.right.image_features = Some(ImageFeatures {
+            origin: Default::default(),
             dim: 3,
             rows: vec![Some(0), None],
             data: vec![3.0, 0.0, 4.0],
@@ -427,6 +456,7 @@ mod tests {
         // Both left entities have the same vector (no spread), the right ones none and no
         // neighbours: the stand-in is that vector itself, not a random direction.
         let pair = pair_with_left_features(ImageFeatures {
+            origin: Default::default(),
             dim: 3,
             rows: vec![Some(0), Some(1)],
             data: vec![3.0, 0.0, 4.0, 3.0, 0.0, 4.0],

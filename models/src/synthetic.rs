@@ -109,6 +109,7 @@ pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
             &mut pair.left
         };
         graph.image_features = Some(ImageFeatures {
+            origin: Default::default(),
             dim,
             rows: (0..entities as u32).map(Some).collect(),
             data,

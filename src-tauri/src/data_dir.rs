@@ -72,6 +72,24 @@ impl DataDir {
         self.root.join(relative)
     }
 
+    /// The folder of features AlignScope derived for dataset `id` (encoded images).
+    pub fn dataset_features(&self, id: crate::store::DatasetId) -> PathBuf {
+        self.root
+            .join("datasets")
+            .join(id.to_string())
+            .join("features")
+    }
+
+    /// The content-hash cache of image features, shared by every dataset.
+    pub fn image_feature_cache(&self) -> PathBuf {
+        self.root.join("cache").join("image-features")
+    }
+
+    /// Where encoder weights may be put by hand (searched after `$ALIGNSCOPE_ENCODER_WEIGHTS`).
+    pub fn models(&self) -> PathBuf {
+        self.root.join("models")
+    }
+
     /// The folder of a stored run (config, split, checkpoints, exports); the store
     /// names it when the run is created.
     pub fn run_folder(&self, run: &crate::store::RunRow) -> PathBuf {

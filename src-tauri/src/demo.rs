@@ -8,6 +8,7 @@
 //! build leaves no half-written dataset behind.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use alignscope_datasets::model::{ImageFeatures, KnowledgeGraph};
@@ -16,7 +17,7 @@ use alignscope_datasets::{
     write_alignscope,
 };
 use alignscope_models::compute::{self, ComputeDevice};
-use alignscope_vision::{EncodeProgress, FEATURE_DIM, VisionError, locate_weights};
+use alignscope_vision::{EncodeProgress, FEATURE_DIM, VisionError};
 
 use crate::data_dir::DataDir;
 
@@ -132,7 +133,8 @@ pub fn ensure_demo(
     }
     // Check everything needed before the slow work.
     let sources = DemoSources::in_node_modules(&locate_sources(sources))?;
-    let weights = locate_weights(&[data.root().join("models")])?;
+    let (weights, weights_sha256) = crate::image_features::encoder_weights(data)?;
+    let cache = crate::image_features::open_cache(data, &weights_sha256)?;
 
     progress(DemoStage::Assembling);
     let started = Instant::now();
@@ -148,11 +150,12 @@ pub fn ensure_demo(
             Side::Right => &mut pair.right,
         };
         let (entities, paths) = first_images(graph);
-        let encoded = compute::encode_images(device, &weights, &paths, &mut |p| {
+        let never = AtomicBool::new(false);
+        let encoded = compute::encode_images(device, &weights, &paths, &cache, &never, &mut |p| {
             progress(DemoStage::Encoding { side, progress: p })
         })?;
         images_encoded += paths.len();
-        failures.extend(encoded.failures);
+        failures.extend(encoded.failures.into_iter().map(|(_, error)| error));
         graph.image_features = Some(features_of(graph, &entities, encoded.features));
     }
     let encode_seconds = started.elapsed().as_secs_f64();
@@ -204,6 +207,7 @@ fn features_of(
     rows: Vec<Option<Vec<f32>>>,
 ) -> ImageFeatures {
     let mut features = ImageFeatures {
+        origin: Default::default(),
         dim: FEATURE_DIM,
         rows: vec![None; graph.entities.len()],
         data: Vec::with_capacity(rows.len() * FEATURE_DIM),

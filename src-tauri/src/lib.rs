@@ -12,6 +12,7 @@ pub mod desktop;
 #[cfg(any(feature = "desktop", test))]
 mod desktop_options;
 pub mod device;
+pub mod image_features;
 pub mod jobs;
 pub mod run_files;
 #[cfg(feature = "server")]

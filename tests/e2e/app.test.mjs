@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -379,6 +379,53 @@ describe('browser twin against alignscope serve', () => {
     assert.equal(await cliExit, 0, 'the CLI run ended well');
     assert.match(await epochText(), /20\s*\/\s*20/, `from ${firstEpochs}`);
     await screenshot(page, 'e2e-cli-run');
+  }));
+
+  test('import a folder of image files: a progress bar while they are encoded, then remove the dataset', shootOnFailure('e2e-import-images', async () => {
+    // The demo's pictures in our format without feature files; one byte added to each
+    // picture (still decodable) so that none is in the cache the demo build filled.
+    const folder = join(home.dir, 'emoji-pictures');
+    const demoDir = join(home.dir, 'demo', 'emoji-en-zh-first40');
+    const convert = spawn(binary, ['dataset', 'convert', demoDir, '--to', folder, '--without-image-features'], {
+      stdio: 'ignore',
+    });
+    assert.equal(await new Promise((done) => convert.on('exit', done)), 0, 'convert ran');
+    for (const side of ['left', 'right']) {
+      const images = join(folder, side, 'images');
+      for (const file of readdirSync(images)) appendFileSync(join(images, file), Buffer.from([0]));
+    }
+    await page.goto(`${server.origin}/#/`);
+    await page.locator(byTestId('import-path')).fill(folder);
+    await page.locator(byTestId('import-name')).fill('emoji pictures');
+    await page.locator(byTestId('import-submit')).click();
+    await page.locator(byTestId('image-encoding-progress')).waitFor({ timeout: 60_000 });
+    await page.locator(byTestId('image-encoding-count')).waitFor({ timeout: 60_000 });
+    await screenshot(page, 'e2e-import-images-progress');
+    const done = page.locator(byTestId('image-encoding-done'));
+    await done.waitFor({ timeout: 300_000 });
+    const text = await done.textContent();
+    assert.match(text, /Image features for \d+ left and\s+\d+ right entities/, text);
+    assert.doesNotMatch(text, /for 0 left/, text);
+    const dataset = (await callApi(server, 'list_datasets')).find((d) => d.name === 'emoji pictures');
+    for (const side of ['left', 'right']) {
+      const graph = dataset.statistics[side];
+      assert.equal(graph.entities_with_image_features, graph.entities_with_image_files, side);
+    }
+
+    // Remove it from its page, after the confirmation.
+    await page.goto(`${server.origin}/#/datasets/${dataset.id}`);
+    await page.locator(byTestId('dataset-remove')).click();
+    await page.locator(byTestId('dataset-remove-confirm')).waitFor();
+    await screenshot(page, 'e2e-remove-confirm');
+    await page.locator(byTestId('dataset-remove-yes')).click();
+    await page.locator(byTestId('datasets-table')).waitFor();
+    const listed = (await callApi(server, 'list_datasets')).map((d) => d.id);
+    assert.ok(!listed.includes(dataset.id), `dataset ${dataset.id} is still listed`);
+    assert.equal(
+      await page.locator(byTestId('dataset-row'), { hasText: 'emoji pictures' }).count(),
+      0,
+      'the home table still shows the removed dataset',
+    );
   }));
 
   test('no errors in the browser console', () => {

@@ -1,12 +1,14 @@
 //! Batched image → feature encoding with progress reports.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::prelude::*;
 
 use crate::VisionError;
+use crate::cache::{ContentHash, FeatureCache};
 use crate::efficientnet::{EfficientNetLite0, FEATURE_DIM};
-use crate::preprocess::{INPUT_LEN, INPUT_SIZE, preprocess};
+use crate::preprocess::{INPUT_LEN, INPUT_SIZE, preprocess, preprocess_bytes};
 use crate::weights::load_efficientnet;
 
 /// How far an encoding has come.
@@ -16,6 +18,9 @@ pub struct EncodeProgress {
     pub done: usize,
     /// Images in all.
     pub total: usize,
+    /// Of those done, the ones whose feature came from the cache (no encoding: leave them
+    /// out of a rate or an ETA).
+    pub from_cache: usize,
 }
 
 /// Features of many images: one row per input image that could be decoded.
@@ -25,6 +30,24 @@ pub struct EncodedImages {
     pub features: Vec<Option<Vec<f32>>>,
     /// Why each failed image failed (undecodable or unreadable files), in input order.
     pub failures: Vec<VisionError>,
+}
+
+/// Features of many image files, through a [`FeatureCache`].
+#[derive(Debug, Default)]
+pub struct CachedEncoding {
+    /// `features[i]` is the feature of input `i`; `None` where it failed, or was not
+    /// reached before a cancel.
+    pub features: Vec<Option<Vec<f32>>>,
+    /// The inputs that could not be read or decoded (input index, why).
+    pub failures: Vec<(usize, VisionError)>,
+    /// Features found in the cache.
+    pub from_cache: usize,
+    /// Per input, whether its feature came from the cache.
+    pub cached: Vec<bool>,
+    /// Features computed now (and added to the cache).
+    pub encoded: usize,
+    /// Whether a cancel stopped the encoding before every input was done.
+    pub cancelled: bool,
 }
 
 /// EfficientNet-Lite0 on one device, ready to encode images.
@@ -113,8 +136,97 @@ impl<B: Backend> ImageEncoder<B> {
             progress(EncodeProgress {
                 done: encoded.features.len(),
                 total: paths.len(),
+                from_cache: 0,
             });
         }
         Ok(encoded)
+    }
+
+    /// Features of the image files `paths`, taken from `cache` where it has them (by
+    /// content hash) and otherwise encoded `batch_size` at a time and added to it, so an
+    /// encoding cut short resumes where it stopped. `cancel` is checked between
+    /// batches; `progress` hears after the cache look-up and after each batch. Files that
+    /// cannot be read or decoded are counted in [`CachedEncoding::failures`], not fatal;
+    /// a cache that cannot be written is.
+    pub fn encode_files_cached(
+        &self,
+        paths: &[PathBuf],
+        batch_size: usize,
+        cache: &FeatureCache,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(EncodeProgress),
+    ) -> Result<CachedEncoding, VisionError> {
+        let mut result = CachedEncoding {
+            features: vec![None; paths.len()],
+            cached: vec![false; paths.len()],
+            ..CachedEncoding::default()
+        };
+        let unreadable = |path: &Path, error: std::io::Error| VisionError::Image {
+            path: path.to_path_buf(),
+            source: image::ImageError::IoError(error),
+        };
+        let mut pending = Vec::new();
+        for (index, path) in paths.iter().enumerate() {
+            match ContentHash::of_file(path) {
+                Ok(hash) => match cache.get(&hash) {
+                    Some(vector) => {
+                        result.features[index] = Some(vector);
+                        result.cached[index] = true;
+                        result.from_cache += 1;
+                    }
+                    None => pending.push((index, hash)),
+                },
+                Err(error) => result.failures.push((index, unreadable(path, error))),
+            }
+        }
+        let mut report = |result: &CachedEncoding| {
+            progress(EncodeProgress {
+                done: result.from_cache + result.encoded + result.failures.len(),
+                total: paths.len(),
+                from_cache: result.from_cache,
+            })
+        };
+        report(&result);
+        for batch in pending.chunks(batch_size.max(1)) {
+            if cancel.load(Ordering::Relaxed) {
+                result.cancelled = true;
+                break;
+            }
+            let mut inputs = Vec::with_capacity(batch.len());
+            let mut slots = Vec::with_capacity(batch.len());
+            for &(index, _) in batch {
+                let path = &paths[index];
+                let decoded = std::fs::read(path)
+                    .map_err(|error| unreadable(path, error))
+                    .and_then(|bytes| {
+                        // The file may have changed since it was hashed: key the
+                        // feature by the bytes actually encoded.
+                        let hash = ContentHash::of(&bytes);
+                        preprocess_bytes(&bytes, path).map(|input| (input, hash))
+                    });
+                match decoded {
+                    Ok((input, hash)) => {
+                        inputs.push(input);
+                        slots.push((index, hash));
+                    }
+                    Err(error) => result.failures.push((index, error)),
+                }
+            }
+            if !inputs.is_empty() {
+                let rows = self
+                    .features(&inputs)
+                    .into_data()
+                    .convert::<f32>()
+                    .into_vec::<f32>()
+                    .map_err(|error| VisionError::Inference(format!("{error:?}")))?;
+                for ((index, hash), vector) in slots.into_iter().zip(rows.chunks(FEATURE_DIM)) {
+                    cache.put(&hash, vector)?;
+                    result.features[index] = Some(vector.to_vec());
+                    result.encoded += 1;
+                }
+            }
+            report(&result);
+        }
+        Ok(result)
     }
 }

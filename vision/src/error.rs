@@ -56,4 +56,12 @@ pub enum VisionError {
     /// The backend returned features in an unexpected form.
     #[error("the encoder's output could not be read: {0}")]
     Inference(String),
+    /// The feature cache could not be written.
+    #[error("cannot write the image-feature cache at {path}: {source}")]
+    Cache {
+        /// The cache file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 }

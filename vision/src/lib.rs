@@ -11,6 +11,7 @@
 //! ([`weights`]). Batch norms are folded into the preceding convolutions at load time
 //! (inference only; numerically the same function).
 
+pub mod cache;
 pub mod efficientnet;
 pub mod encoder;
 mod error;
@@ -18,8 +19,9 @@ pub mod preprocess;
 pub mod torch_legacy;
 pub mod weights;
 
+pub use cache::{ContentHash, FeatureCache, weights_sha256};
 pub use efficientnet::{EfficientNetLite0, FEATURE_DIM, IMAGENET_CLASSES};
-pub use encoder::{EncodeProgress, EncodedImages, ImageEncoder};
+pub use encoder::{CachedEncoding, EncodeProgress, EncodedImages, ImageEncoder};
 pub use error::VisionError;
-pub use preprocess::{INPUT_SIZE, preprocess};
+pub use preprocess::{INPUT_SIZE, preprocess, preprocess_bytes};
 pub use weights::{WEIGHTS_FILE_NAME, locate_weights};

@@ -20,11 +20,16 @@ pub const INPUT_LEN: usize = 3 * INPUT_SIZE * INPUT_SIZE;
 
 /// Reads and preprocesses the image at `path`: `3 × 224 × 224` values, channel-first.
 pub fn preprocess(path: &Path) -> Result<Vec<f32>, VisionError> {
-    let image = image::ImageReader::open(path)
-        .map_err(|error| VisionError::Image {
-            path: path.to_path_buf(),
-            source: image::ImageError::IoError(error),
-        })?
+    let bytes = std::fs::read(path).map_err(|error| VisionError::Image {
+        path: path.to_path_buf(),
+        source: image::ImageError::IoError(error),
+    })?;
+    preprocess_bytes(&bytes, path)
+}
+
+/// Decodes and preprocesses the bytes of an image file (`path` names it in errors).
+pub fn preprocess_bytes(bytes: &[u8], path: &Path) -> Result<Vec<f32>, VisionError> {
+    let image = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|error| VisionError::Image {
             path: path.to_path_buf(),

@@ -127,3 +127,56 @@ fn batches_match_single_images_and_bad_files_are_reported() {
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-3, "batch and single features differ by {worst}");
 }
+
+#[test]
+fn the_cache_serves_a_second_encoding_and_a_cancel_stops_before_the_next_batch() {
+    use std::sync::atomic::AtomicBool;
+
+    use alignscope_vision::FeatureCache;
+
+    let Some((weights, images)) = assets() else {
+        return;
+    };
+    let encoder = ImageEncoder::<Cpu>::load(&weights, &NdArrayDevice::Cpu).expect("weights load");
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = FeatureCache::open(scratch.path(), "lite0-test", FEATURE_DIM).unwrap();
+    let missing = scratch.path().join("gone.png");
+    // The same picture under two names is one cache entry.
+    let copy = scratch.path().join("chelsea-again.png");
+    std::fs::copy(images.join("chelsea.png"), &copy).unwrap();
+    let paths = vec![
+        images.join("chelsea.png"),
+        missing,
+        copy,
+        images.join("coffee.png"),
+    ];
+
+    let cancelled = encoder
+        .encode_files_cached(&paths, 1, &cache, &AtomicBool::new(true), &mut |_| {})
+        .unwrap();
+    assert!(cancelled.cancelled);
+    assert_eq!((cancelled.encoded, cancelled.from_cache), (0, 0));
+
+    let mut reports = Vec::new();
+    let cold = encoder
+        .encode_files_cached(&paths, 2, &cache, &AtomicBool::new(false), &mut |p| {
+            reports.push(p)
+        })
+        .unwrap();
+    assert!(!cold.cancelled);
+    assert_eq!((cold.encoded, cold.from_cache), (3, 0));
+    assert_eq!(cold.failures.len(), 1);
+    assert_eq!(cold.failures[0].0, 1);
+    assert!(cold.failures[0].1.to_string().contains("gone.png"));
+    assert_eq!(reports.last().map(|p| (p.done, p.total)), Some((4, 4)));
+
+    let warm = encoder
+        .encode_files_cached(&paths, 2, &cache, &AtomicBool::new(false), &mut |_| {})
+        .unwrap();
+    assert_eq!((warm.encoded, warm.from_cache), (0, 3));
+    for i in [0, 2, 3] {
+        assert_eq!(warm.features[i], cold.features[i], "input {i}");
+    }
+    let plain = encoder.encode_files(&paths[3..], 1, &mut |_| {}).unwrap();
+    assert_eq!(plain.features[0], cold.features[3], "cached = encoded now");
+}

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use super::folder_name;
 use super::gcn_align::{self, IdSpace};
 use crate::file::{FileKind, read_or_report};
-use crate::model::{AttrTriple, ImageFeatures, MmkgPair, Side};
+use crate::model::{AttrTriple, FeatureOrigin, ImageFeatures, MmkgPair, Side};
+use crate::numbers::literal_number;
 use crate::pickle::{FeatureEntry, PickleKey, read_feature_dict};
-use crate::problem::{Diagnostics, Location, ProblemKind, WarningKind};
-use crate::text::{check_columns, parse_number, read_required};
+use crate::problem::{Diagnostics, Location, ProblemKind, WarningKind, quote};
+use crate::text::{check_columns, read_required};
 
 const PICKLE_SUFFIX: &str = "_id_img_feature_dict.pkl";
 const NUMERICAL_SUFFIX: &str = "_NumericalTriples.txt";
@@ -222,6 +223,9 @@ fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &m
         }
         let graph = pair.graph_mut(side);
         let mut features = ImageFeatures {
+            origin: FeatureOrigin::File {
+                path: path.to_path_buf(),
+            },
             dim,
             rows: vec![None; graph.entities.len()],
             data: Vec::with_capacity(entries.len() * dim),
@@ -234,7 +238,30 @@ fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &m
     }
 }
 
-/// MMKB numerical triples. A file is assigned to the graph named by its prefix where the
+/// `<subject> <predicate> object .`: an N-Triples line, as MMKB's `DB15K_` and
+/// `YAGO15K_NumericalTriples.txt` are written (the object a typed literal such as
+/// `"1946-03-12"^^<http://www.w3.org/2001/XMLSchema#date>`).
+fn ntriples_fields(line: &str) -> Option<[&str; 3]> {
+    let body = line.trim().strip_suffix('.')?.trim_end();
+    let (subject, rest) = ntriples_term(body)?;
+    let (predicate, object) = ntriples_term(rest.trim_start())?;
+    let object = object.trim();
+    (!object.is_empty()).then_some([subject, predicate, object])
+}
+
+/// The first term of `text` (an `<IRI>` or a bare token) and what follows it.
+fn ntriples_term(text: &str) -> Option<(&str, &str)> {
+    let end = if text.starts_with('<') {
+        text.find('>')? + 1
+    } else {
+        text.find(char::is_whitespace)?
+    };
+    Some((&text[..end], &text[end..]))
+}
+
+/// MMKB numerical triples: tab-separated `entity, attribute, number` lines, or N-Triples
+/// lines. Numbers may be plain, typed literals or dates (their year: see
+/// [`crate::numbers`]). A file is assigned to the graph named by its prefix where the
 /// folder is named `LEFT_RIGHT` (e.g. `FB15K_DB15K`), else to the graph whose entity
 /// names it matches most.
 fn read_numerical_triples(dir: &Path, pair: &mut MmkgPair, diag: &mut Diagnostics) {
@@ -253,7 +280,19 @@ fn read_numerical_triples(dir: &Path, pair: &mut MmkgPair, diag: &mut Diagnostic
         };
         let mut records: Vec<(usize, [&str; 3])> = Vec::new();
         text.for_each_record(diag, |diag, line, fields| {
-            if check_columns(diag, &path, line, fields, 3, "entity, attribute, number") {
+            if let [only] = fields
+                && let Some(triple) = ntriples_fields(only)
+            {
+                let [entity, key, value] = triple;
+                records.push((line, [entity, strip_angles(key), value]));
+            } else if check_columns(
+                diag,
+                &path,
+                line,
+                fields,
+                3,
+                "entity, attribute, number (tab-separated) or an N-Triples line",
+            ) {
                 records.push((line, [fields[0], fields[1], fields[2]]));
             }
         });
@@ -279,7 +318,12 @@ fn read_numerical_triples(dir: &Path, pair: &mut MmkgPair, diag: &mut Diagnostic
                 first_unknown.get_or_insert(*line);
                 continue;
             };
-            if let Err(kind) = parse_number(value, 3, "numeric value") {
+            if literal_number(value).is_none() {
+                let kind = ProblemKind::NotANumber {
+                    column: 3,
+                    name: "numeric value",
+                    value: quote(value),
+                };
                 diag.error_at(&path, *line, kind);
                 continue;
             }

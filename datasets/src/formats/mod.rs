@@ -90,6 +90,11 @@ pub struct LoadOptions {
     /// A pickled image-feature dict to use instead of the one found next to the data
     /// (MEAformer format only).
     pub image_features: Option<PathBuf>,
+    /// A folder of features AlignScope derived for this dataset in its data directory
+    /// ([`crate::derived`]): graphs without image features of their own get the encoded
+    /// ones from there. Not part of the folder's content, so [`crate::fingerprint`] of a
+    /// pair loaded with it covers the features too.
+    pub derived_features: Option<PathBuf>,
 }
 
 /// A loaded dataset with what was learnt while loading it.
@@ -153,14 +158,17 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Loaded, DatasetError> {
     };
     let mut pair = pair;
     crate::images::check_images(&mut pair, &mut diag);
-    match diag.finish() {
-        Ok(warnings) => Ok(Loaded {
-            pair,
-            format,
-            warnings,
-        }),
-        Err(problems) => Err(DatasetError::Invalid { format, problems }),
+    let warnings = diag
+        .finish()
+        .map_err(|problems| DatasetError::Invalid { format, problems })?;
+    if let Some(derived) = &options.derived_features {
+        crate::derived::attach_image_features(&mut pair, derived)?;
     }
+    Ok(Loaded {
+        pair,
+        format,
+        warnings,
+    })
 }
 
 fn check_dir(dir: &Path) -> Result<(), DatasetError> {

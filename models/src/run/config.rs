@@ -23,7 +23,11 @@ pub struct DatasetRecord {
     /// The image-feature file given instead of the one beside the data, if any.
     #[serde(default)]
     pub image_features: Option<PathBuf>,
-    /// Content fingerprint.
+    /// The folder of features AlignScope derived for the dataset (encoded images), if
+    /// the run read one.
+    #[serde(default)]
+    pub derived_features: Option<PathBuf>,
+    /// Content fingerprint (with the derived features the run used).
     pub fingerprint: String,
     /// Entities per graph.
     pub entities: [usize; 2],

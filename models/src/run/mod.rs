@@ -269,6 +269,7 @@ pub fn prepare_pair(
             path: spec.dataset.clone(),
             format: format.to_string(),
             image_features: spec.load.image_features.clone(),
+            derived_features: spec.load.derived_features.clone(),
             fingerprint: fingerprint(&pair)?,
             entities: [nl, pair.right.entities.len()],
             gold_pairs: pair.gold.len(),
@@ -606,6 +607,7 @@ pub fn spec_of(config: &RunConfig) -> RunSpec {
         load: LoadOptions {
             format: config.dataset.format.parse().ok(),
             image_features: config.dataset.image_features.clone(),
+            derived_features: config.dataset.derived_features.clone(),
         },
         model: config.model.clone(),
         settings: config.settings.clone(),

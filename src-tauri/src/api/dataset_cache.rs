@@ -69,6 +69,12 @@ impl DatasetCache {
         let _ = slot.set(Arc::new(pair));
     }
 
+    /// Drops the loaded `dataset` (its derived features changed): the next call loads it.
+    pub(crate) fn forget(&self, dataset: DatasetId) {
+        let mut slots = self.slots.lock().expect("dataset cache");
+        slots.retain(|(id, _)| *id != dataset);
+    }
+
     /// How many loads ran (diagnostics and tests).
     pub(crate) fn loads(&self) -> usize {
         self.loads.load(Ordering::Relaxed)

@@ -12,6 +12,7 @@ use super::dto::{
     RelationDto, SideDto,
 };
 use super::{Api, ApiError, ApiResult};
+use crate::image_features::needs_encoding;
 use crate::store::{DatasetId, DatasetRow, EntityRow, NewDataset, NewEntity};
 
 /// Relations and neighbours listed in an entity's detail at most.
@@ -38,6 +39,7 @@ pub(crate) fn dataset_dto(row: DatasetRow) -> DatasetDto {
         fingerprint: row.fingerprint,
         statistics: serde_json::from_str(&row.statistics).unwrap_or(serde_json::Value::Null),
         created_at: row.created_at,
+        removed_at: row.removed_at,
     }
 }
 
@@ -67,6 +69,23 @@ pub(crate) fn joint_entity_dto(pair: &MmkgPair, joint: i64) -> Option<EntityDto>
     }
 }
 
+/// The entity rows of `pair` for the store.
+fn new_entities(pair: &MmkgPair) -> Vec<NewEntity> {
+    let mut entities = Vec::with_capacity(pair.entity_count());
+    for side in Side::BOTH {
+        for (i, e) in pair.graph(side).entities.iter().enumerate() {
+            entities.push(NewEntity {
+                entity: pair.joint_index(side, i as u32) as i64,
+                side: i64::from(side == Side::Right),
+                key: e.key.clone(),
+                name: e.name.clone(),
+                label: e.label(),
+            });
+        }
+    }
+    entities
+}
+
 pub(crate) fn canonical(path: &Path) -> String {
     std::fs::canonicalize(path)
         .unwrap_or_else(|_| path.to_path_buf())
@@ -92,6 +111,7 @@ impl Api {
                 .image_features
                 .as_deref()
                 .map(|p| PathBuf::from(canonical(p))),
+            derived_features: None,
         };
         let path = PathBuf::from(&source_path);
         let loaded = tokio::task::spawn_blocking(move || load(&path, &options))
@@ -101,10 +121,18 @@ impl Api {
         let print = fingerprint(&pair)?;
         let warnings = loaded.warnings.iter().map(|w| w.to_string()).collect();
         if let Some(row) = self.store.find_dataset(&print, &source_path).await? {
+            if row.removed_at.is_some() {
+                self.store
+                    .restore_dataset(row.id, &new_entities(&pair))
+                    .await?;
+            }
+            let row = self.dataset_row(row.id).await?;
+            let known = self.loaded_pair(row.id).await?;
             return Ok(ImportedDataset {
                 dataset: dataset_dto(row),
                 already_known: true,
                 warnings,
+                images_to_encode: needs_encoding(&known),
             });
         }
         let name = request.name.clone().unwrap_or_else(|| {
@@ -116,18 +144,7 @@ impl Api {
         });
         let statistics = serde_json::to_value(dataset_stats(&pair))
             .map_err(|e| ApiError::invalid(e.to_string()))?;
-        let mut entities = Vec::with_capacity(pair.entity_count());
-        for side in [Side::Left, Side::Right] {
-            for (i, e) in pair.graph(side).entities.iter().enumerate() {
-                entities.push(NewEntity {
-                    entity: pair.joint_index(side, i as u32) as i64,
-                    side: i64::from(side == Side::Right),
-                    key: e.key.clone(),
-                    name: e.name.clone(),
-                    label: e.label(),
-                });
-            }
-        }
+        let entities = new_entities(&pair);
         let id = self
             .store
             .insert_dataset(
@@ -142,11 +159,13 @@ impl Api {
                 &entities,
             )
             .await?;
+        let images_to_encode = needs_encoding(&pair);
         self.loaded.insert(id, pair);
         Ok(ImportedDataset {
             dataset: self.dataset(id).await?,
             already_known: false,
             warnings,
+            images_to_encode,
         })
     }
 
@@ -233,6 +252,7 @@ impl Api {
         let options = LoadOptions {
             format: row.format.parse().ok(),
             image_features: row.image_features.as_ref().map(Into::into),
+            derived_features: None,
         };
         let path = std::path::PathBuf::from(&row.source_path);
         let loaded = tokio::task::spawn_blocking(move || load(&path, &options))
@@ -244,7 +264,12 @@ impl Api {
                 row.source_path
             )));
         }
-        Ok(loaded.pair)
+        let mut pair = loaded.pair;
+        alignscope_datasets::derived::attach_image_features(
+            &mut pair,
+            &self.data_dir.dataset_features(dataset),
+        )?;
+        Ok(pair)
     }
 
     /// Attributes, relations, neighbours and images of one entity.

@@ -26,6 +26,20 @@ pub struct DatasetDto {
     pub statistics: serde_json::Value,
     /// Unix ms.
     pub created_at: i64,
+    /// When it was removed (Unix ms): its decision history stays exportable, importing
+    /// its folder again restores it.
+    pub removed_at: Option<i64>,
+}
+
+/// What removing a dataset did.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RemovedDatasetDto {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// Runs deleted with their files.
+    pub runs_removed: usize,
+    /// Decisions kept (exportable; restored with the dataset by a new import).
+    pub decisions_kept: usize,
 }
 
 /// The result of an import.
@@ -37,6 +51,9 @@ pub struct ImportedDataset {
     pub already_known: bool,
     /// Loader warnings (what was skipped and why).
     pub warnings: Vec<String>,
+    /// Whether some entities have image files but no image features yet: encode them
+    /// with `encode_images` (the CLI's import does so unless `--no-encode`).
+    pub images_to_encode: bool,
 }
 
 /// What to import.
@@ -926,4 +943,75 @@ pub struct ProjectionDto {
     pub label: Vec<String>,
     /// 0: left query ranked right at the top, 1: left query ranked wrong, 2: right entity.
     pub kind: Vec<u8>,
+}
+
+/// Where an encoding of a dataset's image files stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum EncodingState {
+    /// No encoding has run in this process.
+    Idle,
+    /// Encoding (see `done`, `total`, `eta_seconds`).
+    Encoding,
+    /// Finished: features written (see `result`).
+    Done,
+    /// The dataset has no image files without features.
+    NothingToEncode,
+    /// Stopped at a cancel; encoded images are cached, so a new start resumes.
+    Cancelled,
+    /// Failed (see `message`).
+    Failed,
+}
+
+/// An image file that could not be encoded.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ImageFailureDto {
+    /// The file.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an encoding of a dataset's image files produced.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct EncodedImagesDto {
+    /// The encoder.
+    pub encoder: String,
+    /// SHA-256 of its weights.
+    pub weights_sha256: String,
+    /// Entities with image features, left graph then right.
+    pub entities_with_image_features: Vec<usize>,
+    /// Image files considered.
+    pub images: usize,
+    /// Of those, features found in the cache.
+    pub from_cache: usize,
+    /// Image files that could not be read or decoded.
+    pub failed: usize,
+    /// The first of them (the derived-features manifest lists up to 1,000).
+    pub failures: Vec<ImageFailureDto>,
+}
+
+/// The state of a dataset's image encoding.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ImageEncodingDto {
+    /// The dataset.
+    pub dataset: DatasetId,
+    /// State.
+    pub state: EncodingState,
+    /// Images done (encoded, from the cache, or failed).
+    pub done: usize,
+    /// Images in all.
+    pub total: usize,
+    /// Of those done, features from the cache.
+    pub from_cache: usize,
+    /// Seconds since the encoding started.
+    pub elapsed_seconds: f64,
+    /// Images encoded per second so far (cache hits left out).
+    pub images_per_second: Option<f64>,
+    /// Seconds left at that rate.
+    pub eta_seconds: Option<f64>,
+    /// Why it failed, or what to do next.
+    pub message: Option<String>,
+    /// The outcome, once done.
+    pub result: Option<EncodedImagesDto>,
 }

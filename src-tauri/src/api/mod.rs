@@ -19,6 +19,7 @@ pub mod analysis;
 mod bindings;
 pub mod candidates;
 mod dataset_cache;
+pub mod dataset_removal;
 pub mod datasets;
 pub mod decisions;
 pub mod demo_status;
@@ -26,6 +27,7 @@ pub mod dto;
 mod error;
 pub mod exports;
 pub mod image;
+pub mod image_encoding;
 pub mod inspector;
 pub mod neighbourhood;
 pub mod overview;
@@ -33,11 +35,12 @@ pub mod rpc;
 pub mod runs;
 pub mod training_options;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::data_dir::DataDir;
 use crate::jobs::{JobEvent, JobRunner};
-use crate::store::{RunId, Store};
+use crate::store::{DatasetId, RunId, Store};
 
 pub use error::{ApiError, ApiResult, ErrorCode};
 pub use rpc::ApiCall;
@@ -54,6 +57,8 @@ pub struct Api {
     training_sets: Arc<Mutex<inspector::TrainingSets>>,
     /// The built-in demo's background build.
     demo: Arc<Mutex<demo_status::DemoProgress>>,
+    /// Background image encodings, per dataset.
+    encodings: Arc<Mutex<HashMap<DatasetId, image_encoding::BackgroundEncoding>>>,
 }
 
 impl Api {
@@ -69,6 +74,7 @@ impl Api {
             loaded: Arc::default(),
             training_sets: Arc::default(),
             demo: Arc::default(),
+            encodings: Arc::default(),
         })
     }
 

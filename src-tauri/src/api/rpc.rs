@@ -15,10 +15,11 @@ use ts_rs::TS;
 
 use super::dto::{
     ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DemoStatusDto,
-    EntityDetailDto, EntityDto, EpochDto, ExportRequest, ImportRequest, ImportedDataset,
-    NeighbourhoodDto, PairContextDto, ProjectionDto, QueryOrder, ReviewItemDto, ReviewProgressDto,
-    ReviewStrategy, RunAnalysisDto, RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto,
-    StartRunRequest, TrainingOptionsDto,
+    EntityDetailDto, EntityDto, EpochDto, ExportRequest, ImageEncodingDto, ImportRequest,
+    ImportedDataset, NeighbourhoodDto, PairContextDto, ProjectionDto, QueryOrder,
+    RemovedDatasetDto, ReviewItemDto, ReviewProgressDto, ReviewStrategy, RunAnalysisDto,
+    RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto, StartRunRequest,
+    TrainingOptionsDto,
 };
 use super::{Api, ApiError, ApiResult, ErrorCode};
 use crate::store::{DatasetId, DecisionRow, RunId};
@@ -195,6 +196,28 @@ api_calls! {
         #[serde(flatten)]
         request: ImportRequest,
     } -> ImportedDataset => |api| api.import_dataset(request).await;
+    /// Removes a dataset with its runs and derived files (its decisions stay exportable;
+    /// importing its folder again restores it).
+    RemoveDataset {
+        /// The dataset.
+        dataset: DatasetId,
+    } -> RemovedDatasetDto => |api| api.remove_dataset(dataset).await;
+    /// Starts encoding a dataset's image files into features in the background (on the
+    /// CPU, through the content-hash cache) unless it is running; its state.
+    StartImageEncoding {
+        /// The dataset.
+        dataset: DatasetId,
+    } -> ImageEncodingDto => |api| api.start_image_encoding(dataset).await;
+    /// Where a dataset's background image encoding stands (progress, ETA, outcome).
+    ImageEncoding {
+        /// The dataset.
+        dataset: DatasetId,
+    } -> ImageEncodingDto => |api| api.image_encoding(dataset).await;
+    /// Asks a dataset's background image encoding to stop after the current batch.
+    CancelImageEncoding {
+        /// The dataset.
+        dataset: DatasetId,
+    } -> ImageEncodingDto => |api| api.cancel_image_encoding(dataset).await;
     /// Entities whose label, key or name contains `query` (both graphs unless `side`).
     SearchEntities {
         /// The dataset.

@@ -94,11 +94,18 @@ impl Api {
         registry::resolve(&request.model, &request.settings)
             .map_err(|e| ApiError::invalid(e.to_string()))?;
         let dataset = self.dataset_row(request.dataset).await?;
+        if dataset.removed_at.is_some() {
+            return Err(ApiError::invalid(format!(
+                "dataset {} was removed; import its folder ({}) again to train on it",
+                dataset.id, dataset.source_path
+            )));
+        }
         Ok(RunSpec {
             dataset: PathBuf::from(&dataset.source_path),
             load: LoadOptions {
                 format: dataset.format.parse().ok(),
                 image_features: dataset.image_features.map(PathBuf::from),
+                derived_features: Some(self.data_dir.dataset_features(dataset.id)),
             },
             model: request.model.clone(),
             settings: request.settings.clone(),

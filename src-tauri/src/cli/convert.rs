@@ -26,14 +26,21 @@ pub(super) fn convert(
     dir: &Path,
     to: &Path,
     options: &LoadOptions,
+    without_image_features: bool,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (loaded, report) = load_report(dir, options)?;
+    let (mut loaded, mut report) = load_report(dir, options)?;
+    if without_image_features {
+        loaded.pair.left.image_features = None;
+        loaded.pair.right.image_features = None;
+        report.fingerprint = alignscope_datasets::fingerprint(&loaded.pair)?;
+    }
     write_alignscope(&loaded.pair, to)?;
     let reread = LoadOptions {
         format: Some(Format::AlignScope),
         image_features: None,
+        derived_features: None,
     };
     let (_, copy) = load_report(to, &reread)?;
     if copy.fingerprint != report.fingerprint {

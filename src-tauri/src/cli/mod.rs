@@ -4,6 +4,7 @@ mod bench;
 mod convert;
 mod decisions;
 mod demo;
+mod encode;
 mod inspect;
 mod models;
 mod render;
@@ -93,6 +94,10 @@ pub enum DatasetCommand {
         /// The folder to write (must not exist, or be empty).
         #[arg(long)]
         to: PathBuf,
+        /// Leave image feature files out (image files are still copied), so that an
+        /// import encodes the images itself.
+        #[arg(long)]
+        without_image_features: bool,
         /// How to read it.
         #[command(flatten)]
         source: SourceArgs,
@@ -107,9 +112,36 @@ pub enum DatasetCommand {
         /// Display name [default: the folder's name].
         #[arg(long)]
         name: Option<String>,
+        /// Do not encode image files into features now (`dataset encode-images` does it
+        /// later; until then runs use a stand-in for images).
+        #[arg(long)]
+        no_encode: bool,
+        /// Where to encode images.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: crate::device::DeviceArg,
+    },
+    /// Encode a registered dataset's image files into image features (cached by content
+    /// hash in the data directory: unchanged images cost nothing; Ctrl-C stops and a new
+    /// run resumes).
+    EncodeImages {
+        /// Dataset id (`alignscope dataset list`).
+        id: i64,
+        /// Where to encode.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: crate::device::DeviceArg,
     },
     /// List the registered datasets.
     List,
+    /// Remove a registered dataset with its runs (their folders too) and the features
+    /// AlignScope derived for it. Its decisions stay exportable; the dataset folder itself
+    /// is not touched, and importing it again restores the dataset.
+    Remove {
+        /// Dataset id (`alignscope dataset list`).
+        id: i64,
+        /// Do not ask for confirmation (needed where stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Options for reading a dataset folder.
@@ -139,6 +171,7 @@ impl SourceArgs {
         LoadOptions {
             format: self.format,
             image_features: self.image_features.clone(),
+            derived_features: None,
         }
     }
 }
@@ -162,6 +195,9 @@ pub enum CliError {
     /// A model or setting is unknown, or a value is not allowed.
     #[error(transparent)]
     Setting(#[from] alignscope_models::schema::SettingError),
+    /// The user stopped the work (what was done is kept).
+    #[error("{0}")]
+    Cancelled(String),
     /// Writing to the terminal failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -185,12 +221,37 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Dataset(DatasetCommand::Inspect { dir, source }) => {
             inspect::inspect(&dir, &source.load_options(), json, out)
         }
-        Command::Dataset(DatasetCommand::Convert { dir, to, source }) => {
-            convert::convert(&dir, &to, &source.load_options(), json, out)
-        }
-        Command::Dataset(DatasetCommand::Import { dir, source, name }) => {
+        Command::Dataset(DatasetCommand::Convert {
+            dir,
+            to,
+            without_image_features,
+            source,
+        }) => convert::convert(
+            &dir,
+            &to,
+            &source.load_options(),
+            without_image_features,
+            json,
+            out,
+        ),
+        Command::Dataset(DatasetCommand::Import {
+            dir,
+            source,
+            name,
+            no_encode,
+            device,
+        }) => with_api(data_dir, |api| async move {
+            let encode = (!no_encode).then_some(device);
+            runs::import(&api, &dir, &source, name, encode, json, out).await
+        }),
+        Command::Dataset(DatasetCommand::EncodeImages { id, device }) => {
             with_api(data_dir, |api| async move {
-                runs::import(&api, &dir, &source, name, json, out).await
+                encode::encode_images(&api, id, device, json, out).await
+            })
+        }
+        Command::Dataset(DatasetCommand::Remove { id, yes }) => {
+            with_api(data_dir, |api| async move {
+                runs::remove_dataset(&api, id, yes, json, out).await
             })
         }
         Command::Dataset(DatasetCommand::List) => with_api(data_dir, |api| async move {

@@ -39,6 +39,9 @@ pub(super) fn render_report(r: &InspectReport, out: &mut dyn Write) -> io::Resul
     row(out, "attribute triples", &|g| {
         thousands(g.attribute_triples)
     })?;
+    row(out, "  numeric (numbers, years)", &|g| {
+        thousands(g.numeric_attribute_triples)
+    })?;
     row(out, "entities with images", &|g| {
         format!(
             "{} ({:.1}%)",
@@ -97,6 +100,7 @@ pub(super) fn render_report(r: &InspectReport, out: &mut dyn Write) -> io::Resul
     for credit in &r.credits {
         writeln!(out, "Credit: {credit}")?;
     }
+    render_numeric_keys(left, right, out)?;
     writeln!(out)?;
     render_degree_histogram(&left.degree, &right.degree, out)?;
     writeln!(out)?;
@@ -111,6 +115,34 @@ pub(super) fn render_report(r: &InspectReport, out: &mut dyn Write) -> io::Resul
                 thousands(w.count),
                 w.message,
                 w.first
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Numeric attribute values are listed per key at most this many keys per graph.
+const NUMERIC_KEYS_SHOWN: usize = 12;
+
+/// Numeric attribute triples per key, per graph (the most frequent keys).
+fn render_numeric_keys(
+    left: &GraphStats,
+    right: &GraphStats,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for (side, g) in [("left", left), ("right", right)] {
+        if g.numeric_keys.is_empty() {
+            continue;
+        }
+        writeln!(out, "Numeric attributes, {side} graph (key: values):")?;
+        for k in g.numeric_keys.iter().take(NUMERIC_KEYS_SHOWN) {
+            writeln!(out, "  {:>10}  {}", thousands(k.count), k.key)?;
+        }
+        if g.numeric_keys.len() > NUMERIC_KEYS_SHOWN {
+            writeln!(
+                out,
+                "  ... and {} more keys",
+                g.numeric_keys.len() - NUMERIC_KEYS_SHOWN
             )?;
         }
     }

@@ -97,10 +97,11 @@ pub async fn import(
     dir: &Path,
     source: &SourceArgs,
     name: Option<String>,
+    encode: Option<crate::device::DeviceArg>,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let imported = api
+    let mut imported = api
         .import_dataset(ImportRequest {
             path: dir.to_path_buf(),
             format: source.format.map(|f| f.to_string()),
@@ -108,8 +109,23 @@ pub async fn import(
             name,
         })
         .await?;
+    let encoding = match encode {
+        Some(device) if imported.images_to_encode => {
+            let state =
+                super::encode::encode_with_progress(api, imported.dataset.id, device).await?;
+            imported.dataset = api.dataset(imported.dataset.id).await?;
+            imported.images_to_encode = matches!(
+                state.state,
+                crate::api::dto::EncodingState::Cancelled | crate::api::dto::EncodingState::Failed
+            );
+            Some(state)
+        }
+        _ => None,
+    };
     if json {
-        return line(out, &imported);
+        let mut value = serde_json::to_value(&imported).map_err(std::io::Error::from)?;
+        value["image_encoding"] = serde_json::to_value(&encoding).map_err(std::io::Error::from)?;
+        return line(out, &value);
     }
     let d = &imported.dataset;
     writeln!(
@@ -128,6 +144,69 @@ pub async fn import(
     for w in &imported.warnings {
         writeln!(out, "  warning: {w}")?;
     }
+    match &encoding {
+        Some(state) => super::encode::describe(state, out)?,
+        None if imported.images_to_encode => writeln!(
+            out,
+            "  its image files have no features yet: `alignscope dataset encode-images {}` encodes them (runs use a stand-in until then)",
+            d.id
+        )?,
+        None => {}
+    }
+    if encoding
+        .as_ref()
+        .is_some_and(|s| s.state == crate::api::dto::EncodingState::Cancelled)
+    {
+        return Err(CliError::Cancelled(format!(
+            "dataset {} is registered but its image encoding was cancelled; `alignscope dataset encode-images {}` resumes it",
+            d.id, d.id
+        )));
+    }
+    Ok(())
+}
+
+/// `dataset remove`: says what will go, asks on a terminal unless `yes`.
+pub async fn remove_dataset(
+    api: &Api,
+    id: i64,
+    yes: bool,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    use std::io::IsTerminal;
+    let dataset = api.dataset(crate::store::DatasetId(id)).await?;
+    if !yes {
+        let runs = api
+            .list_runs()
+            .await?
+            .into_iter()
+            .filter(|r| r.dataset_id == dataset.id)
+            .count();
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::Cancelled(format!(
+                "removing dataset {id} \"{}\" deletes its {runs} runs; pass --yes to confirm",
+                dataset.name
+            )));
+        }
+        eprint!(
+            "Remove dataset {id} \"{}\" and its {runs} runs (their files too)? Its decisions stay exportable; {} is not touched. [y/N] ",
+            dataset.name, dataset.source_path
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Err(CliError::Cancelled("nothing was removed".into()));
+        }
+    }
+    let removed = api.remove_dataset(dataset.id).await?;
+    if json {
+        return line(out, &removed);
+    }
+    writeln!(
+        out,
+        "removed dataset {id} \"{}\" and {} runs; {} decisions kept (`alignscope decisions export --dataset {id}` still works; importing {} again restores it)",
+        dataset.name, removed.runs_removed, removed.decisions_kept, dataset.source_path
+    )?;
     Ok(())
 }
 

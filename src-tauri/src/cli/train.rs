@@ -373,6 +373,16 @@ pub async fn train(
     for w in &imported.warnings {
         eprintln!("warning: {w}");
     }
+    if imported.images_to_encode {
+        let encoding =
+            super::encode::encode_with_progress(api, imported.dataset.id, args.device).await?;
+        super::encode::describe(&encoding, &mut std::io::stderr())?;
+        if encoding.state == crate::api::dto::EncodingState::Cancelled {
+            return Err(CliError::Cancelled(
+                "image encoding cancelled before training; run the command again to resume".into(),
+            ));
+        }
+    }
     let events = api.subscribe();
     let run = api
         .start_run(StartRunRequest {

@@ -56,6 +56,8 @@ pub struct DatasetRow {
     pub statistics: String,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// When it was removed (Unix milliseconds); `None` while it is in use.
+    pub removed_at: Option<i64>,
 }
 
 /// A stored entity.
@@ -112,31 +114,81 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
-        for chunk in entities.chunks(INSERT_BATCH) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO entities (dataset_id, entity, side, key, name, label) ",
-            );
-            insert.push_values(chunk, |mut row, e| {
-                row.push_bind(id)
-                    .push_bind(e.entity)
-                    .push_bind(e.side)
-                    .push_bind(&e.key)
-                    .push_bind(&e.name)
-                    .push_bind(&e.label);
-            });
-            insert
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.err(e))?;
-        }
+        insert_entities(&mut tx, DatasetId(id), entities)
+            .await
+            .map_err(|e| self.err(e))?;
         tx.commit().await.map_err(|e| self.err(e))?;
         Ok(DatasetId(id))
     }
 
+    /// Replaces the statistics of `id` (after its image features were encoded).
+    pub async fn update_dataset_statistics(
+        &self,
+        id: DatasetId,
+        statistics: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE datasets SET statistics = ? WHERE id = ?")
+            .bind(statistics.to_string())
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Marks dataset `id` removed; its entities go too unless `keep_entities` (decisions
+    /// name them).
+    pub async fn mark_dataset_removed(
+        &self,
+        id: DatasetId,
+        keep_entities: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
+        if !keep_entities {
+            sqlx::query("DELETE FROM entities WHERE dataset_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        sqlx::query("UPDATE datasets SET removed_at = ? WHERE id = ?")
+            .bind(now_millis())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(e))
+    }
+
+    /// Brings back removed dataset `id` (its folder was imported again), registering
+    /// `entities` where they were dropped.
+    pub async fn restore_dataset(
+        &self,
+        id: DatasetId,
+        entities: &[NewEntity],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
+        let (kept,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM entities WHERE dataset_id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        if kept == 0 {
+            insert_entities(&mut tx, id, entities)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        sqlx::query("UPDATE datasets SET removed_at = NULL WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(e))
+    }
+
     /// Every dataset, newest first.
     pub async fn list_datasets(&self) -> Result<Vec<DatasetRow>, StoreError> {
-        sqlx::query_as("SELECT * FROM datasets ORDER BY id DESC")
+        sqlx::query_as("SELECT * FROM datasets WHERE removed_at IS NULL ORDER BY id DESC")
             .fetch_all(self.pool())
             .await
             .map_err(|e| self.err(e))
@@ -228,6 +280,28 @@ impl Store {
     }
 }
 
+/// Inserts the entities of dataset `id`, [`INSERT_BATCH`] rows per statement.
+async fn insert_entities(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: DatasetId,
+    entities: &[NewEntity],
+) -> Result<(), sqlx::Error> {
+    for chunk in entities.chunks(INSERT_BATCH) {
+        let mut insert: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO entities (dataset_id, entity, side, key, name, label) ");
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(id)
+                .push_bind(e.entity)
+                .push_bind(e.side)
+                .push_bind(&e.key)
+                .push_bind(&e.name)
+                .push_bind(&e.label);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 sql_from_row!(DatasetRow {
     id,
     name,
@@ -236,7 +310,8 @@ sql_from_row!(DatasetRow {
     image_features,
     fingerprint,
     statistics,
-    created_at
+    created_at,
+    removed_at
 });
 sql_from_row!(EntityRow {
     entity,

@@ -187,6 +187,12 @@ fn migrator(up_to: usize) -> sqlx::migrate::Migrator {
             include_str!("../../migrations/0004_decision_sessions.sql"),
             true,
         ),
+        migration(
+            5,
+            "dataset_removal",
+            include_str!("../../migrations/0005_dataset_removal.sql"),
+            true,
+        ),
     ];
     all.truncate(up_to);
     Migrator::with_migrations(all)

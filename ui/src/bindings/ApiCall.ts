@@ -34,7 +34,23 @@ image_features?: string,
 /**
  * Display name (the folder name when absent).
  */
-name?: string, } } | { "method": "search_entities", "params": { 
+name?: string, } } | { "method": "remove_dataset", "params": { 
+/**
+ * The dataset.
+ */
+dataset: DatasetId, } } | { "method": "start_image_encoding", "params": { 
+/**
+ * The dataset.
+ */
+dataset: DatasetId, } } | { "method": "image_encoding", "params": { 
+/**
+ * The dataset.
+ */
+dataset: DatasetId, } } | { "method": "cancel_image_encoding", "params": { 
+/**
+ * The dataset.
+ */
+dataset: DatasetId, } } | { "method": "search_entities", "params": { 
 /**
  * The dataset.
  */

@@ -33,4 +33,9 @@ statistics: JsonValue,
 /**
  * Unix ms.
  */
-created_at: number, };
+created_at: number, 
+/**
+ * When it was removed (Unix ms): its decision history stays exportable, importing
+ * its folder again restores it.
+ */
+removed_at: number | null, };

@@ -16,4 +16,9 @@ already_known: boolean,
 /**
  * Loader warnings (what was skipped and why).
  */
-warnings: Array<string>, };
+warnings: Array<string>, 
+/**
+ * Whether some entities have image files but no image features yet: encode them
+ * with `encode_images` (the CLI's import does so unless `--no-encode`).
+ */
+images_to_encode: boolean, };

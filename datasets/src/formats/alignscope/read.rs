@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::file::{FileKind, read_or_report};
 use crate::model::{
-    AttrTriple, Entity, GoldPair, ImageFeatures, MmkgPair, NamedSplit, RelTriple, Side, Split,
-    Vocabulary,
+    AttrTriple, Entity, FeatureOrigin, GoldPair, ImageFeatures, MmkgPair, NamedSplit, RelTriple,
+    Side, Split, Vocabulary,
 };
 use crate::npy::{NpyMatrix, read_npy_matrix};
 use crate::problem::{Diagnostics, Location, ProblemKind, WarningKind};
@@ -509,6 +509,7 @@ fn read_features(
         return None;
     }
     Some(ImageFeatures {
+        origin: FeatureOrigin::File { path: matrix_path },
         dim: matrix.cols,
         rows,
         data: matrix.data,

@@ -26,7 +26,13 @@ describe('dataset statistics', () => {
       right: { entities: 300, image_coverage: 0.9 },
       gold_pairs: 80,
     });
-    expect(s.left).toEqual({ entities: 100, triples: 10, imageCoverage: 0.5 });
+    expect(s.left).toEqual({
+      entities: 100,
+      triples: 10,
+      imageCoverage: 0.5,
+      entitiesWithImageFiles: null,
+      entitiesWithImageFeatures: null,
+    });
     expect(s.right.triples).toBeNull();
     expect(s.goldPairs).toBe(80);
     expect(overallImageCoverage(s)).toBeCloseTo(0.8);

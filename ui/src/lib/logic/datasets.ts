@@ -6,6 +6,8 @@ export interface GraphSummary {
   entities: number | null;
   triples: number | null;
   imageCoverage: number | null;
+  entitiesWithImageFiles: number | null;
+  entitiesWithImageFeatures: number | null;
 }
 
 export interface DatasetSummary {
@@ -28,7 +30,16 @@ function graph(value: JsonValue | undefined): GraphSummary {
     entities: num(field(value, 'entities')),
     triples: num(field(value, 'triples')),
     imageCoverage: num(field(value, 'image_coverage')),
+    entitiesWithImageFiles: num(field(value, 'entities_with_image_files')),
+    entitiesWithImageFeatures: num(field(value, 'entities_with_image_features')),
   };
+}
+
+/** Whether a graph of the dataset has image files but no image features yet. */
+export function needsImageEncoding(s: DatasetSummary): boolean {
+  return [s.left, s.right].some(
+    (g) => (g.entitiesWithImageFiles ?? 0) > 0 && (g.entitiesWithImageFeatures ?? 0) === 0,
+  );
 }
 
 /** What the home table shows of a dataset; missing figures are null. */

@@ -1,0 +1,174 @@
+//! `alignscope dataset encode-images`, and the encoding step of `dataset import`: a
+//! dataset's image files into features, with a progress bar and ETA on stderr (a line per
+//! tenth where stderr is not a terminal). Ctrl-C stops after the current batch; what was
+//! encoded is cached, so running the command again resumes.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::CliError;
+use crate::api::Api;
+use crate::api::dto::{EncodingState, ImageEncodingDto};
+use crate::device::{DeviceArg, choose};
+use crate::store::DatasetId;
+
+/// Progress of an encoding on stderr.
+struct EncodeDisplay {
+    bar: Option<ProgressBar>,
+    logged_tenths: usize,
+}
+
+impl EncodeDisplay {
+    fn new() -> Self {
+        Self {
+            bar: None,
+            logged_tenths: 0,
+        }
+    }
+
+    fn show(&mut self, state: &ImageEncodingDto) {
+        if state.total == 0 {
+            return;
+        }
+        let eta = state
+            .eta_seconds
+            .map(|s| format!("ETA {}", clock(s)))
+            .unwrap_or_default();
+        let rate = state
+            .images_per_second
+            .map(|r| format!("{r:.1} images/s"))
+            .unwrap_or_default();
+        let cached = if state.from_cache > 0 {
+            format!("{} from cache", state.from_cache)
+        } else {
+            String::new()
+        };
+        if std::io::stderr().is_terminal() {
+            let bar = self.bar.get_or_insert_with(|| {
+                let bar = ProgressBar::new(state.total as u64);
+                bar.set_style(
+                    ProgressStyle::with_template("  encoding images [{bar:30}] {pos}/{len} {msg}")
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                );
+                bar
+            });
+            bar.set_position(state.done as u64);
+            bar.set_message(format!("{rate} {eta} {cached}").trim().to_string());
+        } else if state.done * 10 >= (self.logged_tenths + 1) * state.total {
+            self.logged_tenths = state.done * 10 / state.total;
+            eprintln!(
+                "  encoding images: {}/{} {rate} {eta} {cached}",
+                state.done, state.total
+            );
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `12:34` or `1:02:03`.
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// Encodes the image files of `dataset` on `device` with progress on stderr; Ctrl-C
+/// cancels after the current batch. Returns the final state.
+pub(super) async fn encode_with_progress(
+    api: &Api,
+    dataset: DatasetId,
+    device: DeviceArg,
+) -> Result<ImageEncodingDto, CliError> {
+    let (device, label) = choose(device);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let on_interrupt = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nstopping after the current batch (encoded images are cached)…");
+            on_interrupt.store(true, Ordering::Relaxed);
+        }
+    });
+    eprintln!("Encoding the image files of dataset {dataset} on {label}…");
+    let display = Arc::new(std::sync::Mutex::new(EncodeDisplay::new()));
+    let shown = display.clone();
+    let result = api
+        .encode_images(dataset, device, cancel, move |state| {
+            shown.lock().expect("display").show(state)
+        })
+        .await;
+    watcher.abort();
+    display.lock().expect("display").finish();
+    Ok(result?)
+}
+
+/// One paragraph on an encoding's end.
+pub(super) fn describe(state: &ImageEncodingDto, out: &mut dyn Write) -> Result<(), CliError> {
+    match state.state {
+        EncodingState::Done => {
+            let Some(result) = &state.result else {
+                return Ok(());
+            };
+            let with = &result.entities_with_image_features;
+            writeln!(
+                out,
+                "image features: {} left + {} right entities, from {} image files ({} from the cache) in {:.1} s with {}",
+                with.first().copied().unwrap_or(0),
+                with.get(1).copied().unwrap_or(0),
+                result.images,
+                result.from_cache,
+                state.elapsed_seconds,
+                result.encoder
+            )?;
+            if result.failed > 0 {
+                writeln!(
+                    out,
+                    "  {} image files could not be read or decoded (their entities are left without a feature); the first:",
+                    result.failed
+                )?;
+                for failure in &result.failures {
+                    writeln!(out, "    {}: {}", failure.path, failure.reason)?;
+                }
+            }
+        }
+        _ => {
+            if let Some(message) = &state.message {
+                writeln!(out, "image features: {message}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `dataset encode-images <id>`.
+pub(super) async fn encode_images(
+    api: &Api,
+    dataset: i64,
+    device: DeviceArg,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let state = encode_with_progress(api, DatasetId(dataset), device).await?;
+    if json {
+        super::runs::line(out, &state)?;
+    } else {
+        describe(&state, out)?;
+    }
+    if state.state == EncodingState::Cancelled {
+        return Err(CliError::Cancelled(
+            "image encoding cancelled; run the same command again to resume".into(),
+        ));
+    }
+    Ok(())
+}
