@@ -29,6 +29,12 @@ summary() {
   awk -v s="$(($(date +%s) - t0))" 'BEGIN { printf "%6.1f min  total\n", s / 60 }'
 }
 trap summary EXIT
+# A fresh clone gains nothing from incremental compilation, and its caches took a fifth of
+# the target folder; free disk is printed before and after the build because a full disk
+# shows up only as a linker's bus error.
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
+disk_free() { df -h --output=avail . | tail -1 | tr -d ' '; }
+echo "free disk here: $(disk_free)"
 step "set-up: system packages, Rust, Node and Python dependencies"
 bash scripts/setup.sh
 export ALIGNSCOPE_PYTHON="$PWD/.venv/bin/python"
@@ -63,6 +69,7 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # Burn included, so it compiled Burn a second time (~30 minutes of CI).
 step "cargo test, the desktop app built with it (the workspace's crates linted as they compile, warnings denied)"
 cargo test --workspace --locked --features alignscope/desktop
+echo "free disk after the build: $(disk_free); target folder: $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1 || true)"
 step "TypeScript bindings up to date (the export_bindings test rewrites ui/src/bindings)"
 if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
   git status --porcelain -- ui/src/bindings
