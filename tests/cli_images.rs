@@ -3,8 +3,10 @@
 //! encoder weights, a real data directory. Checked: every decodable image gets a feature,
 //! a truncated file is counted and listed (not fatal), the user's folder is untouched, a
 //! second folder with the same pictures is served from the content-hash cache, and a
-//! LoginMEA run records that its image input came from the encoder. Needs
-//! `scripts/setup.sh` to have run.
+//! LoginMEA run records that its image input came from the encoder. The import also
+//! embeds the attribute statements and names with the sentence encoder (cached per
+//! statement), and a run that asks for those modalities records where they came from.
+//! Needs `scripts/setup.sh` to have run.
 
 mod common;
 
@@ -139,6 +141,38 @@ fn image_files_are_encoded_on_import_cached_by_content_and_used_by_a_run() {
     assert_eq!(imported["images_to_encode"], false);
     let images = result["images"].as_u64().unwrap();
 
+    // The attribute statements and names were embedded too, each distinct text once.
+    let text = &imported["text_encoding"];
+    assert_eq!(text["state"], "done", "{imported}");
+    let embedded = &text["text_result"];
+    for (index, side) in ["left", "right"].into_iter().enumerate() {
+        let with_text = embedded["entities_with_attribute_text_features"][index]
+            .as_u64()
+            .unwrap();
+        let named = embedded["entities_with_name_features"][index]
+            .as_u64()
+            .unwrap();
+        assert!(with_text >= 40, "{side}: {embedded}");
+        assert_eq!(
+            named, stats[side]["entities"],
+            "every entity has a name: {embedded}"
+        );
+    }
+    let distinct = embedded["distinct"].as_u64().unwrap();
+    assert!(
+        distinct < embedded["texts"].as_u64().unwrap(),
+        "repeated statements are embedded once: {embedded}"
+    );
+    assert_eq!(imported["text_to_encode"], false);
+    for side in ["left", "right"] {
+        assert!(
+            stats[side]["entities_with_attribute_text_features"]
+                .as_u64()
+                .unwrap()
+                > 20
+        );
+    }
+
     // The same pictures in another folder cost nothing.
     let second = run_json(&[
         "--data-dir",
@@ -155,23 +189,26 @@ fn image_files_are_encoded_on_import_cached_by_content_and_used_by_a_run() {
         images - 1,
         "every picture but the truncated one was cached: {cached}"
     );
+    let cached_text = &second["text_encoding"]["text_result"];
+    assert_eq!(
+        cached_text["from_cache"].as_u64().unwrap(),
+        cached_text["distinct"].as_u64().unwrap(),
+        "every statement and name was cached: {cached_text}"
+    );
 
     // A run records where its image input came from.
     let id = imported["dataset"]["id"].as_i64().unwrap().to_string();
-    let trained = run_json(&[
-        "--data-dir",
-        data,
-        "--json",
-        "train",
-        "--dataset",
-        ours.to_str().unwrap(),
-        "--epochs",
-        "2",
-    ]);
-    assert_eq!(trained["status"], "completed", "{trained}");
-    let run_id = trained["run_id"].as_i64().unwrap().to_string();
-    let shown = run_json(&["--data-dir", data, "--json", "runs", "show", &run_id]);
-    let run = &shown["run"];
+    // Two epochs of LoginMEA on `ours` with `extra` flags; the stored run.
+    let train = |extra: &[&str]| {
+        let mut args = vec!["--data-dir", data, "--json", "train", "--dataset"];
+        args.extend([ours.to_str().unwrap(), "--epochs", "2"]);
+        args.extend(extra);
+        let trained = run_json(&args);
+        assert_eq!(trained["status"], "completed", "{trained}");
+        let run_id = trained["run_id"].as_i64().unwrap().to_string();
+        run_json(&["--data-dir", data, "--json", "runs", "show", &run_id])["run"].clone()
+    };
+    let run = &train(&[]);
     let inputs = run["config"]["modality_inputs"].as_array().unwrap();
     let image = inputs.iter().find(|m| m["modality"] == "image").unwrap();
     let source = image["source"].as_str().unwrap();
@@ -184,6 +221,38 @@ fn image_files_are_encoded_on_import_cached_by_content_and_used_by_a_run() {
         "{run}"
     );
     assert_eq!(run["dataset_id"].as_i64().unwrap().to_string(), id);
+    let text_input = inputs.iter().find(|m| m["modality"] == "attribute_text");
+    assert!(
+        text_input.is_none(),
+        "LoginMEA reads no attribute text by default"
+    );
+
+    // A run that asks for the sentence-embedding modalities records their source.
+    let with_text = train(&[
+        "--set",
+        "modalities=structure,relation,attribute,image,attribute_text,name",
+    ]);
+    let config = &with_text["config"];
+    for modality in ["attribute_text", "name"] {
+        let input = config["modality_inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["modality"] == modality)
+            .unwrap_or_else(|| panic!("no {modality} input: {config}"));
+        let source = input["source"].as_str().unwrap();
+        assert!(
+            source.contains("left: encoded by AlignScope with all-MiniLM-L6-v2")
+                && source.contains("weights sha256:"),
+            "{source}"
+        );
+        assert!(input["entities_with_features"].as_u64().unwrap() > 40);
+    }
+    let deviations = config["deviations"].to_string();
+    assert!(
+        deviations.contains("attribute_text modality"),
+        "{deviations}"
+    );
 
     // Encoding again (e.g. after new weights) is served from the cache.
     let again = run_json(&[
@@ -196,4 +265,10 @@ fn image_files_are_encoded_on_import_cached_by_content_and_used_by_a_run() {
     ]);
     assert_eq!(again["state"], "done");
     assert_eq!(again["result"]["from_cache"].as_u64().unwrap(), images - 1);
+    let text_again = run_json(&["--data-dir", data, "--json", "dataset", "encode-text", &id]);
+    assert_eq!(text_again["state"], "done");
+    assert_eq!(
+        text_again["text_result"]["from_cache"],
+        text_again["text_result"]["distinct"]
+    );
 }

@@ -27,6 +27,7 @@ pub mod numbers;
 pub mod pickle;
 pub mod problem;
 pub mod split;
+pub mod statements;
 pub mod stats;
 mod text;
 

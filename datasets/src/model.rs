@@ -123,7 +123,7 @@ pub enum FeatureOrigin {
         /// The file.
         path: PathBuf,
     },
-    /// Encoded by AlignScope from the dataset's image files.
+    /// Encoded by AlignScope from the dataset's image files or text.
     Encoded {
         /// The encoder, e.g. `EfficientNet-Lite0 (ImageNet)`.
         encoder: String,
@@ -142,15 +142,17 @@ impl fmt::Display for FeatureOrigin {
                 weights_sha256,
             } => write!(
                 f,
-                "encoded by AlignScope from the image files with {encoder} (weights sha256:{weights_sha256})"
+                "encoded by AlignScope with {encoder} (weights sha256:{weights_sha256})"
             ),
         }
     }
 }
 
-/// Precomputed image feature vectors of some entities of one graph.
+/// Feature vectors of some entities of one graph: image features (from a feature file or
+/// encoded from the image files) or sentence embeddings of the entities' attribute
+/// statements or names.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ImageFeatures {
+pub struct EntityFeatures {
     /// Where the vectors came from (not part of the content fingerprint).
     pub origin: FeatureOrigin,
     /// Length of every vector.
@@ -161,7 +163,7 @@ pub struct ImageFeatures {
     pub data: Vec<f32>,
 }
 
-impl ImageFeatures {
+impl EntityFeatures {
     /// The widest feature vector a dataset may hold: 16,384 values. Image features are
     /// 512 to 4,096 values wide (ResNet-152: 2,048; EfficientNet-Lite0: 1,280), and a run
     /// gives every entity a vector of the dataset's width, so a wider claim is refused
@@ -198,7 +200,12 @@ pub struct KnowledgeGraph {
     /// Per entity, its image files (usually zero or one).
     pub images: Vec<Vec<PathBuf>>,
     /// Precomputed image feature vectors, where the source has them.
-    pub image_features: Option<ImageFeatures>,
+    pub image_features: Option<EntityFeatures>,
+    /// Sentence embeddings of each entity's attribute statements ("key: value", their
+    /// mean), where AlignScope encoded them ([`crate::derived`]).
+    pub attribute_text_features: Option<EntityFeatures>,
+    /// Sentence embeddings of the entities' names, where AlignScope encoded them.
+    pub name_features: Option<EntityFeatures>,
 }
 
 impl KnowledgeGraph {

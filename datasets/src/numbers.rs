@@ -30,7 +30,7 @@ pub struct LiteralNumber {
 
 /// The lexical form and datatype of a literal: `"x"^^<T>` / `"x"^^xsd:T` / `"x"@en` /
 /// `"x"` / `x`.
-fn lexical_and_type(literal: &str) -> (&str, Option<&str>) {
+pub(crate) fn lexical_and_type(literal: &str) -> (&str, Option<&str>) {
     let trimmed = literal.trim();
     let Some(rest) = trimmed.strip_prefix('"') else {
         return (trimmed, None);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::model::ImageFeatures;
+use crate::model::EntityFeatures;
 
 /// Where a problem is: a file and, for text files, a 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -193,10 +193,10 @@ pub enum ProblemKind {
         /// The entity the expected length was taken from.
         first_entity: String,
     },
-    /// Feature vectors with no values, or more than [`ImageFeatures::MAX_DIM`].
+    /// Feature vectors with no values, or more than [`EntityFeatures::MAX_DIM`].
     #[error(
         "{of} has {width} values; a feature vector must have 1 to {} values",
-        ImageFeatures::MAX_DIM
+        EntityFeatures::MAX_DIM
     )]
     FeatureWidth {
         /// Which vectors: one entity's, or every row of a matrix.

@@ -68,6 +68,13 @@ pub struct GraphStats {
     pub entities_with_image_features: usize,
     /// Length of the image feature vectors, if any.
     pub image_feature_dim: Option<usize>,
+    /// Entities with a sentence embedding of their attribute statements (encoded by
+    /// AlignScope: `dataset encode-text`).
+    #[serde(default)]
+    pub entities_with_attribute_text_features: usize,
+    /// Entities with a sentence embedding of their name.
+    #[serde(default)]
+    pub entities_with_name_features: usize,
     /// Entities with an image file or feature vector.
     pub entities_with_images: usize,
     /// `entities_with_images / entities` (0 for an empty graph).
@@ -160,6 +167,11 @@ fn graph_stats(pair: &MmkgPair, side: Side, in_gold: &HashSet<u32>) -> GraphStat
         image_files: g.images.iter().map(Vec::len).sum(),
         entities_with_image_features: features.map_or(0, |f| f.count()),
         image_feature_dim: features.map(|f| f.dim),
+        entities_with_attribute_text_features: g
+            .attribute_text_features
+            .as_ref()
+            .map_or(0, |f| f.count()),
+        entities_with_name_features: g.name_features.as_ref().map_or(0, |f| f.count()),
         entities_with_images: with_images,
         image_coverage: if n == 0 {
             0.0

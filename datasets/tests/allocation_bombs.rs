@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::Path;
 
-use alignscope_datasets::model::ImageFeatures;
+use alignscope_datasets::model::EntityFeatures;
 use alignscope_datasets::npy::{NpyMatrix, write_npy_matrix};
 use alignscope_datasets::{DatasetError, LoadOptions, load};
 
@@ -135,7 +135,7 @@ fn an_absurd_shape_with_little_data_is_refused() {
 
 #[test]
 fn zero_width_and_too_wide_feature_matrices_are_refused() {
-    let max = ImageFeatures::MAX_DIM;
+    let max = EntityFeatures::MAX_DIM;
     for (shape, data, width) in [
         ("(2, 0)".to_string(), Vec::new(), 0),
         (format!("(1, {})", max + 1), vec![0; 4 * (max + 1)], max + 1),
@@ -172,7 +172,7 @@ fn our_writer_writes_no_feature_files_for_a_graph_without_vectors() {
     let dir = tempfile::tempdir().unwrap();
     ours(dir.path());
     let mut pair = load(dir.path(), &LoadOptions::default()).unwrap().pair;
-    pair.left.image_features = Some(ImageFeatures {
+    pair.left.image_features = Some(EntityFeatures {
         origin: Default::default(),
         dim: 3,
         rows: vec![None; pair.left.entities.len()],

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use alignscope_text::{SentenceEncoder, TextError};
 use alignscope_vision::{CachedEncoding, EncodeProgress, FeatureCache, ImageEncoder, VisionError};
 
 use crate::registry::RunIo;
@@ -122,5 +123,53 @@ pub fn encode_images(
         #[cfg(feature = "cuda")]
         ComputeDevice::Cuda(cuda) => ImageEncoder::<burn::backend::Cuda>::load(weights, cuda)?
             .encode_files_cached(paths, 32, cache, cancel, progress),
+    }
+}
+
+/// The sentence encoder (all-MiniLM-L6-v2) loaded on a device chosen at run time.
+#[derive(Debug)]
+pub enum DeviceSentenceEncoder {
+    /// On the CPU (Burn's Flex backend).
+    Cpu(SentenceEncoder<burn::backend::Flex>),
+    /// On an NVIDIA GPU.
+    #[cfg(feature = "cuda")]
+    Cuda(SentenceEncoder<burn::backend::Cuda>),
+}
+
+impl DeviceSentenceEncoder {
+    /// Texts per forward pass: similar lengths are batched together, so padding stays small.
+    const BATCH: usize = 32;
+
+    /// Loads the model folder `dir` onto `device`.
+    pub fn load(device: &ComputeDevice, dir: &Path) -> Result<Self, TextError> {
+        Ok(match device {
+            ComputeDevice::Cpu | ComputeDevice::CpuTensorOps => {
+                Self::Cpu(SentenceEncoder::load(dir, &Default::default())?)
+            }
+            #[cfg(feature = "cuda")]
+            ComputeDevice::Cuda(cuda) => Self::Cuda(SentenceEncoder::load(dir, cuda)?),
+        })
+    }
+
+    /// SHA-256 of the weights file, hex.
+    pub fn weights_sha256(&self) -> &str {
+        match self {
+            Self::Cpu(encoder) => encoder.weights_sha256(),
+            #[cfg(feature = "cuda")]
+            Self::Cuda(encoder) => encoder.weights_sha256(),
+        }
+    }
+
+    /// The L2-normalised 384-d embedding of each text ([`SentenceEncoder::embed`]).
+    pub fn embed(
+        &self,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<Vec<f32>>, TextError> {
+        match self {
+            Self::Cpu(encoder) => encoder.embed(texts, Self::BATCH, progress),
+            #[cfg(feature = "cuda")]
+            Self::Cuda(encoder) => encoder.embed(texts, Self::BATCH, progress),
+        }
     }
 }

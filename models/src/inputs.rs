@@ -5,6 +5,8 @@
 //! - image: L2-normalised feature vectors; an entity without one gets the mean of its
 //!   neighbours' vectors, else one vector drawn from the known vectors' per-dimension
 //!   normal distribution (mean and standard deviation), shared by all such entities.
+//! - attribute text, name: L2-normalised sentence embeddings (the mean over an entity's
+//!   statements, or its name) encoded by AlignScope; an entity without any: zeros.
 //!
 //! Each modality's matrix comes with a presence mask: which entities really have
 //! features, so a model can tell a filled-in row from a real one. The modalities are a
@@ -17,6 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use alignscope_datasets::model::{EntityFeatures, KnowledgeGraph};
 use alignscope_datasets::{MmkgPair, Side, bag_of_attributes, bag_of_relations};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
@@ -36,6 +39,11 @@ pub enum ModalityKind {
     Attribute,
     /// Image feature vectors.
     Image,
+    /// Sentence embeddings of the attribute statements (`key: value`), their mean.
+    AttributeText,
+    /// Sentence embedding of the entity's name (the papers leave names out: off unless a
+    /// run asks for it).
+    Name,
 }
 
 impl ModalityKind {
@@ -46,6 +54,8 @@ impl ModalityKind {
             Self::Relation => "relation",
             Self::Attribute => "attribute",
             Self::Image => "image",
+            Self::AttributeText => "attribute_text",
+            Self::Name => "name",
         }
     }
 }
@@ -218,6 +228,10 @@ impl ModalityInputs {
         });
         let (image, image_report) = image_input(pair, graph, rng);
         reports.push(image_report);
+        let (attribute_text, text_report) = text_input(pair, ModalityKind::AttributeText);
+        reports.push(text_report);
+        let (name, name_report) = text_input(pair, ModalityKind::Name);
+        reports.push(name_report);
         let relation = ModalityFeatures {
             matrix: ModalityInput::PerEntity {
                 width: top_k,
@@ -234,6 +248,8 @@ impl ModalityInputs {
                 (ModalityKind::Relation, relation),
                 (ModalityKind::Attribute, attribute),
                 (ModalityKind::Image, image),
+                (ModalityKind::AttributeText, attribute_text),
+                (ModalityKind::Name, name),
             ]
             .into(),
             reports,
@@ -249,6 +265,72 @@ impl ModalityInputs {
     pub fn widths(&self) -> BTreeMap<ModalityKind, usize> {
         self.features.iter().map(|(&k, f)| (k, f.width())).collect()
     }
+}
+
+/// Width of the zero stand-in when the dataset has no sentence embeddings of a kind
+/// (all-MiniLM-L6-v2's width).
+pub const ABSENT_TEXT_WIDTH: usize = 384;
+
+/// The sentence embeddings of `kind` (attribute text or name): L2-normalised where an
+/// entity has one, zeros where it has none.
+fn text_input(pair: &MmkgPair, kind: ModalityKind) -> (ModalityFeatures, ModalityInputReport) {
+    let (select, what, policy): (fn(&KnowledgeGraph) -> Option<&EntityFeatures>, _, _) = match kind
+    {
+        ModalityKind::Name => (
+            |g| g.name_features.as_ref(),
+            "names",
+            "L2-normalised sentence embedding of the entity's name; none: zeros",
+        ),
+        _ => (
+            |g| g.attribute_text_features.as_ref(),
+            "attribute statements",
+            "L2-normalised mean of the sentence embeddings of the entity's `key: value` statements; no statement: zeros",
+        ),
+    };
+    let n = pair.entity_count();
+    let width = Side::BOTH
+        .iter()
+        .filter_map(|&s| select(pair.graph(s)))
+        .find(|f| f.count() > 0)
+        .map_or(ABSENT_TEXT_WIDTH, |f| f.dim);
+    let mut present = vec![false; n];
+    let mut data = vec![0.0f32; n * width];
+    let mut sources = Vec::new();
+    for side in Side::BOTH {
+        let origin = match select(pair.graph(side)) {
+            Some(features) if features.dim == width && features.count() > 0 => {
+                for e in 0..pair.graph(side).entities.len() as u32 {
+                    if let Some(v) = features.vector(e) {
+                        let joint = pair.joint_index(side, e);
+                        present[joint] = true;
+                        data[joint * width..(joint + 1) * width].copy_from_slice(&l2_normalized(v));
+                    }
+                }
+                features.origin.to_string()
+            }
+            _ => format!(
+                "no sentence embeddings of its {what} (stand-in: zeros; `alignscope dataset encode-text` makes them)"
+            ),
+        };
+        sources.push(format!("{side}: {origin}"));
+    }
+    let known = present.iter().filter(|&&p| p).count();
+    let report = ModalityInputReport {
+        modality: kind,
+        width,
+        entities_with_features: known,
+        imputed: 0,
+        policy: policy.into(),
+        source: sources.join("; "),
+    };
+    let matrix = if known == 0 {
+        ModalityInput::Shared {
+            row: vec![0.0; width],
+        }
+    } else {
+        ModalityInput::PerEntity { width, data }
+    };
+    (ModalityFeatures { matrix, present }, report)
 }
 
 fn image_input(
@@ -393,12 +475,12 @@ pub fn l2_normalized(v: &[f32]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use alignscope_datasets::model::{Entity, ImageFeatures};
+    use alignscope_datasets::model::{Entity, FeatureOrigin};
 
     use super::*;
 
     /// Two entities a side; the left graph's features are `features`.
-    fn pair_with_left_features(features: ImageFeatures) -> MmkgPair {
+    fn pair_with_left_features(features: EntityFeatures) -> MmkgPair {
         let mut pair = MmkgPair::default();
         for side in Side::BOTH {
             pair.graph_mut(side).entities = ["a", "b"]
@@ -415,7 +497,7 @@ mod tests {
     #[test]
     fn features_without_any_vector_do_not_set_the_image_width() {
         // An empty matrix of absurd width: using its width would allocate terabytes.
-        let pair = pair_with_left_features(ImageFeatures {
+        let pair = pair_with_left_features(EntityFeatures {
             origin: Default::default(),
             dim: 1 << 40,
             rows: vec![None; 2],
@@ -429,13 +511,13 @@ mod tests {
 
     #[test]
     fn the_width_comes_from_the_side_with_vectors() {
-        let mut pair = pair_with_left_features(ImageFeatures {
+        let mut pair = pair_with_left_features(EntityFeatures {
             origin: Default::default(),
             dim: 1 << 40,
             rows: vec![None; 2],
             data: Vec::new(),
         });
-        pair.right.image_features = Some(ImageFeatures {
+        pair.right.image_features = Some(EntityFeatures {
             origin: Default::default(),
             dim: 3,
             rows: vec![Some(0), None],
@@ -455,7 +537,7 @@ mod tests {
     fn a_missing_image_is_drawn_from_the_known_vectors_distribution() {
         // Both left entities have the same vector (no spread), the right ones none and no
         // neighbours: the stand-in is that vector itself, not a random direction.
-        let pair = pair_with_left_features(ImageFeatures {
+        let pair = pair_with_left_features(EntityFeatures {
             origin: Default::default(),
             dim: 3,
             rows: vec![Some(0), Some(1)],
@@ -472,5 +554,55 @@ mod tests {
         for row in data.chunks(3) {
             assert_eq!(row, [0.6, 0.0, 0.8]);
         }
+    }
+
+    #[test]
+    fn sentence_embeddings_are_normalised_masked_and_say_where_they_came_from() {
+        let mut pair = pair_with_left_features(EntityFeatures {
+            origin: Default::default(),
+            dim: 3,
+            rows: vec![None; 2],
+            data: Vec::new(),
+        });
+        pair.left.attribute_text_features = Some(EntityFeatures {
+            origin: FeatureOrigin::Encoded {
+                encoder: "all-MiniLM-L6-v2".into(),
+                weights_sha256: "53aa".into(),
+            },
+            dim: 2,
+            rows: vec![None, Some(0)],
+            data: vec![3.0, 4.0],
+        });
+        let graph = AlignmentGraph::from_pair(&pair);
+        let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
+        let text = inputs.get(ModalityKind::AttributeText).unwrap();
+        assert_eq!(text.present, [false, true, false, false]);
+        let ModalityInput::PerEntity { width, data } = &text.matrix else {
+            panic!("one entity has text: per-entity rows expected");
+        };
+        assert_eq!(*width, 2);
+        assert_eq!(data, &[0.0, 0.0, 0.6, 0.8, 0.0, 0.0, 0.0, 0.0]);
+        let report = inputs
+            .reports
+            .iter()
+            .find(|r| r.modality == ModalityKind::AttributeText)
+            .unwrap();
+        assert_eq!(report.entities_with_features, 1);
+        assert!(
+            report
+                .source
+                .contains("left: encoded by AlignScope with all-MiniLM-L6-v2")
+        );
+        assert!(report.source.contains("right: no sentence embeddings"));
+
+        // No names embedded at all: one shared zero row of the encoder's width.
+        let name = inputs.get(ModalityKind::Name).unwrap();
+        assert_eq!(
+            name.matrix,
+            ModalityInput::Shared {
+                row: vec![0.0; ABSENT_TEXT_WIDTH]
+            }
+        );
+        assert_eq!(name.present_count(), 0);
     }
 }

@@ -73,7 +73,7 @@ pub fn planted_pair(
 /// [`planted_pair`] whose entities also have attribute keys and image vectors (noisy
 /// copies across the two graphs), so every modality carries information.
 pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
-    use alignscope_datasets::model::{AttrTriple, ImageFeatures};
+    use alignscope_datasets::model::{AttrTriple, EntityFeatures};
     let mut pair = planted_pair(entities, 12, 4, 0.1, seed);
     let mut rng = SeededRng::new(seed).fork("planted-modalities");
     let keys: Vec<u32> = (0..8)
@@ -108,7 +108,7 @@ pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
         } else {
             &mut pair.left
         };
-        graph.image_features = Some(ImageFeatures {
+        graph.image_features = Some(EntityFeatures {
             origin: Default::default(),
             dim,
             rows: (0..entities as u32).map(Some).collect(),

@@ -85,6 +85,11 @@ impl DataDir {
         self.root.join("cache").join("image-features")
     }
 
+    /// The statement cache of the sentence encoder ([`alignscope_text::StatementCache`]).
+    pub fn text_feature_cache(&self) -> PathBuf {
+        self.root.join("cache").join("text-features")
+    }
+
     /// Where encoder weights may be put by hand (searched after `$ALIGNSCOPE_ENCODER_WEIGHTS`).
     pub fn models(&self) -> PathBuf {
         self.root.join("models")

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use alignscope_datasets::model::{ImageFeatures, KnowledgeGraph};
+use alignscope_datasets::model::{EntityFeatures, KnowledgeGraph};
 use alignscope_datasets::{
     DatasetError, DemoError, DemoOptions, DemoReport, DemoSources, Side, build_demo_pair,
     write_alignscope,
@@ -205,8 +205,8 @@ fn features_of(
     graph: &KnowledgeGraph,
     entities: &[u32],
     rows: Vec<Option<Vec<f32>>>,
-) -> ImageFeatures {
-    let mut features = ImageFeatures {
+) -> EntityFeatures {
+    let mut features = EntityFeatures {
         origin: Default::default(),
         dim: FEATURE_DIM,
         rows: vec![None; graph.entities.len()],

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use alignscope_datasets::derived::{
-    EncodedImages, ImageFailure, LISTED_FAILURES, write_image_features,
+    DerivedKind, EncodedImages, ImageFailure, LISTED_FAILURES, write_features,
 };
-use alignscope_datasets::model::{FeatureOrigin, ImageFeatures, KnowledgeGraph};
+use alignscope_datasets::model::{EntityFeatures, FeatureOrigin, KnowledgeGraph};
 use alignscope_datasets::{DatasetError, MmkgPair, Side};
 use alignscope_models::compute::{self, ComputeDevice};
 use alignscope_vision::{
@@ -37,16 +37,16 @@ pub enum ImageEncodingError {
     Write(#[from] DatasetError),
 }
 
-/// How an encoding ended.
+/// How an encoding (of images, or of text: [`crate::text_features`]) ended.
 #[derive(Debug, Clone)]
-pub enum EncodingOutcome {
+pub enum EncodingOutcome<Manifest> {
     /// Features were written; the manifest says what was done.
-    Written(Box<EncodedImages>),
-    /// No graph has image files without features: nothing to do.
+    Written(Box<Manifest>),
+    /// Nothing of the kind lacks features: nothing to do.
     NothingToEncode,
-    /// A cancel stopped it; the images encoded so far are cached.
+    /// A cancel stopped it; what was encoded so far is cached.
     Cancelled {
-        /// Images encoded before the cancel.
+        /// Items encoded before the cancel.
         encoded: usize,
     },
 }
@@ -120,7 +120,7 @@ pub fn encode_dataset_images(
     device: &ComputeDevice,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(EncodeProgress),
-) -> Result<EncodingOutcome, ImageEncodingError> {
+) -> Result<EncodingOutcome<EncodedImages>, ImageEncodingError> {
     let work = work_of(pair);
     if work.paths.is_empty() {
         return Ok(EncodingOutcome::NothingToEncode);
@@ -156,7 +156,7 @@ pub fn encode_dataset_images(
             });
         }
     }
-    let mut features: [Option<ImageFeatures>; 2] = [None, None];
+    let mut features: [Option<EntityFeatures>; 2] = [None, None];
     for side in Side::BOTH {
         let graph = pair.graph(side);
         let entry = &mut manifest.sides[side.index()];
@@ -172,7 +172,7 @@ pub fn encode_dataset_images(
             .zip(&encoded.cached)
             .filter(|((s, _), cached)| *s == side && **cached)
             .count();
-        let mut table = ImageFeatures {
+        let mut table = EntityFeatures {
             origin: FeatureOrigin::Unrecorded,
             dim: FEATURE_DIM,
             rows: vec![None; graph.entities.len()],
@@ -187,8 +187,9 @@ pub fn encode_dataset_images(
         entry.entities_with_features = table.count();
         features[side.index()] = Some(table);
     }
-    write_image_features(
+    write_features(
         dest,
+        DerivedKind::Image,
         pair,
         [features[0].as_ref(), features[1].as_ref()],
         &mut manifest,

@@ -18,6 +18,7 @@ pub mod run_files;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod store;
+pub mod text_features;
 
 /// This build's version: the crate version and the commit it was built from.
 pub fn code_version() -> String {

@@ -406,10 +406,19 @@ describe('browser twin against alignscope serve', () => {
     const text = await done.textContent();
     assert.match(text, /Image features for \d+ left and\s+\d+ right entities/, text);
     assert.doesNotMatch(text, /for 0 left/, text);
+    // Then the attribute statements and names are embedded, with their own panel.
+    const textDone = page.locator(byTestId('text-encoding-done'));
+    await textDone.waitFor({ timeout: 300_000 });
+    await screenshot(page, 'e2e-import-text-done');
+    const embedded = await textDone.textContent();
+    const counts = /attribute statements of\s+[\d,]+\s+left and\s+[\d,]+\s+right entities/;
+    assert.match(embedded, counts, embedded);
+    assert.doesNotMatch(embedded, /of\s+0\s+left/, embedded);
     const dataset = (await callApi(server, 'list_datasets')).find((d) => d.name === 'emoji pictures');
     for (const side of ['left', 'right']) {
       const graph = dataset.statistics[side];
       assert.equal(graph.entities_with_image_features, graph.entities_with_image_files, side);
+      assert.ok(graph.entities_with_attribute_text_features > 0, side);
     }
 
     // Remove it from its page, after the confirmation.

@@ -31,6 +31,14 @@ pub enum TextError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The statement cache could not be read or written.
+    #[error("the statement cache {path}: {message}; delete the file to start it afresh")]
+    Cache {
+        /// The cache file or its folder.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// The tokenizer failed on some text.
     #[error("the tokenizer failed: {0}")]
     Tokenizer(String),

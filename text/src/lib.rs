@@ -9,11 +9,13 @@
 //! model's modules are Transformer → mean Pooling → Normalize).
 
 pub mod bert;
+pub mod cache;
 pub mod encoder;
 mod error;
 pub mod weights;
 
 pub use bert::HIDDEN;
+pub use cache::StatementCache;
 pub use encoder::{MAX_TOKENS, SentenceEncoder};
 pub use error::TextError;
 pub use weights::{MODEL_ENV, locate_model};

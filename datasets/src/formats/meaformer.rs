@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::folder_name;
 use super::gcn_align::{self, IdSpace};
 use crate::file::{FileKind, read_or_report};
-use crate::model::{AttrTriple, FeatureOrigin, ImageFeatures, MmkgPair, Side};
+use crate::model::{AttrTriple, EntityFeatures, FeatureOrigin, MmkgPair, Side};
 use crate::numbers::literal_number;
 use crate::pickle::{FeatureEntry, PickleKey, read_feature_dict};
 use crate::problem::{Diagnostics, Location, ProblemKind, WarningKind, quote};
@@ -162,7 +162,7 @@ fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &m
             );
             continue;
         }
-        if !ImageFeatures::accepts_dim(dim) {
+        if !EntityFeatures::accepts_dim(dim) {
             diag.error(
                 Location::file(path),
                 ProblemKind::FeatureWidth {
@@ -222,7 +222,7 @@ fn read_image_features(path: &Path, ids: &IdSpace, pair: &mut MmkgPair, diag: &m
             continue;
         }
         let graph = pair.graph_mut(side);
-        let mut features = ImageFeatures {
+        let mut features = EntityFeatures {
             origin: FeatureOrigin::File {
                 path: path.to_path_buf(),
             },

@@ -162,7 +162,7 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Loaded, DatasetError> {
         .finish()
         .map_err(|problems| DatasetError::Invalid { format, problems })?;
     if let Some(derived) = &options.derived_features {
-        crate::derived::attach_image_features(&mut pair, derived)?;
+        crate::derived::attach_all(&mut pair, derived)?;
     }
     Ok(Loaded {
         pair,

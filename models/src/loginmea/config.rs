@@ -113,11 +113,14 @@ impl Default for LoginMeaConfig {
 }
 
 impl LoginMeaConfig {
-    /// The fused (non-structure) modalities in use, in a fixed order.
+    /// The fused (non-structure) modalities in use, in a fixed order. Attribute text and
+    /// name (sentence embeddings) are AlignScope's extension, off by default.
     pub fn fused_modalities(&self) -> Vec<ModalityKind> {
         [
             ModalityKind::Relation,
             ModalityKind::Attribute,
+            ModalityKind::AttributeText,
+            ModalityKind::Name,
             ModalityKind::Image,
         ]
         .into_iter()

@@ -69,8 +69,8 @@ fn fields() -> Vec<FieldDef> {
         FieldDef::list(
             "modalities",
             Model,
-            "Modalities the model uses; leaving one out is the paper's ablation.",
-            &["structure", "relation", "attribute", "image"],
+            "Modalities the model uses; leaving one out is the paper's ablation. Attribute text (sentence embeddings of the attribute statements) and name are AlignScope's additions, off by default as the paper has neither.",
+            &["structure", "relation", "attribute", "image", "attribute_text", "name"],
         ),
         FieldDef::int(
             "bag_top_k",
@@ -255,6 +255,14 @@ impl ModelFamily for Family {
             }
             if c.graph_layer == GraphLayerKind::Gat {
                 d.push("ablation: GAT instead of relational reflection".into());
+            }
+            for extra in [ModalityKind::AttributeText, ModalityKind::Name] {
+                if c.modalities.contains(&extra) {
+                    d.push(format!(
+                        "extension: the {} modality (sentence embeddings, not in the paper) is fused like the others",
+                        extra.as_str()
+                    ));
+                }
             }
             if !c.adaptive_weights {
                 d.push("ablation: no entity-specific adaptive weights".into());

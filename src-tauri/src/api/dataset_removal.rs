@@ -10,7 +10,7 @@ use crate::store::DatasetId;
 
 impl Api {
     /// Removes `dataset` (see the module docs); refused while one of its runs is queued
-    /// or running, or its images are being encoded.
+    /// or running, or its images or text are being encoded.
     pub async fn remove_dataset(&self, dataset: DatasetId) -> ApiResult<RemovedDatasetDto> {
         let row = self.dataset_row(dataset).await?;
         if row.removed_at.is_some() {
@@ -18,10 +18,16 @@ impl Api {
                 "dataset {dataset} was already removed"
             )));
         }
-        if self.image_encoding(dataset).await?.state == super::dto::EncodingState::Encoding {
-            return Err(ApiError::conflict(format!(
-                "the images of dataset {dataset} are being encoded; cancel that first"
-            )));
+        for kind in [
+            super::dto::EncodingKind::Images,
+            super::dto::EncodingKind::Text,
+        ] {
+            if self.encoding(dataset, kind).await?.state == super::dto::EncodingState::Encoding {
+                return Err(ApiError::conflict(format!(
+                    "the {} of dataset {dataset} are being encoded; cancel that first",
+                    kind.items()
+                )));
+            }
         }
         let runs: Vec<_> = self
             .store

@@ -14,6 +14,7 @@ use super::dto::{
 use super::{Api, ApiError, ApiResult};
 use crate::image_features::needs_encoding;
 use crate::store::{DatasetId, DatasetRow, EntityRow, NewDataset, NewEntity};
+use crate::text_features::needs_text_encoding;
 
 /// Relations and neighbours listed in an entity's detail at most.
 const DETAIL_CAP: usize = 200;
@@ -133,6 +134,7 @@ impl Api {
                 already_known: true,
                 warnings,
                 images_to_encode: needs_encoding(&known),
+                text_to_encode: needs_text_encoding(&known),
             });
         }
         let name = request.name.clone().unwrap_or_else(|| {
@@ -160,12 +162,14 @@ impl Api {
             )
             .await?;
         let images_to_encode = needs_encoding(&pair);
+        let text_to_encode = needs_text_encoding(&pair);
         self.loaded.insert(id, pair);
         Ok(ImportedDataset {
             dataset: self.dataset(id).await?,
             already_known: false,
             warnings,
             images_to_encode,
+            text_to_encode,
         })
     }
 
@@ -265,7 +269,7 @@ impl Api {
             )));
         }
         let mut pair = loaded.pair;
-        alignscope_datasets::derived::attach_image_features(
+        alignscope_datasets::derived::attach_all(
             &mut pair,
             &self.data_dir.dataset_features(dataset),
         )?;

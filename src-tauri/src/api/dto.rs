@@ -52,8 +52,11 @@ pub struct ImportedDataset {
     /// Loader warnings (what was skipped and why).
     pub warnings: Vec<String>,
     /// Whether some entities have image files but no image features yet: encode them
-    /// with `encode_images` (the CLI's import does so unless `--no-encode`).
+    /// with `encode_features` (the CLI's import does so unless `--no-encode`).
     pub images_to_encode: bool,
+    /// Whether some entities have attribute statements without text embeddings yet:
+    /// encode them with `encode_features` (the CLI's import does so unless `--no-encode`).
+    pub text_to_encode: bool,
 }
 
 /// What to import.
@@ -945,7 +948,7 @@ pub struct ProjectionDto {
     pub kind: Vec<u8>,
 }
 
-/// Where an encoding of a dataset's image files stands.
+/// Where an encoding of a dataset's image files or text stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum EncodingState {
@@ -955,9 +958,9 @@ pub enum EncodingState {
     Encoding,
     /// Finished: features written (see `result`).
     Done,
-    /// The dataset has no image files without features.
+    /// The dataset has nothing of this kind to encode.
     NothingToEncode,
-    /// Stopped at a cancel; encoded images are cached, so a new start resumes.
+    /// Stopped at a cancel; what was encoded is cached, so a new start resumes.
     Cancelled,
     /// Failed (see `message`).
     Failed,
@@ -991,27 +994,60 @@ pub struct EncodedImagesDto {
     pub failures: Vec<ImageFailureDto>,
 }
 
-/// The state of a dataset's image encoding.
+/// What an encoding of a dataset's attribute statements and names produced.
 #[derive(Debug, Clone, Serialize, TS)]
-pub struct ImageEncodingDto {
+pub struct EncodedTextDto {
+    /// The encoder.
+    pub encoder: String,
+    /// SHA-256 of its weights.
+    pub weights_sha256: String,
+    /// Entities with an embedding of their statements, left graph then right.
+    pub entities_with_attribute_text_features: Vec<usize>,
+    /// Entities with an embedding of their name, left graph then right.
+    pub entities_with_name_features: Vec<usize>,
+    /// Statements and names read, repeats included.
+    pub texts: usize,
+    /// Distinct texts among them (each embedded once).
+    pub distinct: usize,
+    /// Of those, embeddings found in the cache.
+    pub from_cache: usize,
+}
+
+/// What a dataset's encoding turns into features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum EncodingKind {
+    /// Image files, by the visual encoder.
+    Images,
+    /// Attribute statements and names, by the sentence encoder.
+    Text,
+}
+
+/// The state of a dataset's image or text encoding.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct EncodingDto {
     /// The dataset.
     pub dataset: DatasetId,
+    /// What is encoded.
+    pub kind: EncodingKind,
     /// State.
     pub state: EncodingState,
-    /// Images done (encoded, from the cache, or failed).
+    /// Items done (images encoded, from the cache, or failed; distinct texts).
     pub done: usize,
-    /// Images in all.
+    /// Items in all.
     pub total: usize,
     /// Of those done, features from the cache.
     pub from_cache: usize,
     /// Seconds since the encoding started.
     pub elapsed_seconds: f64,
-    /// Images encoded per second so far (cache hits left out).
-    pub images_per_second: Option<f64>,
+    /// Items encoded per second so far (cache hits left out).
+    pub per_second: Option<f64>,
     /// Seconds left at that rate.
     pub eta_seconds: Option<f64>,
     /// Why it failed, or what to do next.
     pub message: Option<String>,
-    /// The outcome, once done.
+    /// The outcome of an image encoding, once done.
     pub result: Option<EncodedImagesDto>,
+    /// The outcome of a text encoding, once done.
+    pub text_result: Option<EncodedTextDto>,
 }

@@ -26,8 +26,8 @@ pub mod demo_status;
 pub mod dto;
 mod error;
 pub mod exports;
+pub mod feature_encoding;
 pub mod image;
-pub mod image_encoding;
 pub mod inspector;
 pub mod neighbourhood;
 pub mod overview;
@@ -57,8 +57,9 @@ pub struct Api {
     training_sets: Arc<Mutex<inspector::TrainingSets>>,
     /// The built-in demo's background build.
     demo: Arc<Mutex<demo_status::DemoProgress>>,
-    /// Background image encodings, per dataset.
-    encodings: Arc<Mutex<HashMap<DatasetId, image_encoding::BackgroundEncoding>>>,
+    /// Background encodings, per dataset and kind.
+    encodings:
+        Arc<Mutex<HashMap<(DatasetId, dto::EncodingKind), feature_encoding::BackgroundEncoding>>>,
 }
 
 impl Api {

@@ -15,7 +15,7 @@ use ts_rs::TS;
 
 use super::dto::{
     ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DemoStatusDto,
-    EntityDetailDto, EntityDto, EpochDto, ExportRequest, ImageEncodingDto, ImportRequest,
+    EncodingDto, EncodingKind, EntityDetailDto, EntityDto, EpochDto, ExportRequest, ImportRequest,
     ImportedDataset, NeighbourhoodDto, PairContextDto, ProjectionDto, QueryOrder,
     RemovedDatasetDto, ReviewItemDto, ReviewProgressDto, ReviewStrategy, RunAnalysisDto,
     RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto, StartRunRequest,
@@ -202,22 +202,29 @@ api_calls! {
         /// The dataset.
         dataset: DatasetId,
     } -> RemovedDatasetDto => |api| api.remove_dataset(dataset).await;
-    /// Starts encoding a dataset's image files into features in the background (on the
-    /// CPU, through the content-hash cache) unless it is running; its state.
-    StartImageEncoding {
+    /// Starts encoding a dataset's image files (or its attribute statements and names)
+    /// into features in the background (on the CPU, through the cache) unless it is
+    /// running; its state.
+    StartEncoding {
         /// The dataset.
         dataset: DatasetId,
-    } -> ImageEncodingDto => |api| api.start_image_encoding(dataset).await;
-    /// Where a dataset's background image encoding stands (progress, ETA, outcome).
-    ImageEncoding {
+        /// Images or text.
+        kind: EncodingKind,
+    } -> EncodingDto => |api| api.start_encoding(dataset, kind).await;
+    /// Where a dataset's background encoding of a kind stands (progress, ETA, outcome).
+    Encoding {
         /// The dataset.
         dataset: DatasetId,
-    } -> ImageEncodingDto => |api| api.image_encoding(dataset).await;
-    /// Asks a dataset's background image encoding to stop after the current batch.
-    CancelImageEncoding {
+        /// Images or text.
+        kind: EncodingKind,
+    } -> EncodingDto => |api| api.encoding(dataset, kind).await;
+    /// Asks a dataset's background encoding of a kind to stop after the current batch.
+    CancelEncoding {
         /// The dataset.
         dataset: DatasetId,
-    } -> ImageEncodingDto => |api| api.cancel_image_encoding(dataset).await;
+        /// Images or text.
+        kind: EncodingKind,
+    } -> EncodingDto => |api| api.cancel_encoding(dataset, kind).await;
     /// Entities whose label, key or name contains `query` (both graphs unless `side`).
     SearchEntities {
         /// The dataset.

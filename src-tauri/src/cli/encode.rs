@@ -1,7 +1,8 @@
-//! `alignscope dataset encode-images`, and the encoding step of `dataset import`: a
-//! dataset's image files into features, with a progress bar and ETA on stderr (a line per
-//! tenth where stderr is not a terminal). Ctrl-C stops after the current batch; what was
-//! encoded is cached, so running the command again resumes.
+//! `alignscope dataset encode-images` and `dataset encode-text`, and the encoding steps of
+//! `dataset import`: a dataset's image files, or its attribute statements and names, into
+//! features, with a progress bar and ETA on stderr (a line per tenth where stderr is not a
+//! terminal). Ctrl-C stops after the current batch; what was encoded is cached, so
+//! running the command again resumes.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::CliError;
 use crate::api::Api;
-use crate::api::dto::{EncodingState, ImageEncodingDto};
+use crate::api::dto::{EncodingDto, EncodingKind, EncodingState};
 use crate::device::{DeviceArg, choose};
 use crate::store::DatasetId;
 
@@ -29,7 +30,11 @@ impl EncodeDisplay {
         }
     }
 
-    fn show(&mut self, state: &ImageEncodingDto) {
+    fn show(&mut self, state: &EncodingDto) {
+        let (what, unit) = match state.kind {
+            EncodingKind::Images => ("images", "images/s"),
+            EncodingKind::Text => ("text", "texts/s"),
+        };
         if state.total == 0 {
             return;
         }
@@ -38,8 +43,8 @@ impl EncodeDisplay {
             .map(|s| format!("ETA {}", clock(s)))
             .unwrap_or_default();
         let rate = state
-            .images_per_second
-            .map(|r| format!("{r:.1} images/s"))
+            .per_second
+            .map(|r| format!("{r:.1} {unit}"))
             .unwrap_or_default();
         let cached = if state.from_cache > 0 {
             format!("{} from cache", state.from_cache)
@@ -50,9 +55,11 @@ impl EncodeDisplay {
             let bar = self.bar.get_or_insert_with(|| {
                 let bar = ProgressBar::new(state.total as u64);
                 bar.set_style(
-                    ProgressStyle::with_template("  encoding images [{bar:30}] {pos}/{len} {msg}")
-                        .expect("valid template")
-                        .progress_chars("=> "),
+                    ProgressStyle::with_template(&format!(
+                        "  encoding {what} [{{bar:30}}] {{pos}}/{{len}} {{msg}}"
+                    ))
+                    .expect("valid template")
+                    .progress_chars("=> "),
                 );
                 bar
             });
@@ -61,7 +68,7 @@ impl EncodeDisplay {
         } else if state.done * 10 >= (self.logged_tenths + 1) * state.total {
             self.logged_tenths = state.done * 10 / state.total;
             eprintln!(
-                "  encoding images: {}/{} {rate} {eta} {cached}",
+                "  encoding {what}: {}/{} {rate} {eta} {cached}",
                 state.done, state.total
             );
         }
@@ -84,27 +91,32 @@ fn clock(seconds: f64) -> String {
     }
 }
 
-/// Encodes the image files of `dataset` on `device` with progress on stderr; Ctrl-C
-/// cancels after the current batch. Returns the final state.
+/// Encodes the image files or the text of `dataset` on `device` with progress on stderr;
+/// Ctrl-C cancels after the current batch. Returns the final state.
 pub(super) async fn encode_with_progress(
     api: &Api,
     dataset: DatasetId,
+    kind: EncodingKind,
     device: DeviceArg,
-) -> Result<ImageEncodingDto, CliError> {
+) -> Result<EncodingDto, CliError> {
     let (device, label) = choose(device);
     let cancel = Arc::new(AtomicBool::new(false));
     let on_interrupt = cancel.clone();
     let watcher = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping after the current batch (encoded images are cached)…");
+            eprintln!("\nstopping after the current batch (what was encoded is cached)…");
             on_interrupt.store(true, Ordering::Relaxed);
         }
     });
-    eprintln!("Encoding the image files of dataset {dataset} on {label}…");
+    let what = match kind {
+        EncodingKind::Images => "image files",
+        EncodingKind::Text => "attribute statements and names",
+    };
+    eprintln!("Encoding the {what} of dataset {dataset} on {label}…");
     let display = Arc::new(std::sync::Mutex::new(EncodeDisplay::new()));
     let shown = display.clone();
     let result = api
-        .encode_images(dataset, device, cancel, move |state| {
+        .encode_features(dataset, kind, device, cancel, move |state| {
             shown.lock().expect("display").show(state)
         })
         .await;
@@ -114,9 +126,29 @@ pub(super) async fn encode_with_progress(
 }
 
 /// One paragraph on an encoding's end.
-pub(super) fn describe(state: &ImageEncodingDto, out: &mut dyn Write) -> Result<(), CliError> {
+pub(super) fn describe(state: &EncodingDto, out: &mut dyn Write) -> Result<(), CliError> {
     match state.state {
         EncodingState::Done => {
+            if let Some(text) = &state.text_result {
+                let pair = |v: &[usize]| {
+                    format!(
+                        "{} left + {} right",
+                        v.first().copied().unwrap_or(0),
+                        v.get(1).copied().unwrap_or(0)
+                    )
+                };
+                writeln!(
+                    out,
+                    "text embeddings: statements of {} entities, names of {}; {} texts ({} distinct, {} from the cache) in {:.1} s with {}",
+                    pair(&text.entities_with_attribute_text_features),
+                    pair(&text.entities_with_name_features),
+                    text.texts,
+                    text.distinct,
+                    text.from_cache,
+                    state.elapsed_seconds,
+                    text.encoder
+                )?;
+            }
             let Some(result) = &state.result else {
                 return Ok(());
             };
@@ -144,31 +176,40 @@ pub(super) fn describe(state: &ImageEncodingDto, out: &mut dyn Write) -> Result<
         }
         _ => {
             if let Some(message) = &state.message {
-                writeln!(out, "image features: {message}")?;
+                let what = match state.kind {
+                    EncodingKind::Images => "image features",
+                    EncodingKind::Text => "text embeddings",
+                };
+                writeln!(out, "{what}: {message}")?;
             }
         }
     }
     Ok(())
 }
 
-/// `dataset encode-images <id>`.
-pub(super) async fn encode_images(
+/// `dataset encode-images <id>` and `dataset encode-text <id>`.
+pub(super) async fn encode(
     api: &Api,
     dataset: i64,
+    kind: EncodingKind,
     device: DeviceArg,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let state = encode_with_progress(api, DatasetId(dataset), device).await?;
+    let state = encode_with_progress(api, DatasetId(dataset), kind, device).await?;
     if json {
         super::runs::line(out, &state)?;
     } else {
         describe(&state, out)?;
     }
     if state.state == EncodingState::Cancelled {
-        return Err(CliError::Cancelled(
-            "image encoding cancelled; run the same command again to resume".into(),
-        ));
+        let command = match kind {
+            EncodingKind::Images => "encode-images",
+            EncodingKind::Text => "encode-text",
+        };
+        return Err(CliError::Cancelled(format!(
+            "encoding cancelled; `alignscope dataset {command} {dataset}` resumes it"
+        )));
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::api::dto::EncodingKind;
 use alignscope_datasets::{DatasetError, Format, LoadOptions};
 use clap::{Args, Parser, Subcommand};
 
@@ -112,11 +113,12 @@ pub enum DatasetCommand {
         /// Display name [default: the folder's name].
         #[arg(long)]
         name: Option<String>,
-        /// Do not encode image files into features now (`dataset encode-images` does it
-        /// later; until then runs use a stand-in for images).
+        /// Do not encode image files and attribute text into features now (`dataset
+        /// encode-images` and `dataset encode-text` do it later; until then runs use
+        /// stand-ins).
         #[arg(long)]
         no_encode: bool,
-        /// Where to encode images.
+        /// Where to encode.
         #[arg(long, value_enum, default_value = "cpu")]
         device: crate::device::DeviceArg,
     },
@@ -124,6 +126,16 @@ pub enum DatasetCommand {
     /// hash in the data directory: unchanged images cost nothing; Ctrl-C stops and a new
     /// run resumes).
     EncodeImages {
+        /// Dataset id (`alignscope dataset list`).
+        id: i64,
+        /// Where to encode.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: crate::device::DeviceArg,
+    },
+    /// Embed a registered dataset's attribute statements ("key: value") and entity names
+    /// with the local sentence encoder (all-MiniLM-L6-v2), each distinct text once and
+    /// cached in the data directory; Ctrl-C stops and a new run resumes.
+    EncodeText {
         /// Dataset id (`alignscope dataset list`).
         id: i64,
         /// Where to encode.
@@ -246,7 +258,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }),
         Command::Dataset(DatasetCommand::EncodeImages { id, device }) => {
             with_api(data_dir, |api| async move {
-                encode::encode_images(&api, id, device, json, out).await
+                encode::encode(&api, id, EncodingKind::Images, device, json, out).await
+            })
+        }
+        Command::Dataset(DatasetCommand::EncodeText { id, device }) => {
+            with_api(data_dir, |api| async move {
+                encode::encode(&api, id, EncodingKind::Text, device, json, out).await
             })
         }
         Command::Dataset(DatasetCommand::Remove { id, yes }) => {

@@ -58,6 +58,12 @@ pub(super) fn render_report(r: &InspectReport, out: &mut dyn Write) -> io::Resul
             None => "none".to_string(),
         },
     )?;
+    row(out, "text embeddings: statements", &|g| {
+        thousands(g.entities_with_attribute_text_features)
+    })?;
+    row(out, "  names", &|g| {
+        thousands(g.entities_with_name_features)
+    })?;
     row(out, "dangling (no gold pair)", &|g| {
         thousands(g.dangling_entities)
     })?;

@@ -7,7 +7,9 @@ use clap::Subcommand;
 
 use super::{CliError, SourceArgs};
 use crate::api::Api;
-use crate::api::dto::{ImportRequest, ReviewStrategy, RunDto, SideDto};
+use crate::api::dto::{
+    EncodingDto, EncodingKind, EncodingState, ImportRequest, ReviewStrategy, RunDto, SideDto,
+};
 use crate::store::RunId;
 
 /// A graph.
@@ -109,22 +111,53 @@ pub async fn import(
             name,
         })
         .await?;
+    let unfinished = |state: &EncodingDto| {
+        matches!(
+            state.state,
+            EncodingState::Cancelled | EncodingState::Failed
+        )
+    };
     let encoding = match encode {
         Some(device) if imported.images_to_encode => {
-            let state =
-                super::encode::encode_with_progress(api, imported.dataset.id, device).await?;
-            imported.dataset = api.dataset(imported.dataset.id).await?;
-            imported.images_to_encode = matches!(
-                state.state,
-                crate::api::dto::EncodingState::Cancelled | crate::api::dto::EncodingState::Failed
-            );
+            let state = super::encode::encode_with_progress(
+                api,
+                imported.dataset.id,
+                EncodingKind::Images,
+                device,
+            )
+            .await?;
+            imported.images_to_encode = unfinished(&state);
             Some(state)
         }
         _ => None,
     };
+    let cancelled = |state: &Option<EncodingDto>| {
+        state
+            .as_ref()
+            .is_some_and(|s| s.state == EncodingState::Cancelled)
+    };
+    let text_encoding = match encode {
+        Some(device) if imported.text_to_encode && !cancelled(&encoding) => {
+            let state = super::encode::encode_with_progress(
+                api,
+                imported.dataset.id,
+                EncodingKind::Text,
+                device,
+            )
+            .await?;
+            imported.text_to_encode = unfinished(&state);
+            Some(state)
+        }
+        _ => None,
+    };
+    if encoding.is_some() || text_encoding.is_some() {
+        imported.dataset = api.dataset(imported.dataset.id).await?;
+    }
     if json {
         let mut value = serde_json::to_value(&imported).map_err(std::io::Error::from)?;
         value["image_encoding"] = serde_json::to_value(&encoding).map_err(std::io::Error::from)?;
+        value["text_encoding"] =
+            serde_json::to_value(&text_encoding).map_err(std::io::Error::from)?;
         return line(out, &value);
     }
     let d = &imported.dataset;
@@ -153,14 +186,25 @@ pub async fn import(
         )?,
         None => {}
     }
-    if encoding
-        .as_ref()
-        .is_some_and(|s| s.state == crate::api::dto::EncodingState::Cancelled)
-    {
-        return Err(CliError::Cancelled(format!(
-            "dataset {} is registered but its image encoding was cancelled; `alignscope dataset encode-images {}` resumes it",
-            d.id, d.id
-        )));
+    match &text_encoding {
+        Some(state) => super::encode::describe(state, out)?,
+        None if imported.text_to_encode => writeln!(
+            out,
+            "  its attribute statements have no text embeddings yet: `alignscope dataset encode-text {}` makes them",
+            d.id
+        )?,
+        None => {}
+    }
+    for (state, command) in [
+        (&encoding, "encode-images"),
+        (&text_encoding, "encode-text"),
+    ] {
+        if cancelled(state) {
+            return Err(CliError::Cancelled(format!(
+                "dataset {} is registered but its encoding was cancelled; `alignscope dataset {command} {}` resumes it",
+                d.id, d.id
+            )));
+        }
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 import type { DatasetId } from "./DatasetId";
 import type { DecisionSource } from "./DecisionSource";
 import type { DeviceArg } from "./DeviceArg";
+import type { EncodingKind } from "./EncodingKind";
 import type { ExportFormat } from "./ExportFormat";
 import type { QueryOrder } from "./QueryOrder";
 import type { ReviewStrategy } from "./ReviewStrategy";
@@ -38,19 +39,31 @@ name?: string, } } | { "method": "remove_dataset", "params": {
 /**
  * The dataset.
  */
-dataset: DatasetId, } } | { "method": "start_image_encoding", "params": { 
+dataset: DatasetId, } } | { "method": "start_encoding", "params": { 
 /**
  * The dataset.
  */
-dataset: DatasetId, } } | { "method": "image_encoding", "params": { 
+dataset: DatasetId, 
+/**
+ * Images or text.
+ */
+kind: EncodingKind, } } | { "method": "encoding", "params": { 
 /**
  * The dataset.
  */
-dataset: DatasetId, } } | { "method": "cancel_image_encoding", "params": { 
+dataset: DatasetId, 
+/**
+ * Images or text.
+ */
+kind: EncodingKind, } } | { "method": "cancel_encoding", "params": { 
 /**
  * The dataset.
  */
-dataset: DatasetId, } } | { "method": "search_entities", "params": { 
+dataset: DatasetId, 
+/**
+ * Images or text.
+ */
+kind: EncodingKind, } } | { "method": "search_entities", "params": { 
 /**
  * The dataset.
  */

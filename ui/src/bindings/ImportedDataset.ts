@@ -19,6 +19,11 @@ already_known: boolean,
 warnings: Array<string>, 
 /**
  * Whether some entities have image files but no image features yet: encode them
- * with `encode_images` (the CLI's import does so unless `--no-encode`).
+ * with `encode_features` (the CLI's import does so unless `--no-encode`).
  */
-images_to_encode: boolean, };
+images_to_encode: boolean, 
+/**
+ * Whether some entities have attribute statements without text embeddings yet:
+ * encode them with `encode_features` (the CLI's import does so unless `--no-encode`).
+ */
+text_to_encode: boolean, };

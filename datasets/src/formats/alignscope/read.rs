@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::file::{FileKind, read_or_report};
 use crate::model::{
-    AttrTriple, Entity, FeatureOrigin, GoldPair, ImageFeatures, MmkgPair, NamedSplit, RelTriple,
+    AttrTriple, Entity, EntityFeatures, FeatureOrigin, GoldPair, MmkgPair, NamedSplit, RelTriple,
     Side, Split, Vocabulary,
 };
 use crate::npy::{NpyMatrix, read_npy_matrix};
@@ -434,7 +434,7 @@ fn read_features(
     table: &KeyTable,
     entity_count: usize,
     diag: &mut Diagnostics,
-) -> Option<ImageFeatures> {
+) -> Option<EntityFeatures> {
     let matrix_path = side_dir.join(FEATURES);
     let keys_path = side_dir.join(FEATURE_KEYS);
     match (matrix_path.exists(), keys_path.exists()) {
@@ -508,7 +508,7 @@ fn read_features(
     if diag.error_count() > errors_before {
         return None;
     }
-    Some(ImageFeatures {
+    Some(EntityFeatures {
         origin: FeatureOrigin::File { path: matrix_path },
         dim: matrix.cols,
         rows,
@@ -517,7 +517,7 @@ fn read_features(
 }
 
 /// Reads a side's feature matrix, refusing shapes no dataset has: no rows, or rows
-/// of a width outside `1..=ImageFeatures::MAX_DIM`.
+/// of a width outside `1..=EntityFeatures::MAX_DIM`.
 fn read_feature_matrix(path: &Path, side: Side, diag: &mut Diagnostics) -> Option<NpyMatrix> {
     let what = format!("the image feature matrix, one row per key of {FEATURE_KEYS}");
     let bytes = read_or_report(path, FileKind::Features, Some(&what), diag)?;
@@ -545,7 +545,7 @@ fn shape_problem(matrix: &NpyMatrix, side: Side) -> Option<ProblemKind> {
             keys: format!("{side}/{FEATURE_KEYS}"),
         });
     }
-    if !ImageFeatures::accepts_dim(matrix.cols) {
+    if !EntityFeatures::accepts_dim(matrix.cols) {
         return Some(ProblemKind::FeatureWidth {
             of: format!("every row of the matrix (shape {shape})"),
             width: matrix.cols,

@@ -32,6 +32,8 @@ describe('dataset statistics', () => {
       imageCoverage: 0.5,
       entitiesWithImageFiles: null,
       entitiesWithImageFeatures: null,
+      attributeTriples: null,
+      entitiesWithAttributeText: null,
     });
     expect(s.right.triples).toBeNull();
     expect(s.goldPairs).toBe(80);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { needsImageEncoding, overallImageCoverage, summarise } from './datasets';
+import { needsImageEncoding, needsTextEncoding, overallImageCoverage, summarise } from './datasets';
 
 const graph = (files: number, features: number, entities = 10) => ({
   entities,
@@ -29,5 +29,25 @@ describe('dataset statistics', () => {
     expect(old.left.entitiesWithImageFiles).toBeNull();
     expect(needsImageEncoding(old)).toBe(false);
     expect(overallImageCoverage(old)).toBeNull();
+  });
+});
+
+describe('text embeddings', () => {
+  const withText = (attributes: number, embedded: number) => ({
+    entities: 10,
+    attribute_triples: attributes,
+    entities_with_attribute_text_features: embedded,
+  });
+
+  it('are due where a graph has attribute triples and no embeddings', () => {
+    const stats = { left: withText(7, 0), right: withText(0, 0), gold_pairs: 3 };
+    expect(needsTextEncoding(summarise(stats))).toBe(true);
+  });
+
+  it('are not due once made, or without attributes', () => {
+    const done = { left: withText(7, 6), right: withText(3, 2), gold_pairs: 3 };
+    expect(needsTextEncoding(summarise(done))).toBe(false);
+    const none = { left: withText(0, 0), right: withText(0, 0), gold_pairs: 3 };
+    expect(needsTextEncoding(summarise(none))).toBe(false);
   });
 });

@@ -8,6 +8,8 @@ export interface GraphSummary {
   imageCoverage: number | null;
   entitiesWithImageFiles: number | null;
   entitiesWithImageFeatures: number | null;
+  attributeTriples: number | null;
+  entitiesWithAttributeText: number | null;
 }
 
 export interface DatasetSummary {
@@ -32,6 +34,8 @@ function graph(value: JsonValue | undefined): GraphSummary {
     imageCoverage: num(field(value, 'image_coverage')),
     entitiesWithImageFiles: num(field(value, 'entities_with_image_files')),
     entitiesWithImageFeatures: num(field(value, 'entities_with_image_features')),
+    attributeTriples: num(field(value, 'attribute_triples')),
+    entitiesWithAttributeText: num(field(value, 'entities_with_attribute_text_features')),
   };
 }
 
@@ -39,6 +43,16 @@ function graph(value: JsonValue | undefined): GraphSummary {
 export function needsImageEncoding(s: DatasetSummary): boolean {
   return [s.left, s.right].some(
     (g) => (g.entitiesWithImageFiles ?? 0) > 0 && (g.entitiesWithImageFeatures ?? 0) === 0,
+  );
+}
+
+/**
+ * Whether a graph of the dataset has attribute triples but no text embeddings of them yet
+ * (statistics recorded before text embeddings existed count as needing them).
+ */
+export function needsTextEncoding(s: DatasetSummary): boolean {
+  return [s.left, s.right].some(
+    (g) => (g.attributeTriples ?? 0) > 0 && (g.entitiesWithAttributeText ?? 0) === 0,
   );
 }
 
