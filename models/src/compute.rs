@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use alignscope_text::{SentenceEncoder, TextError};
-use alignscope_vision::{CachedEncoding, EncodeProgress, FeatureCache, ImageEncoder, VisionError};
+use alignscope_vision::{CachedEncoding, DirectEncoder, EncodeProgress, FeatureCache, VisionError};
 
 use crate::registry::RunIo;
 use crate::run::{self, PreparedRun, RunError, RunResult};
@@ -101,12 +101,12 @@ pub fn execute(
 
 /// 1280-d EfficientNet-Lite0 features of the image files `paths` on `device`, with the
 /// ImageNet weights at `weights`, through the content-hash `cache` (see
-/// [`ImageEncoder::encode_files_cached`]: cached images cost nothing, `cancel` stops
+/// [`alignscope_vision::ImageEncoder::encode_files_cached`]: cached images cost nothing, `cancel` stops
 /// between batches).
 ///
-/// On the CPU this uses Burn's Flex backend one image at a time, the fastest setting
-/// measured (`vision/examples/bench_encoder.rs`: about 18 images/s on 2 cores, against
-/// 15 for ndarray; larger batches were slower on both); on CUDA, batches of 32.
+/// On the CPU this is the direct path ([`DirectEncoder`]: each image decoded and encoded
+/// on one core, all cores at once; `vision/examples/bench_encoder.rs` measures it against
+/// the Burn path it replaced); on CUDA, the Burn model in batches of 32.
 pub fn encode_images(
     device: &ComputeDevice,
     weights: &Path,
@@ -117,12 +117,13 @@ pub fn encode_images(
 ) -> Result<CachedEncoding, VisionError> {
     match device {
         ComputeDevice::Cpu | ComputeDevice::CpuTensorOps => {
-            ImageEncoder::<burn::backend::Flex>::load(weights, &Default::default())?
-                .encode_files_cached(paths, 1, cache, cancel, progress)
+            DirectEncoder::load(weights)?.encode_files_cached(paths, cache, cancel, progress)
         }
         #[cfg(feature = "cuda")]
-        ComputeDevice::Cuda(cuda) => ImageEncoder::<burn::backend::Cuda>::load(weights, cuda)?
-            .encode_files_cached(paths, 32, cache, cancel, progress),
+        ComputeDevice::Cuda(cuda) => {
+            alignscope_vision::ImageEncoder::<burn::backend::Cuda>::load(weights, cuda)?
+                .encode_files_cached(paths, 32, cache, cancel, progress)
+        }
     }
 }
 

@@ -1,16 +1,21 @@
-//! Encoder throughput on CPU: images per second over a folder of images, per batch size.
+//! Encoder throughput on the CPU, today's path against the one it replaced, in one run:
+//! the Burn model on the Flex backend one image at a time (the CPU path until the direct
+//! one existed) and [`DirectEncoder`] (one image per core). Both end to end from the
+//! files (read, decode, resize, network) on the same images, then the largest feature
+//! difference between them.
 //!
-//! `cargo run --release -p alignscope-vision --example bench_encoder -- <image dir> [count]`
-//! (e.g. `scripts/demo-sources/node_modules/emoji-datasource-twitter/img/twitter/64`).
-//! Preprocessing (decode, resize) is timed separately from the network.
+//! `cargo run --release -p alignscope-vision --example bench_encoder -- <image dir> [count]
+//! [direct]` (e.g. `scripts/demo-sources/node_modules/emoji-datasource-twitter/img/twitter/64`);
+//! `direct` runs the direct path alone (for a profiler).
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use alignscope_vision::{ImageEncoder, locate_weights, preprocess};
-use burn::backend::ndarray::NdArrayDevice;
-use burn::backend::{Flex, NdArray};
-use burn::prelude::Backend;
+use alignscope_vision::{
+    DirectEncoder, FEATURE_DIM, FeatureCache, ImageEncoder, locate_weights, preprocess,
+};
+use burn::backend::Flex;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -19,59 +24,76 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("usage: bench_encoder <image dir> [count]")?,
     );
     let count: usize = args.next().map(|c| c.parse()).transpose()?.unwrap_or(256);
+    let direct_only = args.next().is_some_and(|a| a == "direct");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)?
         .flatten()
         .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "png"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|e| e == "png" || e == "jpg" || e == "jpeg")
+        })
         .collect();
     paths.sort();
     paths.truncate(count);
     let weights = locate_weights(&[])?;
-    println!("== Flex backend");
-    bench::<Flex>(&weights, &paths, &Default::default())?;
-    println!("== NdArray backend");
-    bench::<NdArray>(&weights, &paths, &NdArrayDevice::Cpu)?;
-    Ok(())
-}
+    println!(
+        "{} images from {}, {} threads",
+        paths.len(),
+        dir.display(),
+        rayon::current_num_threads()
+    );
 
-fn bench<B: Backend>(
-    weights: &std::path::Path,
-    paths: &[PathBuf],
-    device: &B::Device,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let started = Instant::now();
-    let encoder = ImageEncoder::<B>::load(weights, device)?;
-    println!("weights loaded in {:.2} s", started.elapsed().as_secs_f64());
     let started = Instant::now();
     let inputs: Vec<Vec<f32>> = paths
         .iter()
         .map(|p| preprocess(p))
         .collect::<Result<_, _>>()?;
-    let preprocess_seconds = started.elapsed().as_secs_f64();
-    println!(
-        "preprocess: {} images in {preprocess_seconds:.2} s = {:.1} images/s",
-        inputs.len(),
-        inputs.len() as f64 / preprocess_seconds
-    );
-    for batch in [1usize, 4, 16] {
-        let started = Instant::now();
-        for chunk in inputs.chunks(batch) {
-            let _ = encoder.features(chunk).into_data();
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        println!(
-            "network, batch {batch:>2}: {} images in {seconds:.2} s = {:.1} images/s",
-            inputs.len(),
-            inputs.len() as f64 / seconds
-        );
-    }
-    let started = Instant::now();
-    let encoded = encoder.encode_files(paths, 1, &mut |_| {})?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "end to end (encode_files, batch 1): {} images in {seconds:.2} s = {:.1} images/s",
-        encoded.features.len(),
-        encoded.features.len() as f64 / seconds
+        "decode + resize alone, one thread: {:.1} images/s",
+        inputs.len() as f64 / seconds
+    );
+
+    if direct_only {
+        let direct = DirectEncoder::load(&weights)?;
+        let started = Instant::now();
+        let _ = direct.features(&inputs);
+        let rate = inputs.len() as f64 / started.elapsed().as_secs_f64();
+        println!("direct network alone: {rate:.1} images/s");
+        return Ok(());
+    }
+    let burn = ImageEncoder::<Flex>::load(&weights, &Default::default())?;
+    let started = Instant::now();
+    let before = burn.encode_files(&paths, 1, &mut |_| {})?;
+    let burn_seconds = started.elapsed().as_secs_f64();
+    let burn_rate = paths.len() as f64 / burn_seconds;
+    println!("before: Burn (Flex) batch 1, from the files: {burn_rate:.1} images/s");
+
+    let direct = DirectEncoder::load(&weights)?;
+    let scratch = tempfile::tempdir()?;
+    let cache = FeatureCache::open(scratch.path(), "bench", FEATURE_DIM)?;
+    let started = Instant::now();
+    let after = direct.encode_files_cached(&paths, &cache, &AtomicBool::new(false), &mut |_| {})?;
+    let direct_seconds = started.elapsed().as_secs_f64();
+    let direct_rate = paths.len() as f64 / direct_seconds;
+    println!(
+        "after: direct, from the files (hashing and an empty cache included): {direct_rate:.1} images/s"
+    );
+    println!("speed-up: {:.2}x", direct_rate / burn_rate);
+
+    let mut worst = 0.0f32;
+    let mut largest = 0.0f32;
+    for (a, b) in before.features.iter().zip(&after.features) {
+        if let (Some(a), Some(b)) = (a, b) {
+            for (x, y) in a.iter().zip(b) {
+                worst = worst.max((x - y).abs());
+                largest = largest.max(x.abs());
+            }
+        }
+    }
+    println!(
+        "largest feature difference: {worst:e} (largest feature value {largest:.3}; relative {:e})",
+        worst / largest.max(f32::MIN_POSITIVE)
     );
     Ok(())
 }

@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::prelude::*;
+use rayon::prelude::*;
 
 use crate::VisionError;
 use crate::cache::{ContentHash, FeatureCache};
+use crate::direct::DirectEfficientNet;
 use crate::efficientnet::{EfficientNetLite0, FEATURE_DIM};
 use crate::preprocess::{INPUT_LEN, INPUT_SIZE, preprocess, preprocess_bytes};
-use crate::weights::load_efficientnet;
+use crate::weights::{load_efficientnet, read_folded};
 
 /// How far an encoding has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,77 +158,193 @@ impl<B: Backend> ImageEncoder<B> {
         cancel: &AtomicBool,
         progress: &mut dyn FnMut(EncodeProgress),
     ) -> Result<CachedEncoding, VisionError> {
-        let mut result = CachedEncoding {
-            features: vec![None; paths.len()],
-            cached: vec![false; paths.len()],
-            ..CachedEncoding::default()
-        };
-        let unreadable = |path: &Path, error: std::io::Error| VisionError::Image {
-            path: path.to_path_buf(),
-            source: image::ImageError::IoError(error),
-        };
-        let mut pending = Vec::new();
-        for (index, path) in paths.iter().enumerate() {
-            match ContentHash::of_file(path) {
-                Ok(hash) => match cache.get(&hash) {
-                    Some(vector) => {
-                        result.features[index] = Some(vector);
-                        result.cached[index] = true;
-                        result.from_cache += 1;
-                    }
-                    None => pending.push((index, hash)),
-                },
-                Err(error) => result.failures.push((index, unreadable(path, error))),
-            }
-        }
-        let mut report = |result: &CachedEncoding| {
-            progress(EncodeProgress {
-                done: result.from_cache + result.encoded + result.failures.len(),
-                total: paths.len(),
-                from_cache: result.from_cache,
-            })
-        };
-        report(&result);
-        for batch in pending.chunks(batch_size.max(1)) {
-            if cancel.load(Ordering::Relaxed) {
-                result.cancelled = true;
-                break;
-            }
-            let mut inputs = Vec::with_capacity(batch.len());
-            let mut slots = Vec::with_capacity(batch.len());
-            for &(index, _) in batch {
-                let path = &paths[index];
-                let decoded = std::fs::read(path)
-                    .map_err(|error| unreadable(path, error))
-                    .and_then(|bytes| {
-                        // The file may have changed since it was hashed: key the
-                        // feature by the bytes actually encoded.
-                        let hash = ContentHash::of(&bytes);
-                        preprocess_bytes(&bytes, path).map(|input| (input, hash))
-                    });
-                match decoded {
-                    Ok((input, hash)) => {
+        let mut encode = |files: &[(&Path, Vec<u8>)]| {
+            let mut decoded = Vec::with_capacity(files.len());
+            let mut inputs = Vec::with_capacity(files.len());
+            for (path, bytes) in files {
+                match preprocess_bytes(bytes, path) {
+                    Ok(input) => {
                         inputs.push(input);
-                        slots.push((index, hash));
+                        decoded.push(None);
                     }
-                    Err(error) => result.failures.push((index, error)),
+                    Err(error) => decoded.push(Some(error)),
                 }
             }
-            if !inputs.is_empty() {
-                let rows = self
-                    .features(&inputs)
+            let rows = if inputs.is_empty() {
+                Vec::new()
+            } else {
+                self.features(&inputs)
                     .into_data()
                     .convert::<f32>()
                     .into_vec::<f32>()
-                    .map_err(|error| VisionError::Inference(format!("{error:?}")))?;
-                for ((index, hash), vector) in slots.into_iter().zip(rows.chunks(FEATURE_DIM)) {
-                    cache.put(&hash, vector)?;
-                    result.features[index] = Some(vector.to_vec());
+                    .map_err(|error| VisionError::Inference(format!("{error:?}")))?
+            };
+            let mut rows = rows.chunks(FEATURE_DIM);
+            Ok(decoded
+                .into_iter()
+                .map(|failed| match failed {
+                    Some(error) => Err(error),
+                    None => Ok(rows.next().unwrap_or_default().to_vec()),
+                })
+                .collect())
+        };
+        encode_through_cache(paths, batch_size, cache, cancel, progress, &mut encode)
+    }
+}
+
+/// EfficientNet-Lite0 on the CPU through [`DirectEfficientNet`]: each image decoded and
+/// encoded on one core, as many at once as there are cores (rayon).
+#[derive(Debug)]
+pub struct DirectEncoder {
+    net: DirectEfficientNet,
+}
+
+impl DirectEncoder {
+    /// Images per batch: the cancel and progress granularity (a few per core).
+    pub const BATCH: usize = 16;
+
+    /// Loads the weights at `weights`.
+    pub fn load(weights: &Path) -> Result<Self, VisionError> {
+        Ok(Self {
+            net: DirectEfficientNet::new(&read_folded(weights)?),
+        })
+    }
+
+    /// The 1280-d features of preprocessed images, in parallel.
+    pub fn features(&self, images: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        images
+            .par_iter()
+            .map(|image| self.net.features(image))
+            .collect()
+    }
+
+    /// [`ImageEncoder::encode_files_cached`] on this path: decode and network in parallel
+    /// over the images of each batch of [`Self::BATCH`].
+    pub fn encode_files_cached(
+        &self,
+        paths: &[PathBuf],
+        cache: &FeatureCache,
+        cancel: &AtomicBool,
+        progress: &mut dyn FnMut(EncodeProgress),
+    ) -> Result<CachedEncoding, VisionError> {
+        let mut encode = |files: &[(&Path, Vec<u8>)]| {
+            Ok(files
+                .par_iter()
+                .map(|(path, bytes)| {
+                    preprocess_bytes(bytes, path).map(|input| self.net.features(&input))
+                })
+                .collect())
+        };
+        encode_through_cache(paths, Self::BATCH, cache, cancel, progress, &mut encode)
+    }
+}
+
+/// Encodes a batch of files given as their bytes: per file its feature or why it failed.
+type BatchEncoder<'a> =
+    dyn FnMut(&[(&Path, Vec<u8>)]) -> Result<Vec<Result<Vec<f32>, VisionError>>, VisionError> + 'a;
+
+/// The cached encoding both paths share: look every file up by content hash, then read
+/// the others `batch_size` at a time, encode them with `encode` and cache each feature
+/// at once.
+fn encode_through_cache(
+    paths: &[PathBuf],
+    batch_size: usize,
+    cache: &FeatureCache,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(EncodeProgress),
+    encode: &mut BatchEncoder<'_>,
+) -> Result<CachedEncoding, VisionError> {
+    let mut result = CachedEncoding {
+        features: vec![None; paths.len()],
+        cached: vec![false; paths.len()],
+        ..CachedEncoding::default()
+    };
+    let unreadable = |path: &Path, error: std::io::Error| VisionError::Image {
+        path: path.to_path_buf(),
+        source: image::ImageError::IoError(error),
+    };
+    let mut pending = Vec::new();
+    // Files with the same bytes as an earlier pending one (the same picture under two
+    // names): encoded once, the feature copied.
+    let mut twins = Vec::new();
+    let mut first_of: std::collections::HashMap<ContentHash, usize> = Default::default();
+    for (index, path) in paths.iter().enumerate() {
+        match ContentHash::of_file(path) {
+            Ok(hash) => match cache.get(&hash) {
+                Some(vector) => {
+                    result.features[index] = Some(vector);
+                    result.cached[index] = true;
+                    result.from_cache += 1;
+                }
+                None => match first_of.get(&hash) {
+                    Some(&first) => twins.push((index, first)),
+                    None => {
+                        first_of.insert(hash, index);
+                        pending.push((index, hash));
+                    }
+                },
+            },
+            Err(error) => result.failures.push((index, unreadable(path, error))),
+        }
+    }
+    let mut report = |result: &CachedEncoding| {
+        progress(EncodeProgress {
+            done: result.from_cache + result.encoded + result.failures.len(),
+            total: paths.len(),
+            from_cache: result.from_cache,
+        })
+    };
+    report(&result);
+    for batch in pending.chunks(batch_size.max(1)) {
+        if cancel.load(Ordering::Relaxed) {
+            result.cancelled = true;
+            break;
+        }
+        let mut files = Vec::with_capacity(batch.len());
+        let mut slots = Vec::with_capacity(batch.len());
+        for &(index, _) in batch {
+            let path = &paths[index];
+            match std::fs::read(path) {
+                Ok(bytes) => {
+                    // The file may have changed since it was hashed: key the feature by
+                    // the bytes actually encoded.
+                    slots.push((index, ContentHash::of(&bytes)));
+                    files.push((path.as_path(), bytes));
+                }
+                Err(error) => result.failures.push((index, unreadable(path, error))),
+            }
+        }
+        let features = encode(&files)?;
+        for ((index, hash), feature) in slots.into_iter().zip(features) {
+            match feature {
+                Ok(vector) => {
+                    cache.put(&hash, &vector)?;
+                    result.features[index] = Some(vector);
                     result.encoded += 1;
                 }
+                Err(error) => result.failures.push((index, error)),
             }
-            report(&result);
         }
-        Ok(result)
+        report(&result);
     }
+    if !result.cancelled && !twins.is_empty() {
+        for (index, first) in twins {
+            match result.features[first].clone() {
+                Some(vector) => {
+                    result.features[index] = Some(vector);
+                    result.encoded += 1;
+                }
+                None => result.failures.push((
+                    index,
+                    VisionError::Inference(format!(
+                        "{} has the same bytes as {}, which could not be encoded",
+                        paths[index].display(),
+                        paths[first].display()
+                    )),
+                )),
+            }
+        }
+        report(&result);
+    }
+    Ok(result)
 }

@@ -12,6 +12,7 @@
 //! (inference only; numerically the same function).
 
 pub mod cache;
+pub mod direct;
 pub mod efficientnet;
 pub mod encoder;
 mod error;
@@ -21,7 +22,7 @@ pub mod weights;
 
 pub use cache::{ContentHash, FeatureCache, weights_sha256};
 pub use efficientnet::{EfficientNetLite0, FEATURE_DIM, IMAGENET_CLASSES};
-pub use encoder::{CachedEncoding, EncodeProgress, EncodedImages, ImageEncoder};
+pub use encoder::{CachedEncoding, DirectEncoder, EncodeProgress, EncodedImages, ImageEncoder};
 pub use error::VisionError;
 pub use preprocess::{INPUT_SIZE, preprocess, preprocess_bytes};
 pub use weights::{WEIGHTS_FILE_NAME, locate_weights};

@@ -12,7 +12,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use burn::nn::Linear;
-use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 
 use crate::VisionError;
@@ -74,11 +73,37 @@ pub fn locate_weights(extra_dirs: &[PathBuf]) -> Result<PathBuf, VisionError> {
     })
 }
 
-/// Loads EfficientNet-Lite0 with the weights at `path` onto `device`.
-pub fn load_efficientnet<B: Backend>(
-    path: &Path,
-    device: &B::Device,
-) -> Result<EfficientNetLite0<B>, VisionError> {
+/// One convolution with its batch norm folded in: PyTorch weight layout
+/// `[out, in / groups, k, k]`.
+#[derive(Debug, Clone)]
+pub(crate) struct FoldedConv {
+    pub shape: ConvShape,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// One MBConv block's folded convolutions.
+#[derive(Debug, Clone)]
+pub(crate) struct FoldedBlock {
+    pub expand: Option<FoldedConv>,
+    pub depthwise: FoldedConv,
+    pub project: FoldedConv,
+    pub residual: bool,
+}
+
+/// EfficientNet-Lite0's weights with every batch norm folded in, before they go to a
+/// device: the Burn model and the direct CPU path are both built from this.
+#[derive(Debug, Clone)]
+pub(crate) struct FoldedNet {
+    pub stem: FoldedConv,
+    pub blocks: Vec<FoldedBlock>,
+    pub head: FoldedConv,
+    /// The classifier: `[1000, 1280]` and `[1000]`.
+    pub classifier: (Vec<f32>, Vec<f32>),
+}
+
+/// Reads the weights at `path` and folds the batch norms.
+pub(crate) fn read_folded(path: &Path) -> Result<FoldedNet, VisionError> {
     let unreadable = |message: String| VisionError::WeightsUnreadable {
         path: path.to_path_buf(),
         message,
@@ -86,7 +111,14 @@ pub fn load_efficientnet<B: Backend>(
     let bytes = read_weights_file(path).map_err(unreadable)?;
     let tensors = read_state_dict(&bytes).map_err(|error| unreadable(error.to_string()))?;
     let weights = StateDict { path, tensors };
-    let stem = weights.folded_conv(
+    let pointwise = |input, output| ConvShape {
+        input,
+        output,
+        kernel: 1,
+        stride: 1,
+        groups: 1,
+    };
+    let stem = weights.folded(
         "_conv_stem",
         "_bn0",
         ConvShape {
@@ -96,7 +128,6 @@ pub fn load_efficientnet<B: Backend>(
             stride: 2,
             groups: 1,
         },
-        device,
     )?;
     let mut blocks = Vec::new();
     for (index, spec) in block_specs().into_iter().enumerate() {
@@ -105,15 +136,13 @@ pub fn load_efficientnet<B: Backend>(
         let expand = if spec.expand == 1 {
             None
         } else {
-            Some(weights.folded_pointwise(
+            Some(weights.folded(
                 &format!("{prefix}._expand_conv"),
                 &format!("{prefix}._bn0"),
-                spec.input,
-                hidden,
-                device,
+                pointwise(spec.input, hidden),
             )?)
         };
-        let depthwise = weights.folded_conv(
+        let depthwise = weights.folded(
             &format!("{prefix}._depthwise_conv"),
             &format!("{prefix}._bn1"),
             ConvShape {
@@ -123,16 +152,13 @@ pub fn load_efficientnet<B: Backend>(
                 stride: spec.stride,
                 groups: hidden,
             },
-            device,
         )?;
-        let project = weights.folded_pointwise(
+        let project = weights.folded(
             &format!("{prefix}._project_conv"),
             &format!("{prefix}._bn2"),
-            hidden,
-            spec.output,
-            device,
+            pointwise(hidden, spec.output),
         )?;
-        blocks.push(MbConvBlock {
+        blocks.push(FoldedBlock {
             expand,
             depthwise,
             project,
@@ -140,14 +166,70 @@ pub fn load_efficientnet<B: Backend>(
         });
     }
     let last_stage = STAGES[STAGES.len() - 1];
-    let head =
-        weights.folded_pointwise("_conv_head", "_bn1", last_stage.output, FEATURE_DIM, device)?;
-    let classifier = weights.linear("_fc", FEATURE_DIM, IMAGENET_CLASSES, device)?;
-    Ok(EfficientNetLite0 {
+    let head = weights.folded(
+        "_conv_head",
+        "_bn1",
+        pointwise(last_stage.output, FEATURE_DIM),
+    )?;
+    let classifier = (
+        weights.values("_fc.weight", &[IMAGENET_CLASSES, FEATURE_DIM])?,
+        weights.values("_fc.bias", &[IMAGENET_CLASSES])?,
+    );
+    Ok(FoldedNet {
         stem,
         blocks,
         head,
         classifier,
+    })
+}
+
+/// Loads EfficientNet-Lite0 with the weights at `path` onto `device`.
+pub fn load_efficientnet<B: Backend>(
+    path: &Path,
+    device: &B::Device,
+) -> Result<EfficientNetLite0<B>, VisionError> {
+    let net = read_folded(path)?;
+    let conv = |c: &FoldedConv| {
+        let weight = Tensor::<B, 4>::from_data(
+            TensorData::new(c.weight.clone(), c.shape.weight_dims()),
+            device,
+        );
+        let bias =
+            Tensor::<B, 1>::from_data(TensorData::new(c.bias.clone(), [c.shape.output]), device);
+        c.shape.build(weight, bias)
+    };
+    let pointwise = |c: &FoldedConv| Pointwise {
+        weight: Tensor::from_data(
+            TensorData::new(c.weight.clone(), [c.shape.output, c.shape.input]),
+            device,
+        ),
+        bias: Tensor::from_data(TensorData::new(c.bias.clone(), [c.shape.output]), device),
+    };
+    let blocks = net
+        .blocks
+        .iter()
+        .map(|b| MbConvBlock {
+            expand: b.expand.as_ref().map(pointwise),
+            depthwise: conv(&b.depthwise),
+            project: pointwise(&b.project),
+            residual: b.residual,
+        })
+        .collect();
+    let (fc_weight, fc_bias) = &net.classifier;
+    let weight = Tensor::<B, 2>::from_data(
+        TensorData::new(fc_weight.clone(), [IMAGENET_CLASSES, FEATURE_DIM]),
+        device,
+    );
+    let bias =
+        Tensor::<B, 1>::from_data(TensorData::new(fc_bias.clone(), [IMAGENET_CLASSES]), device);
+    Ok(EfficientNetLite0 {
+        stem: conv(&net.stem),
+        blocks,
+        head: pointwise(&net.head),
+        classifier: Linear {
+            weight: burn::module::Param::from_tensor(weight.transpose()),
+            bias: Some(burn::module::Param::from_tensor(bias)),
+        },
     })
 }
 
@@ -207,51 +289,8 @@ impl StateDict<'_> {
         Ok(tensor.values.clone())
     }
 
-    /// Convolution `conv` with batch norm `norm` folded into its weight and bias.
-    fn folded_conv<B: Backend>(
-        &self,
-        conv: &str,
-        norm: &str,
-        shape: ConvShape,
-        device: &B::Device,
-    ) -> Result<Conv2d<B>, VisionError> {
-        let (weight, bias) = self.folded(conv, norm, shape)?;
-        let dims = shape.weight_dims();
-        let weight = Tensor::<B, 4>::from_data(TensorData::new(weight, dims), device);
-        let bias = Tensor::<B, 1>::from_data(TensorData::new(bias, [shape.output]), device);
-        Ok(shape.build(weight, bias))
-    }
-
-    /// A 1×1 convolution `conv` (batch norm `norm` folded in) as a [`Pointwise`] product.
-    fn folded_pointwise<B: Backend>(
-        &self,
-        conv: &str,
-        norm: &str,
-        input: usize,
-        output: usize,
-        device: &B::Device,
-    ) -> Result<Pointwise<B>, VisionError> {
-        let shape = ConvShape {
-            input,
-            output,
-            kernel: 1,
-            stride: 1,
-            groups: 1,
-        };
-        let (weight, bias) = self.folded(conv, norm, shape)?;
-        Ok(Pointwise {
-            weight: Tensor::from_data(TensorData::new(weight, [output, input]), device),
-            bias: Tensor::from_data(TensorData::new(bias, [output]), device),
-        })
-    }
-
     /// The folded weight (PyTorch layout) and bias of convolution `conv` and norm `norm`.
-    fn folded(
-        &self,
-        conv: &str,
-        norm: &str,
-        shape: ConvShape,
-    ) -> Result<(Vec<f32>, Vec<f32>), VisionError> {
+    fn folded(&self, conv: &str, norm: &str, shape: ConvShape) -> Result<FoldedConv, VisionError> {
         let dims = shape.weight_dims();
         let mut weight = self.values(&format!("{conv}.weight"), &dims)?;
         let channels = [shape.output];
@@ -269,24 +308,10 @@ impl StateDict<'_> {
             }
             bias.push((f64::from(beta[channel]) - f64::from(mean[channel]) * scale) as f32);
         }
-        Ok((weight, bias))
-    }
-
-    /// A linear layer; PyTorch stores `[out, in]`, Burn multiplies by `[in, out]`.
-    fn linear<B: Backend>(
-        &self,
-        name: &str,
-        input: usize,
-        output: usize,
-        device: &B::Device,
-    ) -> Result<Linear<B>, VisionError> {
-        let weight = self.values(&format!("{name}.weight"), &[output, input])?;
-        let bias = self.values(&format!("{name}.bias"), &[output])?;
-        let weight = Tensor::<B, 2>::from_data(TensorData::new(weight, [output, input]), device);
-        let bias = Tensor::<B, 1>::from_data(TensorData::new(bias, [output]), device);
-        Ok(Linear {
-            weight: burn::module::Param::from_tensor(weight.transpose()),
-            bias: Some(burn::module::Param::from_tensor(bias)),
+        Ok(FoldedConv {
+            shape,
+            weight,
+            bias,
         })
     }
 }

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use alignscope_vision::{FEATURE_DIM, IMAGENET_CLASSES, ImageEncoder, locate_weights, preprocess};
+use alignscope_vision::{
+    DirectEncoder, FEATURE_DIM, IMAGENET_CLASSES, ImageEncoder, locate_weights, preprocess,
+};
 use burn::backend::NdArray;
 use burn::backend::ndarray::NdArrayDevice;
 use burn::tensor::activation::softmax;
@@ -179,4 +181,64 @@ fn the_cache_serves_a_second_encoding_and_a_cancel_stops_before_the_next_batch()
     }
     let plain = encoder.encode_files(&paths[3..], 1, &mut |_| {}).unwrap();
     assert_eq!(plain.features[0], cold.features[3], "cached = encoded now");
+}
+
+/// The direct CPU path computes the same features as the Burn model (to 1e-4 of the
+/// largest value), on the real photos and an emoji-like flat image, and its cached
+/// encoding agrees with the Burn path's.
+#[test]
+fn the_direct_cpu_path_gives_the_burn_models_features() {
+    use std::sync::atomic::AtomicBool;
+
+    use alignscope_vision::FeatureCache;
+
+    let Some((weights, images)) = assets() else {
+        return;
+    };
+    let burn = ImageEncoder::<Cpu>::load(&weights, &NdArrayDevice::Cpu).expect("weights load");
+    let direct = DirectEncoder::load(&weights).expect("weights load");
+    let mut inputs = vec![
+        preprocess(&images.join("chelsea.png")).expect("chelsea decodes"),
+        preprocess(&images.join("coffee.png")).expect("coffee decodes"),
+    ];
+    // A flat grey square with one bright corner: padding and borders matter most here.
+    let mut flat = vec![0.1f32; inputs[0].len()];
+    for v in flat.iter_mut().take(224 * 20) {
+        *v = 0.9;
+    }
+    inputs.push(flat);
+    let expected = burn.features(&inputs).into_data().to_vec::<f32>().unwrap();
+    let found = direct.features(&inputs);
+    for (i, (want, got)) in expected.chunks(FEATURE_DIM).zip(&found).enumerate() {
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let worst = want
+            .iter()
+            .zip(got)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        println!("image {i}: worst difference {worst:e} (largest value {scale})");
+        assert!(
+            worst <= 1e-4 * scale.max(1.0),
+            "image {i}: {worst} vs {scale}"
+        );
+    }
+
+    let scratch = tempfile::tempdir().unwrap();
+    let cache = FeatureCache::open(scratch.path(), "lite0-direct", FEATURE_DIM).unwrap();
+    let paths = vec![
+        images.join("chelsea.png"),
+        scratch.path().join("gone.png"),
+        images.join("coffee.png"),
+    ];
+    let encoded = direct
+        .encode_files_cached(&paths, &cache, &AtomicBool::new(false), &mut |_| {})
+        .unwrap();
+    assert_eq!((encoded.encoded, encoded.failures.len()), (2, 1));
+    assert_eq!(encoded.failures[0].0, 1);
+    let first = encoded.features[0].as_ref().unwrap();
+    let reference = &expected[..FEATURE_DIM];
+    let worst = first
+        .iter()
+        .zip(reference)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(worst < 1e-3, "{worst}");
 }

@@ -375,7 +375,8 @@ pub async fn train(
         eprintln!("warning: {w}");
     }
     // Text embeddings cost minutes on a large graph: made only for a model that reads them.
-    let needs = registry::find(&args.model)?.input_needs(&settings)?;
+    let needs =
+        registry::find(&args.model)?.input_needs(&registry::resolve(&args.model, &settings)?)?;
     let reads_text = needs
         .modalities
         .iter()
