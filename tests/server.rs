@@ -576,6 +576,8 @@ fn demo_builds_in_the_background_images_are_served_and_training_streams_events()
     );
     assert_eq!(status, 404);
 
+    background_encoding_runs_where_asked(&server);
+
     // A short run, watched through the event stream.
     let events = subscribe(&server);
     let run = server.ok(
@@ -618,6 +620,96 @@ fn demo_builds_in_the_background_images_are_served_and_training_streams_events()
             .len(),
         2
     );
+}
+
+/// The demo written in our own format without image features, imported over HTTP and
+/// encoded in the background: images on the device chosen by default, text on CUDA asked
+/// for, which without a GPU falls back to the CPU and says so.
+fn background_encoding_runs_where_asked(server: &Server) {
+    let demo = std::fs::read_dir(server._home.path().join("demo"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .expect("the demo's folder")
+        .path();
+    let ours = tempfile::tempdir().unwrap();
+    let converted = ours.path().join("ours");
+    let run = common::alignscope(&[
+        "dataset",
+        "convert",
+        demo.to_str().unwrap(),
+        "--to",
+        converted.to_str().unwrap(),
+        "--without-image-features",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let imported = server.ok(
+        "import_dataset",
+        json!({"path": converted, "format": "alignscope"}),
+    );
+    assert_eq!(imported["images_to_encode"], true, "{imported}");
+    let id = imported["dataset"]["id"].clone();
+
+    // What runs where: the default is CUDA where a GPU answers; CUDA asked for falls back.
+    let (default_device, asked_cuda) = if cfg!(feature = "cuda") {
+        let gpu = server.ok("training_options", json!({}))["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "cuda" && d["available"] == true);
+        if gpu {
+            ("cuda:0", "cuda:0")
+        } else {
+            ("cpu", "cpu (no cuda device)")
+        }
+    } else {
+        ("cpu", "cpu (cuda not compiled in)")
+    };
+    for (kind, params, device) in [
+        (
+            "images",
+            json!({"dataset": id, "kind": "images"}),
+            default_device,
+        ),
+        (
+            "text",
+            json!({"dataset": id, "kind": "text", "device": "cuda"}),
+            asked_cuda,
+        ),
+    ] {
+        let started = server.ok("start_encoding", params);
+        assert_eq!(started["device"], device, "{started}");
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let state = loop {
+            let state = server.ok("encoding", json!({"dataset": id, "kind": kind}));
+            if state["state"] != "encoding" {
+                break state;
+            }
+            assert!(Instant::now() < deadline, "{kind} still encoding: {state}");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(state["state"], "done", "{state}");
+        assert_eq!(state["device"], device, "{state}");
+    }
+    let datasets = server.ok("list_datasets", json!({}));
+    let stats = &datasets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id)
+        .expect("the imported dataset")["statistics"];
+    for side in ["left", "right"] {
+        for counted in [
+            "entities_with_image_features",
+            "entities_with_attribute_text_features",
+            "entities_with_name_features",
+        ] {
+            assert!(
+                stats[side][counted].as_u64().unwrap() > 0,
+                "{side} {counted}: {stats}"
+            );
+        }
+    }
 }
 
 /// Entity search latency on DBP15K zh_en (about 39k entities) through the HTTP API:

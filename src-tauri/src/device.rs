@@ -33,6 +33,32 @@ pub fn choose(asked: DeviceArg) -> (ComputeDevice, &'static str) {
     }
 }
 
+/// Whether this build has CUDA and a GPU answers (probed once per process: a probe loads
+/// the driver, which takes a moment).
+pub fn cuda_available() -> bool {
+    cuda_answers()
+}
+
+/// The device to use when the user did not choose: CUDA where it answers, else the CPU.
+pub fn preferred() -> DeviceArg {
+    if cuda_available() {
+        DeviceArg::Cuda
+    } else {
+        DeviceArg::Cpu
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_answers() -> bool {
+    false
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_answers() -> bool {
+    static PROBE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROBE.get_or_init(|| ComputeDevice::probe_cuda().is_some())
+}
+
 #[cfg(not(feature = "cuda"))]
 fn choose_cuda() -> (ComputeDevice, &'static str) {
     eprintln!(

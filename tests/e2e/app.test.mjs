@@ -406,6 +406,9 @@ describe('browser twin against alignscope serve', () => {
     const text = await done.textContent();
     assert.match(text, /Image features for \d+ left and\s+\d+ right entities/, text);
     assert.doesNotMatch(text, /for 0 left/, text);
+    // Where it ran: the CPU by default on a machine without a GPU, so no device chooser.
+    assert.match(text, /on cpu\./, text);
+    assert.equal(await page.locator(byTestId('image-encoding-device-choice')).count(), 0);
     // Then the attribute statements and names are embedded, with their own panel.
     const textDone = page.locator(byTestId('text-encoding-done'));
     await textDone.waitFor({ timeout: 300_000 });

@@ -89,6 +89,19 @@ impl<B: Backend> ImageEncoder<B> {
         self.model.features(input)
     }
 
+    /// Features of preprocessed images as one row-major vector ([`FEATURE_DIM`] values per
+    /// image; empty for no image).
+    fn feature_rows(&self, images: &[Vec<f32>]) -> Result<Vec<f32>, VisionError> {
+        if images.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.features(images)
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|error| VisionError::Inference(format!("{error:?}")))
+    }
+
     /// Encodes the image files `paths`, `batch_size` at a time, reporting progress after
     /// each batch. Files that cannot be read or decoded are reported in
     /// [`EncodedImages::failures`], not fatal.
@@ -118,16 +131,7 @@ impl<B: Backend> ImageEncoder<B> {
                     }
                 }
             }
-            let mut rows = if inputs.is_empty() {
-                Vec::new()
-            } else {
-                self.features(&inputs)
-                    .into_data()
-                    .convert::<f32>()
-                    .into_vec::<f32>()
-                    .map_err(|error| VisionError::Inference(format!("{error:?}")))?
-            }
-            .into_iter();
+            let mut rows = self.feature_rows(&inputs)?.into_iter();
             for decoded in slots {
                 encoded.features.push(if decoded {
                     Some(rows.by_ref().take(FEATURE_DIM).collect())
@@ -170,15 +174,7 @@ impl<B: Backend> ImageEncoder<B> {
                     Err(error) => decoded.push(Some(error)),
                 }
             }
-            let rows = if inputs.is_empty() {
-                Vec::new()
-            } else {
-                self.features(&inputs)
-                    .into_data()
-                    .convert::<f32>()
-                    .into_vec::<f32>()
-                    .map_err(|error| VisionError::Inference(format!("{error:?}")))?
-            };
+            let rows = self.feature_rows(&inputs)?;
             let mut rows = rows.chunks(FEATURE_DIM);
             Ok(decoded
                 .into_iter()

@@ -3,12 +3,12 @@
 //! (or begins building: the full pair takes minutes of image encoding), and the UI polls
 //! [`Api::demo_status`] for its progress.
 //!
-//! The build is [`crate::demo::ensure_demo`] on the CPU, then an idempotent import. Where
-//! the demo's sources or the encoder's weights are missing the state is `unavailable`,
-//! with a message saying how to install them.
+//! The build is [`crate::demo::ensure_demo`] (images encoded on CUDA where a GPU answers,
+//! else on the CPU), then an idempotent import. Where the demo's sources or the encoder's
+//! weights are missing the state is `unavailable`, with a message saying how to install
+//! them.
 
 use alignscope_datasets::{DemoError, DemoOptions, Side};
-use alignscope_models::compute::ComputeDevice;
 use alignscope_vision::VisionError;
 
 use super::datasets::canonical;
@@ -160,7 +160,9 @@ impl Api {
         let options = self.demo_options();
         let api = self.clone();
         let built = tokio::task::spawn_blocking(move || {
-            ensure_demo(&data, None, &options, &ComputeDevice::Cpu, &mut |stage| {
+            // The images are encoded on CUDA where a GPU answers, else on the CPU.
+            let (device, _) = crate::device::choose(crate::device::preferred());
+            ensure_demo(&data, None, &options, &device, &mut |stage| {
                 api.demo_progress().on(stage)
             })
         })

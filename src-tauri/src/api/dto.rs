@@ -1032,6 +1032,8 @@ pub struct EncodingDto {
     pub kind: EncodingKind,
     /// State.
     pub state: EncodingState,
+    /// Where it runs or ran ("cpu", "cuda:0", "cpu (no cuda device)"); none before a start.
+    pub device: Option<String>,
     /// Items done (images encoded, from the cache, or failed; distinct texts).
     pub done: usize,
     /// Items in all.

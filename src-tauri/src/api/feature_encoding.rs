@@ -18,6 +18,7 @@ use super::dto::{
     EncodedImagesDto, EncodedTextDto, EncodingDto, EncodingKind, EncodingState, ImageFailureDto,
 };
 use super::{Api, ApiError, ApiResult};
+use crate::device::DeviceArg;
 use crate::image_features::{EncodingOutcome, encode_dataset_images};
 use crate::store::DatasetId;
 use crate::text_features::encode_dataset_text;
@@ -61,10 +62,12 @@ impl EncodingKind {
     }
 }
 
-/// The state of an encoding of `dataset` that started at `started`, at `progress`.
+/// The state of an encoding of `dataset` on `device` that started at `started`, at
+/// `progress`.
 fn progress_dto(
     dataset: DatasetId,
     kind: EncodingKind,
+    device: &'static str,
     started: Instant,
     progress: EncodeProgress,
 ) -> EncodingDto {
@@ -75,6 +78,7 @@ fn progress_dto(
         dataset,
         kind,
         state: EncodingState::Encoding,
+        device: Some(device.into()),
         done: progress.done,
         total: progress.total,
         from_cache: progress.from_cache,
@@ -140,6 +144,7 @@ fn ended(
         dataset,
         kind,
         state,
+        device: None,
         done: 0,
         total: 0,
         from_cache: 0,
@@ -153,14 +158,15 @@ fn ended(
 }
 
 impl Api {
-    /// Encodes the image files or the text of `dataset` on `device` in the calling task,
-    /// reporting each batch to `progress`; `cancel` stops it between batches (what was
-    /// encoded is cached, so the next call resumes). Returns the final state.
+    /// Encodes the image files or the text of `dataset` on `device` (named `device_label`
+    /// in its states) in the calling task, reporting each batch to `progress`; `cancel`
+    /// stops it between batches (what was encoded is cached, so the next call resumes).
+    /// Returns the final state.
     pub async fn encode_features(
         &self,
         dataset: DatasetId,
         kind: EncodingKind,
-        device: ComputeDevice,
+        (device, device_label): (ComputeDevice, &'static str),
         cancel: Arc<AtomicBool>,
         mut progress: impl FnMut(&EncodingDto) + Send + 'static,
     ) -> ApiResult<EncodingDto> {
@@ -173,10 +179,10 @@ impl Api {
             total: 0,
             from_cache: 0,
         };
-        let mut last = progress_dto(dataset, kind, started, none);
+        let mut last = progress_dto(dataset, kind, device_label, started, none);
         let (outcome, last) = tokio::task::spawn_blocking(move || {
             let mut report = |p| {
-                last = progress_dto(dataset, kind, started, p);
+                last = progress_dto(dataset, kind, device_label, started, p);
                 progress(&last);
             };
             let outcome: Result<Ended, String> = match kind {
@@ -245,14 +251,21 @@ impl Api {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Starts encoding the image files or the text of `dataset` in the background on the
-    /// CPU, unless one of that kind is running; its state.
+    /// Starts encoding the image files or the text of `dataset` in the background on
+    /// `device` (by default CUDA where it answers, else the CPU), unless one of that kind
+    /// is running; its state.
     pub async fn start_encoding(
         &self,
         dataset: DatasetId,
         kind: EncodingKind,
+        device: Option<DeviceArg>,
     ) -> ApiResult<EncodingDto> {
         self.dataset_row(dataset).await?;
+        let chosen = tokio::task::spawn_blocking(move || {
+            crate::device::choose(device.unwrap_or_else(crate::device::preferred))
+        })
+        .await
+        .map_err(|e| ApiError::new(super::ErrorCode::Internal, format!("device probe: {e}")))?;
         let cancel = {
             let mut encodings = self.encodings();
             if let Some(running) = encodings
@@ -263,6 +276,7 @@ impl Api {
             }
             let cancel = Arc::new(AtomicBool::new(false));
             let mut state = ended(dataset, kind, EncodingState::Encoding, None);
+            state.device = Some(chosen.1.into());
             state.message = Some(format!(
                 "Reading the {} and looking them up in the cache…",
                 kind.items()
@@ -280,7 +294,7 @@ impl Api {
         tokio::spawn(async move {
             let reporter = api.clone();
             let end = api
-                .encode_features(dataset, kind, ComputeDevice::Cpu, cancel, move |state| {
+                .encode_features(dataset, kind, chosen, cancel, move |state| {
                     if let Some(entry) = reporter.encodings().get_mut(&(dataset, kind)) {
                         entry.state = state.clone();
                     }

@@ -22,6 +22,7 @@ use super::dto::{
     TrainingOptionsDto,
 };
 use super::{Api, ApiError, ApiResult, ErrorCode};
+use crate::device::DeviceArg;
 use crate::store::{DatasetId, DecisionRow, RunId};
 
 /// Entities a search returns when the call names no limit.
@@ -203,14 +204,19 @@ api_calls! {
         dataset: DatasetId,
     } -> RemovedDatasetDto => |api| api.remove_dataset(dataset).await;
     /// Starts encoding a dataset's image files (or its attribute statements and names)
-    /// into features in the background (on the CPU, through the cache) unless it is
-    /// running; its state.
+    /// into features in the background (through the cache) unless it is running; its
+    /// state.
     StartEncoding {
         /// The dataset.
         dataset: DatasetId,
         /// Images or text.
         kind: EncodingKind,
-    } -> EncodingDto => |api| api.start_encoding(dataset, kind).await;
+        /// Where to compute; by default CUDA where a GPU answers, else the CPU. CUDA
+        /// asked for where there is none falls back to the CPU (the state says so).
+        #[serde(default)]
+        #[ts(optional)]
+        device: Option<DeviceArg>,
+    } -> EncodingDto => |api| api.start_encoding(dataset, kind, device).await;
     /// Where a dataset's background encoding of a kind stands (progress, ETA, outcome).
     Encoding {
         /// The dataset.
@@ -515,6 +521,26 @@ mod tests {
                 side: SideDto::Right,
                 hops: 2,
                 limit: DEFAULT_NEIGHBOURHOOD_LIMIT,
+                ..
+            }
+        ));
+        let call = parse(json!({"method": "start_encoding",
+            "params": {"dataset": 1, "kind": "images"}}));
+        assert!(matches!(
+            call,
+            ApiCall::StartEncoding {
+                kind: EncodingKind::Images,
+                device: None,
+                ..
+            }
+        ));
+        let call = parse(json!({"method": "start_encoding",
+            "params": {"dataset": 1, "kind": "text", "device": "cuda"}}));
+        assert!(matches!(
+            call,
+            ApiCall::StartEncoding {
+                kind: EncodingKind::Text,
+                device: Some(DeviceArg::Cuda),
                 ..
             }
         ));

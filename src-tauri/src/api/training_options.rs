@@ -65,9 +65,7 @@ fn devices() -> Vec<DeviceOptionDto> {
 
 #[cfg(feature = "cuda")]
 fn cuda() -> DeviceOptionDto {
-    static PROBE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let available =
-        *PROBE.get_or_init(|| alignscope_models::compute::ComputeDevice::probe_cuda().is_some());
+    let available = crate::device::cuda_available();
     DeviceOptionDto {
         name: DeviceArg::Cuda,
         available,

@@ -99,7 +99,8 @@ pub(super) async fn encode_with_progress(
     kind: EncodingKind,
     device: DeviceArg,
 ) -> Result<EncodingDto, CliError> {
-    let (device, label) = choose(device);
+    let chosen = choose(device);
+    let label = chosen.1;
     let cancel = Arc::new(AtomicBool::new(false));
     let on_interrupt = cancel.clone();
     let watcher = tokio::spawn(async move {
@@ -116,7 +117,7 @@ pub(super) async fn encode_with_progress(
     let display = Arc::new(std::sync::Mutex::new(EncodeDisplay::new()));
     let shown = display.clone();
     let result = api
-        .encode_features(dataset, kind, device, cancel, move |state| {
+        .encode_features(dataset, kind, chosen, cancel, move |state| {
             shown.lock().expect("display").show(state)
         })
         .await;

@@ -47,7 +47,12 @@ dataset: DatasetId,
 /**
  * Images or text.
  */
-kind: EncodingKind, } } | { "method": "encoding", "params": { 
+kind: EncodingKind, 
+/**
+ * Where to compute; by default CUDA where a GPU answers, else the CPU. CUDA
+ * asked for where there is none falls back to the CPU (the state says so).
+ */
+device?: DeviceArg, } } | { "method": "encoding", "params": { 
 /**
  * The dataset.
  */

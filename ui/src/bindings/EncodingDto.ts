@@ -22,6 +22,10 @@ kind: EncodingKind,
  */
 state: EncodingState, 
 /**
+ * Where it runs or ran ("cpu", "cuda:0", "cpu (no cuda device)"); none before a start.
+ */
+device: string | null, 
+/**
  * Items done (images encoded, from the cache, or failed; distinct texts).
  */
 done: number, 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { needsImageEncoding, needsTextEncoding, overallImageCoverage, summarise } from './datasets';
+import {
+  encodingDevices,
+  needsImageEncoding,
+  needsTextEncoding,
+  overallImageCoverage,
+  summarise,
+} from './datasets';
 
 const graph = (files: number, features: number, entities = 10) => ({
   entities,
@@ -49,5 +55,18 @@ describe('text embeddings', () => {
     expect(needsTextEncoding(summarise(done))).toBe(false);
     const none = { left: withText(0, 0), right: withText(0, 0), gold_pairs: 3 };
     expect(needsTextEncoding(summarise(none))).toBe(false);
+  });
+});
+
+describe('encoding devices', () => {
+  const cpu = { name: 'cpu' as const, available: true, detail: 'the CPU (2 cores)' };
+  it('offers CUDA first where a GPU answers', () => {
+    const cuda = { name: 'cuda' as const, available: true, detail: 'an NVIDIA GPU' };
+    expect(encodingDevices([cpu, cuda])).toEqual(['cuda', 'cpu']);
+  });
+
+  it('offers only the CPU where CUDA is not there', () => {
+    const cuda = { name: 'cuda' as const, available: false, detail: 'no usable CUDA GPU' };
+    expect(encodingDevices([cpu, cuda])).toEqual(['cpu']);
   });
 });

@@ -1,6 +1,6 @@
 // Reading the free-form `statistics` JSON of a dataset (DatasetStats of the datasets crate).
 
-import type { JsonValue } from '../backend/types';
+import type { DeviceArg, DeviceOptionDto, JsonValue } from '../backend/types';
 
 export interface GraphSummary {
   entities: number | null;
@@ -74,4 +74,13 @@ export function overallImageCoverage(s: DatasetSummary): number | null {
   const total = parts.reduce((a, g) => a + g.entities, 0);
   if (parts.length === 0 || total === 0) return null;
   return parts.reduce((a, g) => a + g.entities * g.imageCoverage, 0) / total;
+}
+
+/**
+ * The devices an encoding can run on here, the one it uses when not told first: CUDA where
+ * a GPU answers (the backend's own default), then the CPU.
+ */
+export function encodingDevices(devices: DeviceOptionDto[]): DeviceArg[] {
+  const available = devices.filter((d) => d.available).map((d) => d.name);
+  return [...available.filter((d) => d === 'cuda'), ...available.filter((d) => d !== 'cuda')];
 }
