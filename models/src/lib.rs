@@ -2,6 +2,7 @@
 //! uses, evaluation (cosine/CSLS ranking in blocks) and checkpoints.
 //!
 //! - [`loginmea`]: LoginMEA (Su et al., ECAI 2024), as the authors' code builds it.
+//! - [`tmea`]: TMEA (Chen et al., NeurIPS 2024), built from the paper.
 //! - [`train`]: the shared trainer.
 //! - [`eval`]: the evaluation protocol of `design/MODELS.md`.
 //! - [`run`]: a whole run — dataset to trained, evaluated, exported model — for the CLI
@@ -32,6 +33,7 @@ pub mod schema;
 pub mod settings;
 pub mod sparse;
 pub mod synthetic;
+pub mod tmea;
 pub mod train;
 
 pub use backend::GraphBackend;

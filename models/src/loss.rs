@@ -49,3 +49,29 @@ pub fn l1_margin_loss<B: Backend>(
     let corrupt_left = (positive - l1(rows(negative_left), r)).clamp_min(0.0);
     (corrupt_right + corrupt_left).mean()
 }
+
+/// The contrastive loss of TMEA's Eq. (18) over one chunk of seed pairs: with `s` the
+/// cosine similarity of left entity `i` and right entity `j` of the chunk, and `y = 1`
+/// for the seed pair itself (`i = j`), `1 / (2|H|) Σ (1 − y) s² + y max(γ − s, 0)²` over
+/// all `|H| = k²` (left, right) combinations of the `k` pairs (as the authors' code
+/// forms them).
+pub fn margin_contrastive_loss<B: Backend>(
+    embeddings: &Tensor<B, 2>,
+    left: Tensor<B, 1, Int>,
+    right: Tensor<B, 1, Int>,
+    margin: f64,
+) -> Tensor<B, 1> {
+    let k = left.dims()[0];
+    let l = crate::ops::l2_normalize(embeddings.clone().select(0, left));
+    let r = crate::ops::l2_normalize(embeddings.clone().select(0, right));
+    let all = l.clone().matmul(r.clone().transpose()).powi_scalar(2).sum();
+    let positive = (l * r).sum_dim(1);
+    let negatives = all - positive.clone().powi_scalar(2).sum();
+    let positives = positive
+        .neg()
+        .add_scalar(margin)
+        .clamp_min(0.0)
+        .powi_scalar(2)
+        .sum();
+    (negatives + positives).div_scalar((2 * k * k).max(1) as f64)
+}

@@ -26,7 +26,7 @@ pub struct Ablation {
 /// What a model is, for people and for the form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelInfo {
-    /// Id (`loginmea`, `rrea`, `gcn-align`).
+    /// Id (`loginmea`, `tmea`, `rrea`, `gcn-align`).
     pub id: String,
     /// Display name.
     pub name: String,
@@ -117,9 +117,10 @@ pub trait ModelFamily: Send + Sync {
 }
 
 /// Every model, in the order the GUI lists them.
-pub fn all() -> [&'static dyn ModelFamily; 3] {
+pub fn all() -> [&'static dyn ModelFamily; 4] {
     [
         &crate::loginmea::Family,
+        &crate::tmea::Family,
         &crate::rrea::Family,
         &crate::gcn_align::Family,
     ]

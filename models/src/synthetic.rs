@@ -70,8 +70,11 @@ pub fn planted_pair(
     }
 }
 
-/// [`planted_pair`] whose entities also have attribute keys and image vectors (noisy
-/// copies across the two graphs), so every modality carries information.
+/// [`planted_pair`] whose entities also have attribute keys, image vectors and
+/// attribute-text vectors (noisy copies across the two graphs), so every modality
+/// carries information. An entity's image and attribute-text vectors share one latent
+/// cause (the text vector is a fixed linear map of the image's base vector), as a
+/// picture and its description do, so one can be guessed from the other.
 pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
     use alignscope_datasets::model::{AttrTriple, EntityFeatures};
     let mut pair = planted_pair(entities, 12, 4, 0.1, seed);
@@ -84,9 +87,17 @@ pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
     let attrs: Vec<Vec<u32>> = (0..entities)
         .map(|_| (0..2).map(|_| keys[rng.below(keys.len())]).collect())
         .collect();
+    let text_dim = 8;
+    let text_map = rng.normal_vec(dim * text_dim, 1.0 / (dim as f64).sqrt());
+    let text_of = |base: &[f32]| -> Vec<f32> {
+        (0..text_dim)
+            .map(|j| (0..dim).map(|k| base[k] * text_map[k * text_dim + j]).sum())
+            .collect()
+    };
     let gold = pair.gold.clone();
     for right in [false, true] {
         let mut data = vec![0.0f32; entities * dim];
+        let mut text = vec![0.0f32; entities * text_dim];
         let mut attributes = Vec::new();
         for g in &gold {
             let (e, src) = if right {
@@ -96,6 +107,9 @@ pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
             };
             for (k, v) in base[src].iter().enumerate() {
                 data[e * dim + k] = v + 0.1 * rng.normal() as f32;
+            }
+            for (k, v) in text_of(&base[src]).into_iter().enumerate() {
+                text[e * text_dim + k] = v + 0.1 * rng.normal() as f32;
             }
             attributes.extend(attrs[src].iter().map(|&key| AttrTriple {
                 entity: e as u32,
@@ -114,7 +128,27 @@ pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
             rows: (0..entities as u32).map(Some).collect(),
             data,
         });
+        graph.attribute_text_features = Some(EntityFeatures {
+            origin: Default::default(),
+            dim: text_dim,
+            rows: (0..entities as u32).map(Some).collect(),
+            data: text,
+        });
         graph.attributes = attributes;
+    }
+    pair
+}
+
+/// `pair` with the image of a `share` of the right graph's entities removed (drawn
+/// from `seed`): the missing-modality setting of TMEA's tests.
+pub fn without_right_images(mut pair: MmkgPair, share: f64, seed: u64) -> MmkgPair {
+    let mut rng = SeededRng::new(seed).fork("drop-images");
+    if let Some(features) = pair.right.image_features.as_mut() {
+        for row in &mut features.rows {
+            if rng.next_f64() < share {
+                *row = None;
+            }
+        }
     }
     pair
 }

@@ -45,6 +45,23 @@ impl<B: Backend> Projection<B> {
         }
     }
 
+    /// `d_in -> d_out` with Glorot/Xavier normal weights and a zero bias.
+    pub fn glorot_normal(
+        d_in: usize,
+        d_out: usize,
+        rng: &mut SeededRng,
+        device: &B::Device,
+    ) -> Self {
+        Self {
+            weight: param_from(
+                crate::ops::xavier_normal(rng, d_in, d_out, d_in * d_out),
+                [d_in, d_out],
+                device,
+            ),
+            bias: param_from(vec![0.0; d_out], [1, d_out], device),
+        }
+    }
+
     /// Applies the projection.
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         x.matmul(self.weight.val()) + self.bias.val()

@@ -1,0 +1,222 @@
+//! TMEA's configuration: the paper's defaults (its Appendix C.3) and the ablation
+//! switches of its Table 2.
+
+use serde::{Deserialize, Serialize};
+
+use crate::inputs::ModalityKind;
+use crate::model::ScoreBlock;
+use crate::settings::CommonSettings;
+use crate::train::{OptimizerKind, OptimizerSpec, TrainPlan};
+
+/// TMEA's hyper-parameters and switches. Stored with every run (inside its settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TmeaConfig {
+    /// Width of every modality feature and of the relation vectors (100).
+    pub dim: usize,
+    /// Width of the VAEs' shared latent space (64).
+    pub latent_dim: usize,
+    /// Width of the VAEs' hidden layer (the paper gives two layers each way but not
+    /// their width: we use `dim`).
+    pub vae_hidden: usize,
+    /// Heads of the cross-modal attention (2).
+    pub heads: usize,
+    /// Modalities in use: `structure` (TransE over the relational triples, the paper's
+    /// relational knowledge), `attribute_text` (the abstract representation) or
+    /// `attribute` (bag of attribute keys: the "w/o abstract representation" ablation),
+    /// and `image`.
+    pub modalities: Vec<ModalityKind>,
+    /// Columns of the bag of attribute keys, when `attribute` is on (1000).
+    pub bag_top_k: usize,
+    /// Missing modality imputation (off: the input pipeline's stand-in, as the other
+    /// papers do: "w/o MMI").
+    pub imputation: bool,
+    /// Multi-modal commonality enhancement by cross-modal attention (off: "w/o MCE").
+    pub cross_attention: bool,
+    /// λ1, the weight of the orthogonal constraint (1e-2; 0: "w/o L_o").
+    pub orthogonal_weight: f64,
+    /// λ2, the weight of the latent alignment of the imputation (1e-2; 0: "w/o L_mse").
+    pub latent_weight: f64,
+    /// Margin γ of the TransE loss (1).
+    pub transe_margin: f64,
+    /// Relational triples drawn per optimiser step for the TransE loss (5,000, the
+    /// paper's batch size), before the swapped copies are added.
+    pub transe_batch: usize,
+    /// Margin γ_cl of the contrastive alignment loss (2).
+    pub contrastive_margin: f64,
+    /// Adam learning rate (1e-3).
+    pub learning_rate: f64,
+}
+
+impl Default for TmeaConfig {
+    fn default() -> Self {
+        Self {
+            dim: 100,
+            latent_dim: 64,
+            vae_hidden: 100,
+            heads: 2,
+            modalities: vec![
+                ModalityKind::Structure,
+                ModalityKind::Image,
+                ModalityKind::AttributeText,
+            ],
+            bag_top_k: 1000,
+            imputation: true,
+            cross_attention: true,
+            orthogonal_weight: 1e-2,
+            latent_weight: 1e-2,
+            transe_margin: 1.0,
+            transe_batch: 5000,
+            contrastive_margin: 2.0,
+            learning_rate: 1e-3,
+        }
+    }
+}
+
+/// The modalities TMEA can read, in the order of its joint embedding (the paper's
+/// `e_M = [e_R+, e_I+, e_A+]`).
+pub const TOKEN_ORDER: [ModalityKind; 4] = [
+    ModalityKind::Structure,
+    ModalityKind::Image,
+    ModalityKind::AttributeText,
+    ModalityKind::Attribute,
+];
+
+impl TmeaConfig {
+    /// The modalities in use, in the joint embedding's order: one token each.
+    pub fn tokens(&self) -> Vec<ModalityKind> {
+        TOKEN_ORDER
+            .into_iter()
+            .filter(|m| self.modalities.contains(m))
+            .collect()
+    }
+
+    /// The tokens that come from a feature input (all but structure), which the
+    /// imputation may fill in.
+    pub fn feature_tokens(&self) -> Vec<ModalityKind> {
+        self.tokens()
+            .into_iter()
+            .filter(|m| *m != ModalityKind::Structure)
+            .collect()
+    }
+
+    /// Whether the relational (TransE) token is on.
+    pub fn uses_structure(&self) -> bool {
+        self.modalities.contains(&ModalityKind::Structure)
+    }
+
+    /// Whether imputation runs: switched on, with a feature modality to fill in and
+    /// another modality to fill it from.
+    pub fn imputes(&self) -> bool {
+        self.imputation && !self.feature_tokens().is_empty() && self.tokens().len() >= 2
+    }
+
+    /// Whether the cross-modal attention runs (switched on, two tokens or more).
+    pub fn attends(&self) -> bool {
+        self.cross_attention && self.tokens().len() >= 2
+    }
+
+    /// Width of the joint embedding.
+    pub fn output_dim(&self) -> usize {
+        self.dim * self.tokens().len()
+    }
+
+    /// The joint embedding's blocks: one per token. Each enhanced feature is built from
+    /// its own modality's values (the attention of the others only selects among them),
+    /// so each block is labelled with that modality.
+    pub fn score_blocks(&self) -> Vec<ScoreBlock> {
+        self.tokens()
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| {
+                let label = format!("{} (enhanced)", kind.as_str());
+                ScoreBlock::new(&label, Some(kind), i * self.dim, self.dim)
+            })
+            .collect()
+    }
+
+    /// Checks what the schema's per-field ranges cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(other) = self.modalities.iter().find(|m| !TOKEN_ORDER.contains(m)) {
+            return Err(format!(
+                "TMEA does not read the {} modality (it reads structure, attribute_text or attribute, and image)",
+                other.as_str()
+            ));
+        }
+        if self.tokens().is_empty() {
+            return Err(
+                "at least one of structure, attribute_text, attribute and image must be on".into(),
+            );
+        }
+        if self.modalities.contains(&ModalityKind::AttributeText)
+            && self.modalities.contains(&ModalityKind::Attribute)
+        {
+            return Err("attribute_text and attribute are two forms of the same modality: choose one (attribute is the \"w/o abstract representation\" ablation)".into());
+        }
+        if !self.dim.is_multiple_of(self.heads) {
+            return Err(format!(
+                "dim ({}) must be a multiple of heads ({}): each head reads dim / heads columns",
+                self.dim, self.heads
+            ));
+        }
+        Ok(())
+    }
+
+    /// The trainer's plan: one Adam step per epoch over all seed pairs, in one chunk
+    /// (the per-entity losses of a step are counted once).
+    pub fn plan(&self, common: &CommonSettings) -> TrainPlan {
+        common.plan(
+            None,
+            None,
+            OptimizerSpec {
+                kind: OptimizerKind::AdamW {
+                    weight_decay: 0.0,
+                    epsilon: 1e-8,
+                },
+                learning_rate: self.learning_rate,
+                restart: None,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_joint_embedding_follows_the_papers_order() {
+        let c = TmeaConfig::default();
+        assert_eq!(
+            c.tokens(),
+            [
+                ModalityKind::Structure,
+                ModalityKind::Image,
+                ModalityKind::AttributeText
+            ]
+        );
+        assert_eq!(c.output_dim(), 300);
+        let blocks = c.score_blocks();
+        assert_eq!(blocks[2].columns, 200..300);
+        assert!(c.imputes() && c.attends());
+    }
+
+    #[test]
+    fn both_attribute_forms_or_an_odd_head_split_are_refused() {
+        let both = TmeaConfig {
+            modalities: vec![ModalityKind::AttributeText, ModalityKind::Attribute],
+            ..Default::default()
+        };
+        assert!(both.validate().unwrap_err().contains("choose one"));
+        let odd = TmeaConfig {
+            heads: 3,
+            ..Default::default()
+        };
+        assert!(odd.validate().unwrap_err().contains("multiple of heads"));
+        let relation = TmeaConfig {
+            modalities: vec![ModalityKind::Relation],
+            ..Default::default()
+        };
+        assert!(relation.validate().unwrap_err().contains("relation"));
+    }
+}
