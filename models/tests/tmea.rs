@@ -53,11 +53,7 @@ fn train(extra: &[(&str, serde_json::Value)], missing: f64) -> (DirectionMetrics
     (result.final_test.unwrap().metrics.left_to_right, without)
 }
 
-/// Known gap, kept visible (issue 20 in progress): on this data the imputation does not
-/// yet beat the stand-in (H@1 0.810 against 0.824 at 150 epochs), so the test is not
-/// run by default; `cargo test -p alignscope-models --test tmea -- --ignored` runs it.
 #[test]
-#[ignore = "TMEA's imputation does not beat the stand-in yet (issue 20 in progress)"]
 fn with_30_percent_of_the_right_images_missing_imputation_finds_the_alignment_and_beats_the_stand_in()
  {
     let (imputed, missing) = train(&[], 0.3);

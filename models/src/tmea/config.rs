@@ -33,6 +33,12 @@ pub struct TmeaConfig {
     pub imputation: bool,
     /// Multi-modal commonality enhancement by cross-modal attention (off: "w/o MCE").
     pub cross_attention: bool,
+    /// Weight of each VAE's KL term (0.01; the paper's ELBO has 1, with which the
+    /// encoders collapse to the prior on our data: see `imputation`).
+    pub kl_weight: f64,
+    /// Train the pseudo feature to reconstruct the real one where an entity has it
+    /// (AlignScope's addition; off: the paper's losses only).
+    pub cross_reconstruction: bool,
     /// λ1, the weight of the orthogonal constraint (1e-2; 0: "w/o L_o").
     pub orthogonal_weight: f64,
     /// λ2, the weight of the latent alignment of the imputation (1e-2; 0: "w/o L_mse").
@@ -63,6 +69,8 @@ impl Default for TmeaConfig {
             bag_top_k: 1000,
             imputation: true,
             cross_attention: true,
+            kl_weight: 1e-2,
+            cross_reconstruction: true,
             orthogonal_weight: 1e-2,
             latent_weight: 1e-2,
             transe_margin: 1.0,

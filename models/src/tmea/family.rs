@@ -54,6 +54,17 @@ fn fields() -> Vec<FieldDef> {
             "Enhance each modality with what the others share with it, by cross-modal attention.",
         ),
         FieldDef::float(
+            "kl_weight",
+            Loss,
+            "Weight of the imputation VAEs' KL term (1 is the paper's plain ELBO, with which the VAEs collapse to one pseudo feature for everyone).",
+        )
+        .range(Some(0.0), Some(100.0)),
+        FieldDef::bool(
+            "cross_reconstruction",
+            Loss,
+            "Train each pseudo feature to reconstruct the real one where the entity has it (AlignScope's addition to the paper's losses).",
+        ),
+        FieldDef::float(
             "orthogonal_weight",
             Loss,
             "λ1, weight of the orthogonal constraint of the commonality enhancement (0 switches it off).",
@@ -144,6 +155,7 @@ fn info() -> ModelInfo {
             "the contrastive loss's similarity is the cosine, as the paper writes it (the authors' code takes the dot product of the concatenated features)".into(),
             "the uni-modal contrastive terms read the features before imputation, as the authors' code does (the paper does not say)".into(),
             "pseudo seeds of the iteration (mutual nearest neighbours among unaligned entities, by the trainer) weigh as much as given seeds (the authors' code weighs their loss by 0.1)".into(),
+            "imputation: the VAEs' KL term weighted 0.01 and a cross-reconstruction loss (the pseudo feature against the real one where the entity has it) added; with the paper's plain ELBO the VAEs collapsed to one pseudo feature for every entity and imputation lost to the stand-in (`--set kl_weight=1 --set cross_reconstruction=false` is the paper's)".into(),
             "VAE losses: per-entity ½‖x − x̂‖² + KL, averaged over the entities that have every feature modality; latents aligned and decoded at their means".into(),
             "parameters are initialised from the run seed with our own generator (Xavier normal, as the paper), not PyTorch's RNG".into(),
         ],
@@ -213,6 +225,12 @@ impl ModelFamily for Family {
             && !c.modalities.contains(&ModalityKind::Attribute)
         {
             d.push("ablation: without the attribute modality".into());
+        }
+        if c.kl_weight == 1.0 && !c.cross_reconstruction {
+            d.push(
+                "imputation losses as the paper writes them (plain ELBO, no cross-reconstruction)"
+                    .into(),
+            );
         }
         let paper = TmeaConfig::default();
         if c.orthogonal_weight != paper.orthogonal_weight || c.latent_weight != paper.latent_weight

@@ -9,7 +9,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::commonality::{Commonality, Enhanced};
 use super::config::TmeaConfig;
-use super::imputation::Imputation;
+use super::imputation::{Imputation, ImputationLosses, ImputationWeights};
 use super::transe::{Triple, sample_batch, transe_loss, triples};
 use crate::graph::{AlignmentGraph, int_tensor};
 use crate::inputs::ModalityKind;
@@ -211,8 +211,8 @@ pub struct TmeaForward<B: Backend> {
     /// Each modality's feature before imputation (the uni-modal views of Eq. 19, as the
     /// authors' code takes them; with the imputed ones the planted test aligned worse).
     views: Vec<Tensor<B, 2>>,
-    /// `L_v` and `L_mse`, if the imputation is on.
-    imputation: Option<(Tensor<B, 1>, Tensor<B, 1>)>,
+    /// `L_v`, `L_mse` and the cross-reconstruction, if the imputation is on.
+    imputation: Option<ImputationLosses<B>>,
     /// `L_o`, if the enhancement is on.
     orthogonal: Option<Tensor<B, 1>>,
 }
@@ -244,12 +244,16 @@ impl<B: AutodiffBackend> TrainableModel<B> for Tmea<B> {
                 .collect();
             let rows = rows_with_all(&masks);
             let device = pass.raw[0].device();
-            let losses = imputation.losses(
+            let weights = ImputationWeights {
+                kl: self.config.kl_weight,
+                cross_reconstruction: self.config.cross_reconstruction,
+            };
+            imputation.losses(
                 &pass.raw,
                 int_tensor::<B>(rows.into_iter(), &device),
+                weights,
                 step.rng,
-            );
-            (losses.vae, losses.latent)
+            )
         });
         TmeaForward {
             joint: pass.joint(),
@@ -292,15 +296,21 @@ impl<B: AutodiffBackend> TrainableModel<B> for Tmea<B> {
                 value: transe_loss(entities.val(), relations.val(), &batch, c.transe_margin),
             });
         }
-        if let Some((vae, latent)) = &forward.imputation {
+        if let Some(imputation) = &forward.imputation {
             terms.push(LossTerm {
                 name: "vae",
-                value: vae.clone(),
+                value: imputation.vae.clone(),
             });
             terms.push(LossTerm {
                 name: "latent",
-                value: latent.clone().mul_scalar(c.latent_weight),
+                value: imputation.latent.clone().mul_scalar(c.latent_weight),
             });
+            if c.cross_reconstruction {
+                terms.push(LossTerm {
+                    name: "cross_reconstruction",
+                    value: imputation.cross.clone(),
+                });
+            }
         }
         if let Some(orthogonal) = &forward.orthogonal {
             terms.push(LossTerm {
