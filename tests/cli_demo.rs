@@ -92,4 +92,31 @@ fn demo_builds_once_trains_with_and_without_images_and_reports_json() {
     // A second call reuses the built dataset.
     let (_, stderr) = demo(home.path(), &["--build-only"]);
     assert!(!stderr.contains("encoding"), "rebuilt:\n{stderr}");
+
+    // More of the right graph's images removed: a pair of its own, beside the first.
+    let (stdout, _) = demo(home.path(), &["--build-only", "--image-drop", "0.4"]);
+    let dropped: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(dropped["images_left"], summary["images_left"]);
+    let right = dropped["images_right"].as_u64().unwrap();
+    assert!(
+        right < images_right && (right as f64) < 0.7 * images_left as f64,
+        "40% removed: {right} right images against {images_right} with 10% and {images_left} left"
+    );
+    assert_ne!(dropped["dataset_id"], summary["dataset_id"]);
+    assert!(
+        home.path()
+            .join("demo/emoji-en-zh-first40-images-dropped40/dataset.toml")
+            .is_file()
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_alignscope"))
+        .arg("--data-dir")
+        .arg(home.path())
+        .args(["demo", "--build-only", "--image-drop", "1.5"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("not a share from 0 to 1"),
+        "{stderr}"
+    );
 }

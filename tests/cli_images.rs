@@ -158,6 +158,20 @@ fn image_files_are_encoded_on_import_cached_by_content_and_used_by_a_run() {
             "every entity has a name: {embedded}"
         );
     }
+    // TMEA's abstract sentences: the demo's graphs share their attribute keys, so every
+    // key used on both sides aligns with itself and the sentences keep those attributes.
+    let aligned = embedded["aligned_attribute_keys"].as_u64().unwrap();
+    let keys = &embedded["attribute_keys"];
+    assert!(
+        aligned > 0 && aligned <= keys[0].as_u64().unwrap().min(keys[1].as_u64().unwrap()),
+        "{embedded}"
+    );
+    for index in 0..2 {
+        let with_abstract = embedded["entities_with_attribute_abstract_features"][index]
+            .as_u64()
+            .unwrap();
+        assert!(with_abstract >= 40, "{embedded}");
+    }
     let distinct = embedded["distinct"].as_u64().unwrap();
     assert!(
         distinct < embedded["texts"].as_u64().unwrap(),
@@ -253,6 +267,31 @@ fn image_files_are_encoded_on_import_cached_by_content_and_used_by_a_run() {
         deviations.contains("attribute_text modality"),
         "{deviations}"
     );
+
+    // TMEA reads the abstract sentences by default and records where they came from.
+    let tmea = train(&[
+        "--model",
+        "tmea",
+        "--set",
+        "dim=16",
+        "--set",
+        "latent_dim=8",
+    ]);
+    let input = tmea["config"]["modality_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["modality"] == "attribute_abstract")
+        .cloned()
+        .unwrap_or_else(|| panic!("no attribute_abstract input: {tmea}"));
+    assert!(
+        input["source"]
+            .as_str()
+            .unwrap()
+            .contains("left: encoded by AlignScope with all-MiniLM-L6-v2"),
+        "{input}"
+    );
+    assert!(input["entities_with_features"].as_u64().unwrap() > 40);
 
     // Encoding again (e.g. after new weights) is served from the cache.
     let again = run_json(&[

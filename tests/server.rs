@@ -230,7 +230,13 @@ fn every_request_needs_the_token_and_the_rpc_maps_errors() {
         .map(|m| m["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["loginmea", "tmea", "rrea", "gcn-align"]);
-    let fields = options["models"][1]["fields"].as_array().unwrap();
+    let rrea = options["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "rrea")
+        .unwrap();
+    let fields = rrea["fields"].as_array().unwrap();
     assert!(
         fields
             .iter()

@@ -1,11 +1,13 @@
 //! Features AlignScope derives from a dataset's own files, kept in a folder of the data
 //! directory, never in the user's dataset folder: image features encoded from its image
-//! files, and sentence embeddings of its entities' attribute statements and names
-//! ([`DerivedKind`]).
+//! files, and sentence embeddings of its entities' attribute statements, names and
+//! abstract sentences ([`DerivedKind`]); beside them the attribute-key alignment the
+//! abstract sentences were made with ([`KEY_ALIGNMENT_FILE`]).
 //!
 //! A derived-features folder holds one manifest per kind (`image.json`: [`EncodedImages`],
 //! with the encoder, its weights' checksum, per graph the counts and the files that failed;
-//! `attribute-text.json` and `name.json`: [`EncodedTexts`]) and, per graph with features,
+//! `attribute-text.json`, `name.json` and `attribute-abstract.json`: [`EncodedTexts`]) and,
+//! per graph with features,
 //! an `.npy` matrix (one `f32` row per entity with a feature) and a JSON list of the
 //! entity key of each row. The data files carry a generation number in their names and
 //! are written before the manifest that names them, each to a temporary file renamed into
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::abstracts::KeyAlignment;
 use crate::error::DatasetError;
 use crate::file::{FileKind, read_capped};
 use crate::model::{EntityFeatures, FeatureOrigin, KnowledgeGraph, MmkgPair, Side};
@@ -39,11 +42,18 @@ pub enum DerivedKind {
     AttributeText,
     /// Sentence embeddings of the entities' names.
     Name,
+    /// Sentence embeddings of each entity's abstract sentence ([`crate::abstracts`]).
+    AttributeAbstract,
 }
 
 impl DerivedKind {
     /// Every kind.
-    pub const ALL: [DerivedKind; 3] = [Self::Image, Self::AttributeText, Self::Name];
+    pub const ALL: [DerivedKind; 4] = [
+        Self::Image,
+        Self::AttributeText,
+        Self::Name,
+        Self::AttributeAbstract,
+    ];
 
     /// File-name stem of its manifest and data files.
     pub fn stem(self) -> &'static str {
@@ -51,6 +61,7 @@ impl DerivedKind {
             Self::Image => "image",
             Self::AttributeText => "attribute-text",
             Self::Name => "name",
+            Self::AttributeAbstract => "attribute-abstract",
         }
     }
 
@@ -65,6 +76,7 @@ impl DerivedKind {
             Self::Image => graph.image_features.as_ref(),
             Self::AttributeText => graph.attribute_text_features.as_ref(),
             Self::Name => graph.name_features.as_ref(),
+            Self::AttributeAbstract => graph.attribute_abstract_features.as_ref(),
         }
     }
 
@@ -73,6 +85,7 @@ impl DerivedKind {
             Self::Image => &mut graph.image_features,
             Self::AttributeText => &mut graph.attribute_text_features,
             Self::Name => &mut graph.name_features,
+            Self::AttributeAbstract => &mut graph.attribute_abstract_features,
         }
     }
 }
@@ -180,8 +193,8 @@ pub struct FeatureManifest<S> {
 /// The `image.json` manifest: how a dataset's image files were encoded.
 pub type EncodedImages = FeatureManifest<EncodedSide>;
 
-/// The `attribute-text.json` and `name.json` manifests: how a dataset's statements or
-/// names were embedded.
+/// The `attribute-text.json`, `name.json` and `attribute-abstract.json` manifests: how a
+/// dataset's statements, names or abstract sentences were embedded.
 pub type EncodedTexts = FeatureManifest<EncodedTextSide>;
 
 impl<S: SideRecord> FeatureManifest<S> {
@@ -245,6 +258,31 @@ fn write_atomically(
         .map_err(|e| write_error(path, e))?;
     file.persist(path).map_err(|e| write_error(path, e.error))?;
     Ok(())
+}
+
+/// File name of the attribute-key alignment behind the abstract sentences.
+pub const KEY_ALIGNMENT_FILE: &str = "attribute-key-alignment.json";
+
+/// Writes the attribute-key alignment the abstract sentences of `dir` were made with
+/// ([`crate::abstracts`]), atomically, for people to read and runs to record.
+pub fn write_key_alignment(dir: &Path, alignment: &KeyAlignment) -> Result<(), DatasetError> {
+    std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+    write_atomically(&dir.join(KEY_ALIGNMENT_FILE), |w| {
+        serde_json::to_writer_pretty(w, alignment).map_err(std::io::Error::from)
+    })
+}
+
+/// Reads the folder's attribute-key alignment, `None` where there is none.
+pub fn read_key_alignment(dir: &Path) -> Result<Option<KeyAlignment>, DatasetError> {
+    let path = dir.join(KEY_ALIGNMENT_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let bytes = read_capped(&path, FileKind::Text)
+        .map_err(|e| damaged(dir, format!("{KEY_ALIGNMENT_FILE}: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| damaged(dir, format!("{KEY_ALIGNMENT_FILE} is not valid: {e}")))
 }
 
 /// Reads the manifest of `kind` in the folder `dir`, `None` where there is none.
@@ -359,6 +397,7 @@ pub fn attach_all(pair: &mut MmkgPair, dir: &Path) -> Result<(), DatasetError> {
     attach_features::<EncodedSide>(pair, dir, DerivedKind::Image)?;
     attach_features::<EncodedTextSide>(pair, dir, DerivedKind::AttributeText)?;
     attach_features::<EncodedTextSide>(pair, dir, DerivedKind::Name)?;
+    attach_features::<EncodedTextSide>(pair, dir, DerivedKind::AttributeAbstract)?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod abstracts;
 pub mod demo;
 pub mod derived;
 pub mod display;

@@ -206,6 +206,9 @@ pub struct KnowledgeGraph {
     pub attribute_text_features: Option<EntityFeatures>,
     /// Sentence embeddings of the entities' names, where AlignScope encoded them.
     pub name_features: Option<EntityFeatures>,
+    /// Sentence embeddings of each entity's abstract sentence, its attributes whose keys
+    /// align across the graphs ([`crate::abstracts`]), where AlignScope encoded them.
+    pub attribute_abstract_features: Option<EntityFeatures>,
 }
 
 impl KnowledgeGraph {

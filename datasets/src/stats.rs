@@ -75,6 +75,10 @@ pub struct GraphStats {
     /// Entities with a sentence embedding of their name.
     #[serde(default)]
     pub entities_with_name_features: usize,
+    /// Entities with a sentence embedding of their abstract sentence (attributes whose
+    /// keys align across the graphs).
+    #[serde(default)]
+    pub entities_with_attribute_abstract_features: usize,
     /// Entities with an image file or feature vector.
     pub entities_with_images: usize,
     /// `entities_with_images / entities` (0 for an empty graph).
@@ -172,6 +176,10 @@ fn graph_stats(pair: &MmkgPair, side: Side, in_gold: &HashSet<u32>) -> GraphStat
             .as_ref()
             .map_or(0, |f| f.count()),
         entities_with_name_features: g.name_features.as_ref().map_or(0, |f| f.count()),
+        entities_with_attribute_abstract_features: g
+            .attribute_abstract_features
+            .as_ref()
+            .map_or(0, |f| f.count()),
         entities_with_images: with_images,
         image_coverage: if n == 0 {
             0.0

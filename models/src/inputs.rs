@@ -44,6 +44,9 @@ pub enum ModalityKind {
     /// Sentence embedding of the entity's name (the papers leave names out: off unless a
     /// run asks for it).
     Name,
+    /// Sentence embedding of the entity's abstract sentence: its attributes whose keys
+    /// align across the graphs, as `key is value, ...` (TMEA's abstract representation).
+    AttributeAbstract,
 }
 
 impl ModalityKind {
@@ -56,6 +59,7 @@ impl ModalityKind {
             Self::Image => "image",
             Self::AttributeText => "attribute_text",
             Self::Name => "name",
+            Self::AttributeAbstract => "attribute_abstract",
         }
     }
 }
@@ -232,6 +236,8 @@ impl ModalityInputs {
         reports.push(text_report);
         let (name, name_report) = text_input(pair, ModalityKind::Name);
         reports.push(name_report);
+        let (abstracts, abstract_report) = text_input(pair, ModalityKind::AttributeAbstract);
+        reports.push(abstract_report);
         let relation = ModalityFeatures {
             matrix: ModalityInput::PerEntity {
                 width: top_k,
@@ -250,6 +256,7 @@ impl ModalityInputs {
                 (ModalityKind::Image, image),
                 (ModalityKind::AttributeText, attribute_text),
                 (ModalityKind::Name, name),
+                (ModalityKind::AttributeAbstract, abstracts),
             ]
             .into(),
             reports,
@@ -280,6 +287,11 @@ fn text_input(pair: &MmkgPair, kind: ModalityKind) -> (ModalityFeatures, Modalit
             |g| g.name_features.as_ref(),
             "names",
             "L2-normalised sentence embedding of the entity's name; none: zeros",
+        ),
+        ModalityKind::AttributeAbstract => (
+            |g| g.attribute_abstract_features.as_ref(),
+            "abstract sentences",
+            "L2-normalised sentence embedding of the entity's abstract sentence (its attributes whose keys align across the graphs); none: zeros",
         ),
         _ => (
             |g| g.attribute_text_features.as_ref(),

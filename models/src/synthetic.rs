@@ -128,12 +128,16 @@ pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
             rows: (0..entities as u32).map(Some).collect(),
             data,
         });
-        graph.attribute_text_features = Some(EntityFeatures {
+        let text = EntityFeatures {
             origin: Default::default(),
             dim: text_dim,
             rows: (0..entities as u32).map(Some).collect(),
             data: text,
-        });
+        };
+        // One text vector per entity stands for both sentence-embedding forms of its
+        // attributes: the statements' mean and the abstract sentence.
+        graph.attribute_abstract_features = Some(text.clone());
+        graph.attribute_text_features = Some(text);
         graph.attributes = attributes;
     }
     pair

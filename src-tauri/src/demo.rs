@@ -96,14 +96,32 @@ pub struct DemoDataset {
     pub build: Option<DemoBuild>,
 }
 
-/// Where the demo dataset built with `options` lives in `data`: `demo/emoji-en-zh`, or
-/// `demo/emoji-en-zh-first<N>` for a pair cut to the first N emoji.
+/// Where the demo dataset built with `options` lives in `data`: `demo/emoji-en-zh`,
+/// `demo/emoji-en-zh-first<N>` for a pair cut to the first N emoji, and a
+/// `-images-dropped<P>` suffix where P% of the right graph's images are removed instead
+/// of the default 10%.
 pub fn demo_dir(data: &DataDir, options: &DemoOptions) -> PathBuf {
-    let name = match options.emoji_limit {
+    let mut name = match options.emoji_limit {
         Some(limit) => format!("{DEMO_NAME}-first{limit}"),
         None => DEMO_NAME.to_string(),
     };
+    if options.image_drop_share != DemoOptions::default().image_drop_share {
+        name.push_str(&format!(
+            "-images-dropped{}",
+            percent_label(options.image_drop_share)
+        ));
+    }
     data.root().join("demo").join(name)
+}
+
+/// A share as a percentage for a folder name: `40`, or `12.5`.
+fn percent_label(share: f64) -> String {
+    let percent = (share * 1000.0).round() / 10.0;
+    if percent.fract() == 0.0 {
+        format!("{percent:.0}")
+    } else {
+        format!("{percent:.1}")
+    }
 }
 
 /// The `node_modules` folder with the demo's packages: `explicit`, then

@@ -1,11 +1,15 @@
 //! A dataset's text into sentence embeddings: each entity's attribute statements
-//! (`key: value`, [`alignscope_datasets::statements`]) and its name go through the
-//! sentence encoder (all-MiniLM-L6-v2, CPU or CUDA), by way of the data directory's
-//! statement cache; an entity's attribute-text feature is the mean of its statements'
-//! embeddings, its name feature the embedding of its name. Both are written to the
-//! dataset's derived-features folder ([`alignscope_datasets::derived`]): names are
-//! encoded too, but a model reads them only where its settings ask (the papers leave
-//! names out).
+//! (`key: value`, [`alignscope_datasets::statements`]), its name and its abstract
+//! sentence (TMEA's attributes whose keys align across the graphs,
+//! [`alignscope_datasets::abstracts`]) go through the sentence encoder (all-MiniLM-L6-v2,
+//! CPU or CUDA), by way of the data directory's statement cache. An entity's
+//! attribute-text feature is the mean of its statements' embeddings, its name and
+//! abstract features the embeddings of the one text. All three are written to the
+//! dataset's derived-features folder ([`alignscope_datasets::derived`]) with the key
+//! alignment; a model reads only what its settings ask (the papers leave names out).
+//!
+//! The key alignment is the sentence encoder's too: the keys' words are embedded first,
+//! then keys align by mutual best cosine similarity.
 //!
 //! Each distinct text is embedded once. Resumable: every batch is appended to the cache
 //! at once, so an encoding cut short by a crash or a cancel starts again where it stopped.
@@ -14,9 +18,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use alignscope_datasets::derived::{DerivedKind, EncodedTextSide, EncodedTexts, write_features};
+use alignscope_datasets::abstracts::{
+    KEY_SIMILARITY_THRESHOLD, KeyAlignment, abstract_sentences, align_keys, used_keys,
+};
+use alignscope_datasets::derived::{
+    DerivedKind, EncodedTextSide, EncodedTexts, write_features, write_key_alignment,
+};
 use alignscope_datasets::model::{EntityFeatures, FeatureOrigin};
-use alignscope_datasets::statements::{entity_statements, name_text};
+use alignscope_datasets::statements::{entity_statements, key_words, name_text};
 use alignscope_datasets::{DatasetError, MmkgPair, Side};
 use alignscope_models::compute::{ComputeDevice, DeviceSentenceEncoder};
 use alignscope_text::{HIDDEN, StatementCache, TextError, locate_model};
@@ -42,22 +51,27 @@ pub enum TextEncodingError {
     Write(#[from] DatasetError),
 }
 
-/// How a text encoding ended: the attribute-text and the name manifests were written,
-/// or nothing was to do, or a cancel stopped it.
-pub type TextOutcome = EncodingOutcome<[EncodedTexts; 2]>;
+/// How a text encoding ended: the features were written, or nothing was to do, or a
+/// cancel stopped it.
+pub type TextOutcome = EncodingOutcome<EncodedText>;
 
-/// The texts of both graphs: per graph and entity its statements and its name.
+/// The texts of both graphs: per graph and entity its statements, its name and its
+/// abstract sentence.
 struct Texts {
     statements: [Vec<Vec<String>>; 2],
     names: [Vec<String>; 2],
+    abstracts: [Vec<String>; 2],
 }
 
 impl Texts {
-    fn of(pair: &MmkgPair) -> Self {
+    fn of(pair: &MmkgPair, alignment: &KeyAlignment) -> Self {
         Self {
             statements: Side::BOTH
                 .map(|side| entity_statements(pair.graph(side), &pair.attribute_keys)),
             names: Side::BOTH.map(|side| pair.graph(side).entities.iter().map(name_text).collect()),
+            abstracts: Side::BOTH.map(|side| {
+                abstract_sentences(pair.graph(side), &pair.attribute_keys, side, alignment)
+            }),
         }
     }
 
@@ -66,8 +80,10 @@ impl Texts {
         let mut seen = HashSet::new();
         let statements = self.statements.iter().flatten().flatten();
         let names = self.names.iter().flatten();
+        let abstracts = self.abstracts.iter().flatten();
         statements
             .chain(names)
+            .chain(abstracts)
             .map(String::as_str)
             .filter(|text| !text.is_empty() && seen.insert(*text))
             .collect()
@@ -96,8 +112,23 @@ fn open_encoder(
     Ok((encoder, cache))
 }
 
-/// Embeds the statements and names of `pair` on `device` and writes the per-entity
-/// features to `dest`, reporting progress (distinct texts done of all) after each batch.
+/// What a text encoding wrote: the manifests of the statement, name and abstract-sentence
+/// features, and the attribute-key alignment behind the abstract sentences.
+#[derive(Debug, Clone)]
+pub struct EncodedText {
+    /// `attribute-text.json`.
+    pub statements: EncodedTexts,
+    /// `name.json`.
+    pub names: EncodedTexts,
+    /// `attribute-abstract.json`.
+    pub abstracts: EncodedTexts,
+    /// Which attribute keys of the two graphs were found to mean the same.
+    pub key_alignment: KeyAlignment,
+}
+
+/// Embeds the statements, names and abstract sentences of `pair` on `device` and writes
+/// the per-entity features and the attribute-key alignment to `dest`, reporting progress
+/// (distinct texts done of all) after each batch.
 pub fn encode_dataset_text(
     data: &DataDir,
     pair: &MmkgPair,
@@ -106,12 +137,50 @@ pub fn encode_dataset_text(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(EncodeProgress),
 ) -> Result<TextOutcome, TextEncodingError> {
-    let texts = Texts::of(pair);
-    let distinct = texts.distinct();
-    if distinct.is_empty() {
+    let has_text = Side::BOTH.iter().any(|&side| {
+        let graph = pair.graph(side);
+        !graph.attributes.is_empty() || graph.entities.iter().any(|e| !name_text(e).is_empty())
+    });
+    if !has_text {
         return Ok(EncodingOutcome::NothingToEncode);
     }
     let (encoder, mut cache) = open_encoder(data, device)?;
+    // The keys' words first: the abstract sentences depend on which keys align.
+    let used = Side::BOTH.map(|side| used_keys(pair.graph(side)));
+    let key_texts: Vec<String> = pair
+        .attribute_keys
+        .names()
+        .iter()
+        .map(|name| key_words(name))
+        .collect();
+    let wanted: Vec<&str> = used
+        .iter()
+        .flatten()
+        .map(|&key| key_texts[key as usize].as_str())
+        .collect();
+    let keys = embed_missing(&encoder, &mut cache, &wanted, cancel, &mut |_, _| {})?;
+    if keys.cancelled {
+        return Ok(EncodingOutcome::Cancelled {
+            encoded: keys.encoded,
+        });
+    }
+    let similarity = |left: u32, right: u32| match (
+        cache.get(&key_texts[left as usize]),
+        cache.get(&key_texts[right as usize]),
+    ) {
+        (Some(a), Some(b)) => cosine(a, b),
+        _ => f32::NAN,
+    };
+    let key_alignment = align_keys(
+        &pair.attribute_keys,
+        &used[0],
+        &used[1],
+        &similarity,
+        KEY_SIMILARITY_THRESHOLD,
+    );
+
+    let texts = Texts::of(pair, &key_alignment);
+    let distinct = texts.distinct();
     let missing: Vec<&str> = distinct
         .iter()
         .copied()
@@ -124,28 +193,31 @@ pub fn encode_dataset_text(
         from_cache,
     };
     progress(report(0));
-    let mut encoded = 0;
-    for chunk in missing.chunks(CHUNK) {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(EncodingOutcome::Cancelled { encoded });
-        }
-        let vectors = encoder.embed(chunk, &mut |_, _| {})?;
-        let items: Vec<(&str, &[f32])> = chunk
-            .iter()
-            .copied()
-            .zip(vectors.iter().map(Vec::as_slice))
-            .collect();
-        cache.append(&items)?;
-        encoded += chunk.len();
-        progress(report(encoded));
+    let texts_done = embed_missing(&encoder, &mut cache, &missing, cancel, &mut |done, _| {
+        progress(report(done))
+    })?;
+    if texts_done.cancelled {
+        return Ok(EncodingOutcome::Cancelled {
+            encoded: keys.encoded + texts_done.encoded,
+        });
     }
     let encoded_now: HashSet<&str> = missing.iter().copied().collect();
     let embedding = |text: &str| cache.get(text);
     let sha = encoder.weights_sha256().to_string();
-    let names: [Vec<Vec<String>>; 2] = texts
-        .names
-        .each_ref()
-        .map(|names| names.iter().map(|name| vec![name.clone()]).collect());
+    let one_each = |texts: &[Vec<String>; 2]| {
+        texts.each_ref().map(|texts| {
+            texts
+                .iter()
+                .map(|text| {
+                    if text.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![text.clone()]
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    };
     let write_kind = |kind, lists: &[Vec<Vec<String>>; 2]| {
         let mut manifest = EncodedTexts::new(TEXT_ENCODER_NAME, &sha, HIDDEN);
         let mut features: [Option<EntityFeatures>; 2] = [None, None];
@@ -164,8 +236,74 @@ pub fn encode_dataset_text(
         .map(|()| manifest)
     };
     let statements = write_kind(DerivedKind::AttributeText, &texts.statements)?;
-    let names = write_kind(DerivedKind::Name, &names)?;
-    Ok(EncodingOutcome::Written(Box::new([statements, names])))
+    let names = write_kind(DerivedKind::Name, &one_each(&texts.names))?;
+    write_key_alignment(dest, &key_alignment)?;
+    let abstracts = write_kind(DerivedKind::AttributeAbstract, &one_each(&texts.abstracts))?;
+    Ok(EncodingOutcome::Written(Box::new(EncodedText {
+        statements,
+        names,
+        abstracts,
+        key_alignment,
+    })))
+}
+
+/// How far [`embed_missing`] got.
+struct Embedded {
+    /// Texts embedded and appended to the cache.
+    encoded: usize,
+    /// Whether a cancel stopped it (what was appended stays).
+    cancelled: bool,
+}
+
+/// Embeds those of `texts` the cache lacks, each once, in chunks, appending each chunk to
+/// the cache; reports texts done of all after each.
+fn embed_missing(
+    encoder: &DeviceSentenceEncoder,
+    cache: &mut StatementCache,
+    texts: &[&str],
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Embedded, TextError> {
+    let mut seen = HashSet::new();
+    let missing: Vec<&str> = texts
+        .iter()
+        .copied()
+        .filter(|text| !text.is_empty() && cache.get(text).is_none() && seen.insert(*text))
+        .collect();
+    let mut encoded = 0;
+    for chunk in missing.chunks(CHUNK) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(Embedded {
+                encoded,
+                cancelled: true,
+            });
+        }
+        let vectors = encoder.embed(chunk, &mut |_, _| {})?;
+        let items: Vec<(&str, &[f32])> = chunk
+            .iter()
+            .copied()
+            .zip(vectors.iter().map(Vec::as_slice))
+            .collect();
+        cache.append(&items)?;
+        encoded += chunk.len();
+        progress(encoded, missing.len());
+    }
+    Ok(Embedded {
+        encoded,
+        cancelled: false,
+    })
+}
+
+/// Cosine similarity of two vectors (0 where one is zero).
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let denominator = norm(a) * norm(b);
+    if denominator > 0.0 {
+        dot / denominator
+    } else {
+        0.0
+    }
 }
 
 /// Per entity the mean of the embeddings of its texts, and the manifest's record of them.

@@ -22,9 +22,11 @@ pub struct TmeaConfig {
     /// Heads of the cross-modal attention (2).
     pub heads: usize,
     /// Modalities in use: `structure` (TransE over the relational triples, the paper's
-    /// relational knowledge), `attribute_text` (the abstract representation) or
-    /// `attribute` (bag of attribute keys: the "w/o abstract representation" ablation),
-    /// and `image`.
+    /// relational knowledge), one attribute form, and `image`. The attribute forms:
+    /// `attribute_abstract` (the alignment-augmented abstract representation: one
+    /// sentence of the attributes whose keys align across the graphs), `attribute_text`
+    /// (the mean of every statement's embedding: no key alignment or filtering) or
+    /// `attribute` (bag of attribute keys: the "w/o abstract representation" ablation).
     pub modalities: Vec<ModalityKind>,
     /// Columns of the bag of attribute keys, when `attribute` is on (1000).
     pub bag_top_k: usize,
@@ -64,7 +66,7 @@ impl Default for TmeaConfig {
             modalities: vec![
                 ModalityKind::Structure,
                 ModalityKind::Image,
-                ModalityKind::AttributeText,
+                ModalityKind::AttributeAbstract,
             ],
             bag_top_k: 1000,
             imputation: true,
@@ -83,9 +85,17 @@ impl Default for TmeaConfig {
 
 /// The modalities TMEA can read, in the order of its joint embedding (the paper's
 /// `e_M = [e_R+, e_I+, e_A+]`).
-pub const TOKEN_ORDER: [ModalityKind; 4] = [
+pub const TOKEN_ORDER: [ModalityKind; 5] = [
     ModalityKind::Structure,
     ModalityKind::Image,
+    ModalityKind::AttributeAbstract,
+    ModalityKind::AttributeText,
+    ModalityKind::Attribute,
+];
+
+/// The forms of the attribute modality, of which a run uses one at most.
+pub const ATTRIBUTE_FORMS: [ModalityKind; 3] = [
+    ModalityKind::AttributeAbstract,
     ModalityKind::AttributeText,
     ModalityKind::Attribute,
 ];
@@ -147,19 +157,23 @@ impl TmeaConfig {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(other) = self.modalities.iter().find(|m| !TOKEN_ORDER.contains(m)) {
             return Err(format!(
-                "TMEA does not read the {} modality (it reads structure, attribute_text or attribute, and image)",
+                "TMEA does not read the {} modality (it reads structure, one of attribute_abstract, attribute_text and attribute, and image)",
                 other.as_str()
             ));
         }
         if self.tokens().is_empty() {
-            return Err(
-                "at least one of structure, attribute_text, attribute and image must be on".into(),
-            );
+            return Err("at least one of structure, image and an attribute form must be on".into());
         }
-        if self.modalities.contains(&ModalityKind::AttributeText)
-            && self.modalities.contains(&ModalityKind::Attribute)
-        {
-            return Err("attribute_text and attribute are two forms of the same modality: choose one (attribute is the \"w/o abstract representation\" ablation)".into());
+        let forms: Vec<&str> = ATTRIBUTE_FORMS
+            .iter()
+            .filter(|m| self.modalities.contains(m))
+            .map(|m| m.as_str())
+            .collect();
+        if forms.len() > 1 {
+            return Err(format!(
+                "{} are forms of the same attribute modality: choose one (attribute_abstract is the paper's; attribute_text and attribute are ablations)",
+                forms.join(" and ")
+            ));
         }
         if !self.dim.is_multiple_of(self.heads) {
             return Err(format!(
@@ -200,7 +214,7 @@ mod tests {
             [
                 ModalityKind::Structure,
                 ModalityKind::Image,
-                ModalityKind::AttributeText
+                ModalityKind::AttributeAbstract
             ]
         );
         assert_eq!(c.output_dim(), 300);
@@ -211,11 +225,16 @@ mod tests {
 
     #[test]
     fn both_attribute_forms_or_an_odd_head_split_are_refused() {
-        let both = TmeaConfig {
-            modalities: vec![ModalityKind::AttributeText, ModalityKind::Attribute],
-            ..Default::default()
-        };
-        assert!(both.validate().unwrap_err().contains("choose one"));
+        for pair in [
+            [ModalityKind::AttributeText, ModalityKind::Attribute],
+            [ModalityKind::AttributeAbstract, ModalityKind::AttributeText],
+        ] {
+            let both = TmeaConfig {
+                modalities: pair.to_vec(),
+                ..Default::default()
+            };
+            assert!(both.validate().unwrap_err().contains("choose one"));
+        }
         let odd = TmeaConfig {
             heads: 3,
             ..Default::default()

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use super::config::TmeaConfig;
+use super::config::{ATTRIBUTE_FORMS, TmeaConfig};
 use crate::inputs::ModalityKind;
 use crate::registry::{
     Ablation, InputNeeds, ModelFamily, ModelInfo, check_settings, family_device_methods,
@@ -34,8 +34,8 @@ fn fields() -> Vec<FieldDef> {
         FieldDef::list(
             "modalities",
             Model,
-            "Modalities the model uses: structure (TransE over the triples), attribute_text (the abstract representation of the attributes) or attribute (bag of attribute keys, the \"w/o abstract representation\" ablation), and image.",
-            &["structure", "image", "attribute_text", "attribute"],
+            "Modalities the model uses: structure (TransE over the triples), image, and one attribute form: attribute_abstract (the abstract representation: a sentence of the attributes whose keys align across the graphs), attribute_text (every statement, no key alignment) or attribute (bag of attribute keys, the \"w/o abstract representation\" ablation).",
+            &["structure", "image", "attribute_abstract", "attribute_text", "attribute"],
         ),
         FieldDef::int(
             "bag_top_k",
@@ -125,10 +125,11 @@ fn info() -> ModelInfo {
         id: ID.into(),
         name: "TMEA".into(),
         citation: "Chen et al., \"Tackling Uncertain Correspondences for Multi-Modal Entity Alignment\", NeurIPS 2024".into(),
-        summary: "Encodes relations with TransE, attributes as sentence embeddings and images, imputes missing images and attributes with VAEs in a shared latent space, and lets each modality borrow what the others share with it through cross-modal attention kept apart by an orthogonal constraint.".into(),
+        summary: "Encodes relations with TransE, attributes as one sentence of those whose keys align across the graphs, and images; imputes missing images and attributes with VAEs in a shared latent space, and lets each modality borrow what the others share with it through cross-modal attention kept apart by an orthogonal constraint.".into(),
         modalities: vec![
             ModalityKind::Structure,
             ModalityKind::Image,
+            ModalityKind::AttributeAbstract,
             ModalityKind::AttributeText,
             ModalityKind::Attribute,
         ],
@@ -142,13 +143,17 @@ fn info() -> ModelInfo {
                 "w/o AP (bag of attributes)",
                 &[("modalities", modalities(&["structure", "image", "attribute"]))],
             ),
-            ablation("w/o V", &[("modalities", modalities(&["structure", "attribute_text"]))]),
+            ablation(
+                "w/o key alignment (every statement)",
+                &[("modalities", modalities(&["structure", "image", "attribute_text"]))],
+            ),
+            ablation("w/o V", &[("modalities", modalities(&["structure", "attribute_abstract"]))]),
             ablation("w/o A", &[("modalities", modalities(&["structure", "image"]))]),
-            ablation("w/o R", &[("modalities", modalities(&["image", "attribute_text"]))]),
+            ablation("w/o R", &[("modalities", modalities(&["image", "attribute_abstract"]))]),
             ablation("w/o IT", &[("iterative", false.into())]),
         ],
         deviations: vec![
-            "abstract representation without an LLM: every attribute statement (\"key: value\") is embedded with the local all-MiniLM-L6-v2 and averaged per entity; the paper keeps only the attributes GPT-3.5 aligns across the two graphs, writes them as \"a1 is v1, …\" and embeds that sentence with BERT. No attribute filtering is done".into(),
+            "abstract representation without an LLM: the paper asks GPT-3.5 which attribute keys of the two graphs mean the same; here a key both graphs use aligns with itself and the others align by mutual best cosine similarity (at least 0.6) of their words' all-MiniLM-L6-v2 embeddings. As in the paper, attributes without a counterpart are left out and the rest written as \"a1 is v1, a2 is v2, …\" (an aligned right key in its left counterpart's words); the sentence is embedded by all-MiniLM-L6-v2 (mean pooling over its 256 first tokens), not BERT".into(),
             "visual features from AlignScope's image encoder (EfficientNet-Lite0) or the dataset's feature files, not a ViT".into(),
             "cross-modal attention: each modality's token attends over all of the entity's modality tokens, itself included (the paper's attention has a single key token, so its softmax is 1); the attention output has no bias, so it splits exactly into one piece per modality".into(),
             "one optimiser step per epoch: the contrastive loss over all seed pairs plus TransE over 5,000 triples drawn per step with their swapped copies (the authors' epoch passes over all triples in batches of 5,000, each step with all seed pairs)".into(),
@@ -216,14 +221,15 @@ impl ModelFamily for Family {
         if c.modalities.contains(&ModalityKind::Attribute) {
             d.push("ablation: bag of attribute keys instead of the abstract representation".into());
         }
+        if c.modalities.contains(&ModalityKind::AttributeText) {
+            d.push("ablation: the mean of every attribute statement's embedding instead of the abstract representation (no key alignment, no filtering)".into());
+        }
         for kind in [ModalityKind::Structure, ModalityKind::Image] {
             if !c.modalities.contains(&kind) {
                 d.push(format!("ablation: without the {} modality", kind.as_str()));
             }
         }
-        if !c.modalities.contains(&ModalityKind::AttributeText)
-            && !c.modalities.contains(&ModalityKind::Attribute)
-        {
+        if !ATTRIBUTE_FORMS.iter().any(|m| c.modalities.contains(m)) {
             d.push("ablation: without the attribute modality".into());
         }
         if c.kl_weight == 1.0 && !c.cross_reconstruction {

@@ -994,7 +994,8 @@ pub struct EncodedImagesDto {
     pub failures: Vec<ImageFailureDto>,
 }
 
-/// What an encoding of a dataset's attribute statements and names produced.
+/// What an encoding of a dataset's attribute statements, names and abstract sentences
+/// produced.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct EncodedTextDto {
     /// The encoder.
@@ -1005,7 +1006,14 @@ pub struct EncodedTextDto {
     pub entities_with_attribute_text_features: Vec<usize>,
     /// Entities with an embedding of their name, left graph then right.
     pub entities_with_name_features: Vec<usize>,
-    /// Statements and names read, repeats included.
+    /// Entities with an embedding of their abstract sentence (attributes whose keys
+    /// align across the graphs), left graph then right.
+    pub entities_with_attribute_abstract_features: Vec<usize>,
+    /// Distinct attribute keys each graph uses, left then right.
+    pub attribute_keys: Vec<usize>,
+    /// Key pairs found to mean the same (shared keys included).
+    pub aligned_attribute_keys: usize,
+    /// Statements, names and abstract sentences read, repeats included.
     pub texts: usize,
     /// Distinct texts among them (each embedded once).
     pub distinct: usize,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use alignscope_datasets::dataset_stats;
-use alignscope_datasets::derived::{EncodedImages, EncodedTexts};
+use alignscope_datasets::derived::{EncodedImages, EncodedTextSide, EncodedTexts};
 use alignscope_models::compute::ComputeDevice;
 use alignscope_vision::EncodeProgress;
 
@@ -21,7 +21,7 @@ use super::{Api, ApiError, ApiResult};
 use crate::device::DeviceArg;
 use crate::image_features::{EncodingOutcome, encode_dataset_images};
 use crate::store::DatasetId;
-use crate::text_features::encode_dataset_text;
+use crate::text_features::{EncodedText, encode_dataset_text};
 
 /// Failed files an [`EncodedImagesDto`] lists by name.
 const FAILURES_SHOWN: usize = 20;
@@ -36,7 +36,7 @@ pub(crate) struct BackgroundEncoding {
 /// How an encoding of either kind ended.
 enum Ended {
     Images(Box<EncodedImages>),
-    Text(Box<[EncodedTexts; 2]>),
+    Text(Box<EncodedText>),
     NothingToEncode,
     Cancelled { encoded: usize },
 }
@@ -116,21 +116,24 @@ fn images_dto(manifest: &EncodedImages) -> EncodedImagesDto {
     }
 }
 
-fn text_dto([statements, names]: &[EncodedTexts; 2]) -> EncodedTextDto {
+fn text_dto(encoded: &EncodedText) -> EncodedTextDto {
     let per_side = |m: &EncodedTexts| m.sides.iter().map(|s| s.entities_with_features).collect();
-    let both = [statements, names];
+    let all = [&encoded.statements, &encoded.names, &encoded.abstracts];
+    let sum = |count: fn(&EncodedTextSide) -> usize| {
+        all.iter().flat_map(|m| &m.sides).map(count).sum::<usize>()
+    };
+    let alignment = &encoded.key_alignment;
     EncodedTextDto {
-        encoder: statements.encoder.clone(),
-        weights_sha256: statements.weights_sha256.clone(),
-        entities_with_attribute_text_features: per_side(statements),
-        entities_with_name_features: per_side(names),
-        texts: both.iter().flat_map(|m| &m.sides).map(|s| s.texts).sum(),
-        distinct: both.iter().flat_map(|m| &m.sides).map(|s| s.distinct).sum(),
-        from_cache: both
-            .iter()
-            .flat_map(|m| &m.sides)
-            .map(|s| s.from_cache)
-            .sum(),
+        encoder: encoded.statements.encoder.clone(),
+        weights_sha256: encoded.statements.weights_sha256.clone(),
+        entities_with_attribute_text_features: per_side(&encoded.statements),
+        entities_with_name_features: per_side(&encoded.names),
+        entities_with_attribute_abstract_features: per_side(&encoded.abstracts),
+        attribute_keys: vec![alignment.left_keys, alignment.right_keys],
+        aligned_attribute_keys: alignment.pairs.len(),
+        texts: sum(|s| s.texts),
+        distinct: sum(|s| s.distinct),
+        from_cache: sum(|s| s.from_cache),
     }
 }
 

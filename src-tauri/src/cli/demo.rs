@@ -41,6 +41,25 @@ pub struct DemoArgs {
     /// pair for a quick look or a test, kept in its own folder.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
+    /// Share of the right (Chinese) graph's images to remove, from 0 to 1: more missing
+    /// images put imputation to the test. A share other than the default 0.1 builds a
+    /// pair of its own, in its own folder.
+    #[arg(long, default_value_t = DemoOptions::default().image_drop_share, value_parser = share)]
+    pub image_drop: f64,
+}
+
+/// Parses a share from 0 to 1.
+fn share(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{value} is not a share from 0 to 1 (0.4 removes 40%)"
+        ))
+    }
 }
 
 /// Runs `alignscope demo`.
@@ -55,6 +74,7 @@ pub async fn demo(
     let sources = args.sources.clone();
     let options = DemoOptions {
         emoji_limit: args.limit.map(|n| n as usize),
+        image_drop_share: args.image_drop,
         ..DemoOptions::default()
     };
     let build = tokio::task::spawn_blocking(move || {

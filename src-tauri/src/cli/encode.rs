@@ -140,14 +140,21 @@ pub(super) fn describe(state: &EncodingDto, out: &mut dyn Write) -> Result<(), C
                 };
                 writeln!(
                     out,
-                    "text embeddings: statements of {} entities, names of {}; {} texts ({} distinct, {} from the cache) in {:.1} s with {}",
+                    "text embeddings: statements of {} entities, names of {}, abstract sentences of {}; {} texts ({} distinct, {} from the cache) in {:.1} s with {}",
                     pair(&text.entities_with_attribute_text_features),
                     pair(&text.entities_with_name_features),
+                    pair(&text.entities_with_attribute_abstract_features),
                     text.texts,
                     text.distinct,
                     text.from_cache,
                     state.elapsed_seconds,
                     text.encoder
+                )?;
+                writeln!(
+                    out,
+                    "attribute keys: {} of {} aligned across the graphs (the abstract sentences keep only those)",
+                    text.aligned_attribute_keys,
+                    pair(&text.attribute_keys),
                 )?;
             }
             let Some(result) = &state.result else {

@@ -377,10 +377,12 @@ pub async fn train(
     // Text embeddings cost minutes on a large graph: made only for a model that reads them.
     let needs =
         registry::find(&args.model)?.input_needs(&registry::resolve(&args.model, &settings)?)?;
-    let reads_text = needs
-        .modalities
-        .iter()
-        .any(|m| matches!(m, ModalityKind::AttributeText | ModalityKind::Name));
+    let reads_text = needs.modalities.iter().any(|m| {
+        matches!(
+            m,
+            ModalityKind::AttributeText | ModalityKind::Name | ModalityKind::AttributeAbstract
+        )
+    });
     for (kind, due) in [
         (EncodingKind::Images, imported.images_to_encode),
         (EncodingKind::Text, imported.text_to_encode && reads_text),
