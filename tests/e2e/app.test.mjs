@@ -290,21 +290,26 @@ describe('browser twin against alignscope serve', () => {
     await screenshot(page, 'e2e-run-page');
   }));
 
-  test('the form is rendered from each model\'s schema: baselines train, bad values are refused, the leaderboard ranks them', shootOnFailure('e2e-train-baselines', async () => {
+  test('the form is rendered from each model\'s schema: baselines and TMEA train, bad values are refused, the leaderboard ranks them', shootOnFailure('e2e-train-baselines', async () => {
     await page.goto(`${server.origin}/#/train`);
     const form = page.locator(byTestId('train-form'));
     await form.waitFor({ timeout: 30_000 });
     const demoOption = form.locator('select[name="dataset"] option', { hasText: 'emoji' }).first();
     const demoId = await demoOption.getAttribute('value');
-    for (const [model, widthKey] of [['rrea', 'dim'], ['gcn-align', 'structure_dim']]) {
+    const models = [
+      ['rrea', 'dim', 1],
+      ['gcn-align', 'structure_dim', 1],
+      ['tmea', 'dim', 2],
+    ];
+    for (const [model, widthKey, least] of models) {
       await form.locator('select[name="dataset"]').selectOption(demoId);
       await form.locator('select[name="model"]').selectOption(model);
       const width = form.locator(`[data-field="${widthKey}"]`);
       await width.waitFor();
-      assert.match(await width.getAttribute('title'), /Allowed: a whole number from 1 to 4096/);
+      assert.match(await width.getAttribute('title'), new RegExp(`Allowed: a whole number from ${least} to 4096`));
       await form.locator(`input[name="${widthKey}"]`).fill('0');
       await page.locator(byTestId('train-start')).click();
-      await width.locator('.field-error', { hasText: 'at least 1' }).waitFor();
+      await width.locator('.field-error', { hasText: `at least ${least}` }).waitFor();
       await page.locator(byTestId('train-errors')).waitFor();
       await form.locator(`input[name="${widthKey}"]`).fill('16');
       await form.locator('input[name="epochs"]').fill('4');
@@ -316,11 +321,21 @@ describe('browser twin against alignscope serve', () => {
       await live.locator('h2', { hasText: model }).waitFor({ timeout: 30_000 });
       await page.locator(byTestId('run-status'), { hasText: 'completed' }).waitFor({ timeout: 300_000 });
       await page.locator(byTestId('loss-chart')).locator('canvas').first().waitFor();
+      if (model === 'tmea') {
+        // Each of TMEA's loss terms is a line of its own.
+        const legend = await page.locator(byTestId('loss-chart')).locator('.u-legend').innerText();
+        for (const term of ['contrastive', 'transe', 'vae', 'latent', 'cross_reconstruction', 'orthogonal']) {
+          assert.ok(legend.includes(term), `no ${term} line in the legend: ${legend}`);
+        }
+        // TransE's summed margins dwarf the other terms: the axis turns logarithmic.
+        assert.ok(await page.locator(byTestId('loss-log-scale')).isChecked(), 'a log axis for TMEA\'s loss terms');
+        await screenshot(page, 'e2e-run-tmea');
+      }
       await page.locator(byTestId('train-another')).click();
       await form.waitFor();
     }
     const runs = await callApi(server, 'list_runs');
-    for (const model of ['rrea', 'gcn-align']) {
+    for (const [model] of models) {
       const run = runs.find((r) => r.model === model && r.status === 'completed');
       assert.ok(run, `a completed ${model} run`);
       assert.equal(run.config.settings.epochs, 4, 'the form\'s value is stored resolved');

@@ -5,6 +5,8 @@ import {
   canResume,
   curveColumns,
   lossChart,
+  spansDecades,
+  forLogAxis,
   curveFromEpochs,
   emptyLive,
   filterRuns,
@@ -161,6 +163,39 @@ describe('lossChart', () => {
       [3, 1.5],
       [1, 0.5],
       [2, 1],
+    ]);
+  });
+});
+
+describe("the loss chart's log axis", () => {
+  it('is wanted where the terms differ by more than two powers of ten', () => {
+    expect(
+      spansDecades([
+        [1, 2],
+        [6000, 5000],
+        [0.5, 0.4],
+      ]),
+    ).toBe(true);
+    expect(
+      spansDecades([
+        [1, 2],
+        [3, 2],
+        [0.5, null],
+      ]),
+    ).toBe(false);
+    expect(spansDecades([[1], [0]])).toBe(false);
+  });
+  it('turns values at or below zero into gaps', () => {
+    expect(
+      forLogAxis([
+        [1, 2, 3],
+        [0, 2, -1],
+        [null, 0.5, 1],
+      ]),
+    ).toEqual([
+      [1, 2, 3],
+      [null, 2, null],
+      [null, 0.5, 1],
     ]);
   });
 });

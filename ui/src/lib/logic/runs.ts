@@ -129,7 +129,16 @@ export function curveFromEpochs(epochs: readonly EpochDto[]): CurvePoint[] {
     }));
 }
 
-const TERM_COLORS = ['#7c3aed', '#db2777', '#0891b2', '#65a30d', '#ea580c'];
+const TERM_COLORS = [
+  '#7c3aed',
+  '#db2777',
+  '#0891b2',
+  '#65a30d',
+  '#ea580c',
+  '#78716c',
+  '#0d9488',
+  '#a16207',
+];
 
 /**
  * The loss chart: one line per named loss term; with several terms, their total too.
@@ -158,6 +167,29 @@ export function lossChart(curve: readonly CurvePoint[]): {
       ...names.map((n) => curve.map((p) => p.terms[n] ?? null)),
     ],
   };
+}
+
+/**
+ * Whether the positive values of a chart's series span more than `decades` powers of
+ * ten: then lines of small terms lie flat on a linear axis and a log axis shows them.
+ */
+export function spansDecades(
+  columns: readonly [number[], ...(number | null)[][]],
+  decades = 2,
+): boolean {
+  const values = columns.slice(1).flatMap((c) => c as (number | null)[]);
+  const positive = values.filter((v): v is number => v !== null && v > 0);
+  if (positive.length === 0) return false;
+  const ratio = Math.max(...positive) / Math.min(...positive);
+  return ratio > 10 ** decades;
+}
+
+/** The columns for a log axis: values at or below zero become gaps. */
+export function forLogAxis(
+  columns: readonly [number[], ...(number | null)[][]],
+): [number[], ...(number | null)[][]] {
+  const [xs, ...series] = columns;
+  return [xs, ...series.map((c) => c.map((v) => (v !== null && v > 0 ? v : null)))];
 }
 
 /** Adds (or replaces) an epoch from a `metric` event, keeping epochs ascending. */
