@@ -2,9 +2,11 @@
 //!
 //! - relation: raw head+tail counts over the `K` most frequent relations;
 //! - attribute: 0/1 over the `K` most frequent attribute keys;
-//! - image: L2-normalised feature vectors; an entity without one gets the mean of its
-//!   neighbours' vectors, else one vector drawn from the known vectors' per-dimension
-//!   normal distribution (mean and standard deviation), shared by all such entities.
+//! - image: L2-normalised feature vectors; an entity without one gets a stand-in chosen
+//!   by the model ([`MissingImageStandIn`]): the mean of its neighbours' vectors, else one
+//!   vector drawn from the known vectors' per-dimension normal distribution (mean and
+//!   standard deviation) shared by all such entities; or a draw of its own from that
+//!   distribution.
 //! - attribute text, name: L2-normalised sentence embeddings (the mean over an entity's
 //!   statements, or its name) encoded by AlignScope; an entity without any: zeros.
 //!
@@ -185,17 +187,43 @@ pub struct ModalityInputs {
     pub reports: Vec<ModalityInputReport>,
 }
 
+/// What an entity without an image gets in the image input (its presence mask says it
+/// is not real either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingImageStandIn {
+    /// The mean of its neighbours' vectors; without a neighbour that has one, one vector
+    /// drawn from the known vectors' per-dimension normal distribution, shared by all
+    /// such entities (LoginMEA's authors' code).
+    #[default]
+    NeighbourMean,
+    /// A vector of its own, drawn from the known vectors' per-dimension normal
+    /// distribution (the random stand-in of MCLEA's, MEAformer's and TMEA's code).
+    Random,
+}
+
+impl MissingImageStandIn {
+    /// Lower-case name, as in settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NeighbourMean => "neighbour_mean",
+            Self::Random => "random",
+        }
+    }
+}
+
 /// Width of the shared random image vector when the dataset has no image features at
 /// all (the ResNet-152 width of the papers' DBP15K features).
 pub const ABSENT_IMAGE_WIDTH: usize = 2048;
 
 impl ModalityInputs {
-    /// Builds the inputs of `pair`, with `top_k` columns for the bags; `rng` draws the
-    /// random vector for entities without an image.
+    /// Builds the inputs of `pair`, with `top_k` columns for the bags; entities without
+    /// an image get `stand_in`, whose random vectors `rng` draws.
     pub fn from_pair(
         pair: &MmkgPair,
         graph: &AlignmentGraph,
         top_k: usize,
+        stand_in: MissingImageStandIn,
         rng: &mut SeededRng,
     ) -> Self {
         let n = pair.entity_count();
@@ -230,7 +258,7 @@ impl ModalityInputs {
             policy: "0/1 over the most frequent attribute keys; no attribute: zeros".into(),
             source: "the attribute triples of the dataset (keys only)".into(),
         });
-        let (image, image_report) = image_input(pair, graph, rng);
+        let (image, image_report) = image_input(pair, graph, stand_in, rng);
         reports.push(image_report);
         let (attribute_text, text_report) = text_input(pair, ModalityKind::AttributeText);
         reports.push(text_report);
@@ -348,6 +376,7 @@ fn text_input(pair: &MmkgPair, kind: ModalityKind) -> (ModalityFeatures, Modalit
 fn image_input(
     pair: &MmkgPair,
     graph: &AlignmentGraph,
+    stand_in: MissingImageStandIn,
     rng: &mut SeededRng,
 ) -> (ModalityFeatures, ModalityInputReport) {
     let n = pair.entity_count();
@@ -385,9 +414,32 @@ fn image_input(
         let matrix = ModalityInput::Shared { row: shared };
         return (ModalityFeatures { matrix, present }, report);
     }
+    let known_distribution = KnownDistribution::of(&rows, width);
+    if stand_in == MissingImageStandIn::Random {
+        let mut data = Vec::with_capacity(n * width);
+        for row in &rows {
+            match row {
+                Some(v) => data.extend_from_slice(v),
+                None => data.extend(known_distribution.draw(rng)),
+            }
+        }
+        let report = ModalityInputReport {
+            modality: ModalityKind::Image,
+            width,
+            entities_with_features: known,
+            imputed: n - known,
+            policy: format!(
+                "L2-normalised vectors; {} without an image got a vector of their own drawn from the known vectors' per-dimension mean and standard deviation (random stand-in, as MCLEA's and TMEA's code)",
+                n - known
+            ),
+            source: image_sources(pair, width),
+        };
+        let matrix = ModalityInput::PerEntity { width, data };
+        return (ModalityFeatures { matrix, present }, report);
+    }
     // Neighbour mean over the known vectors, else one vector drawn from the known
     // vectors' per-dimension normal distribution, shared by all such entities.
-    let shared = draw_like_known(&rows, width, rng);
+    let shared = known_distribution.draw(rng);
     let mut neighbours: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); n];
     for (&h, &t) in graph.heads.iter().zip(&graph.tails) {
         neighbours[h as usize].insert(t);
@@ -449,30 +501,44 @@ fn image_sources(pair: &MmkgPair, width: usize) -> String {
         .join("; ")
 }
 
-/// One vector drawn from `N(mean_d, std_d)` per dimension `d`, the mean and standard
-/// deviation of the known vectors (as the authors' code draws the stand-in for missing
-/// images), so it has their scale and centre rather than a unit random direction.
-fn draw_like_known(rows: &[Option<Vec<f32>>], width: usize, rng: &mut SeededRng) -> Vec<f32> {
-    let known: Vec<&Vec<f32>> = rows.iter().flatten().collect();
-    let count = known.len().max(1) as f64;
-    let mut mean = vec![0.0f64; width];
-    for v in &known {
-        for (m, &x) in mean.iter_mut().zip(v.iter()) {
-            *m += f64::from(x) / count;
+/// The per-dimension mean and standard deviation of the known vectors, from which the
+/// authors' code draws the stand-in for a missing image, so a stand-in has their scale
+/// and centre rather than being a unit random direction.
+struct KnownDistribution {
+    mean: Vec<f64>,
+    std: Vec<f64>,
+}
+
+impl KnownDistribution {
+    fn of(rows: &[Option<Vec<f32>>], width: usize) -> Self {
+        let known: Vec<&Vec<f32>> = rows.iter().flatten().collect();
+        let count = known.len().max(1) as f64;
+        let mut mean = vec![0.0f64; width];
+        for v in &known {
+            for (m, &x) in mean.iter_mut().zip(v.iter()) {
+                *m += f64::from(x) / count;
+            }
         }
-    }
-    let mut variance = vec![0.0f64; width];
-    for v in &known {
-        for ((var, &x), m) in variance.iter_mut().zip(v.iter()).zip(&mean) {
-            *var += (f64::from(x) - m).powi(2) / count;
+        let mut variance = vec![0.0f64; width];
+        for v in &known {
+            for ((var, &x), m) in variance.iter_mut().zip(v.iter()).zip(&mean) {
+                *var += (f64::from(x) - m).powi(2) / count;
+            }
         }
+        let std = variance.into_iter().map(f64::sqrt).collect();
+        Self { mean, std }
     }
-    let noise = rng.normal_vec(width, 1.0);
-    mean.iter()
-        .zip(&variance)
-        .zip(&noise)
-        .map(|((m, var), z)| (m + var.sqrt() * f64::from(*z)) as f32)
-        .collect()
+
+    /// One vector drawn from `N(mean_d, std_d)` per dimension `d`.
+    fn draw(&self, rng: &mut SeededRng) -> Vec<f32> {
+        let noise = rng.normal_vec(self.mean.len(), 1.0);
+        self.mean
+            .iter()
+            .zip(&self.std)
+            .zip(&noise)
+            .map(|((m, s), z)| (m + s * f64::from(*z)) as f32)
+            .collect()
+    }
 }
 
 /// `v / |v|` (zero stays zero).
@@ -516,7 +582,13 @@ mod tests {
             data: Vec::new(),
         });
         let graph = AlignmentGraph::from_pair(&pair);
-        let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
+        let inputs = ModalityInputs::from_pair(
+            &pair,
+            &graph,
+            4,
+            MissingImageStandIn::NeighbourMean,
+            &mut SeededRng::new(7),
+        );
         assert_eq!(inputs.widths()[&ModalityKind::Image], ABSENT_IMAGE_WIDTH);
         assert_eq!(inputs.reports[2].entities_with_features, 0);
     }
@@ -536,7 +608,13 @@ mod tests {
             data: vec![3.0, 0.0, 4.0],
         });
         let graph = AlignmentGraph::from_pair(&pair);
-        let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
+        let inputs = ModalityInputs::from_pair(
+            &pair,
+            &graph,
+            4,
+            MissingImageStandIn::NeighbourMean,
+            &mut SeededRng::new(7),
+        );
         assert_eq!(inputs.widths()[&ModalityKind::Image], 3);
         assert_eq!(inputs.reports[2].entities_with_features, 1);
         // The mask says which entity's vector is real: the right graph's first (joint 2).
@@ -556,7 +634,13 @@ mod tests {
             data: vec![3.0, 0.0, 4.0, 3.0, 0.0, 4.0],
         });
         let graph = AlignmentGraph::from_pair(&pair);
-        let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
+        let inputs = ModalityInputs::from_pair(
+            &pair,
+            &graph,
+            4,
+            MissingImageStandIn::NeighbourMean,
+            &mut SeededRng::new(7),
+        );
         let image = inputs.get(ModalityKind::Image).unwrap();
         assert_eq!(image.present, [true, true, false, false]);
         let ModalityInput::PerEntity { width, data } = &image.matrix else {
@@ -566,6 +650,40 @@ mod tests {
         for row in data.chunks(3) {
             assert_eq!(row, [0.6, 0.0, 0.8]);
         }
+    }
+
+    #[test]
+    fn the_random_stand_in_gives_each_missing_image_its_own_draw() {
+        // Left vectors (3,0,4) and (0,5,0): per-dimension means (0.3, 0.5, 0.4) after
+        // normalisation, and spread in every dimension, so two draws differ.
+        // Without neighbours, the neighbour-mean stand-in would give both right
+        // entities one shared draw.
+        let pair = pair_with_left_features(EntityFeatures {
+            origin: Default::default(),
+            dim: 3,
+            rows: vec![Some(0), Some(1)],
+            data: vec![3.0, 0.0, 4.0, 0.0, 5.0, 0.0],
+        });
+        let graph = AlignmentGraph::from_pair(&pair);
+        let inputs = ModalityInputs::from_pair(
+            &pair,
+            &graph,
+            4,
+            MissingImageStandIn::Random,
+            &mut SeededRng::new(7),
+        );
+        let image = inputs.get(ModalityKind::Image).unwrap();
+        assert_eq!(image.present, [true, true, false, false]);
+        let ModalityInput::PerEntity { data, .. } = &image.matrix else {
+            panic!("per-entity image input expected");
+        };
+        assert_eq!(&data[..6], [0.6, 0.0, 0.8, 0.0, 1.0, 0.0]);
+        let (a, b) = (&data[6..9], &data[9..12]);
+        assert_ne!(a, b, "each missing image gets a draw of its own");
+        assert!(a.iter().chain(b).all(|x| x.is_finite()));
+        let report = &inputs.reports[2];
+        assert_eq!((report.entities_with_features, report.imputed), (2, 2));
+        assert!(report.policy.contains("of their own"), "{}", report.policy);
     }
 
     #[test]
@@ -586,7 +704,13 @@ mod tests {
             data: vec![3.0, 4.0],
         });
         let graph = AlignmentGraph::from_pair(&pair);
-        let inputs = ModalityInputs::from_pair(&pair, &graph, 4, &mut SeededRng::new(7));
+        let inputs = ModalityInputs::from_pair(
+            &pair,
+            &graph,
+            4,
+            MissingImageStandIn::NeighbourMean,
+            &mut SeededRng::new(7),
+        );
         let text = inputs.get(ModalityKind::AttributeText).unwrap();
         assert_eq!(text.present, [false, true, false, false]);
         let ModalityInput::PerEntity { width, data } = &text.matrix else {

@@ -186,6 +186,13 @@ pub trait TrainableModel<B: AutodiffBackend>: AutodiffModule<B> + AlignmentModel
         Vec::new()
     }
 
+    /// How many times one epoch goes over the seed pairs (default: once). A model whose
+    /// paper defines an epoch by something else says what that takes: TMEA's epoch is a
+    /// pass over its relational triples in batches, each step with every seed pair.
+    fn passes_per_epoch(&self) -> usize {
+        1
+    }
+
     /// Whether the second optimiser steps its group at `epoch` (the model's schedule:
     /// a policy updated every few epochs, say). Default: every step.
     fn steps_secondary(&self, epoch: usize) -> bool {

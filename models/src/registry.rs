@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::compute::ComputeDevice;
 use crate::eval::{EvalOptions, Evaluation};
-use crate::inputs::ModalityKind;
+use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::run::{PreparedRun, RunError, RunResult, StepProbe};
 use crate::schema::{Schema, SettingError, Settings};
 use crate::train::{TrainEvent, TrainPlan};
@@ -56,6 +56,8 @@ pub struct InputNeeds {
     pub modalities: Vec<ModalityKind>,
     /// Columns of the bag-of-relations and bag-of-attributes features.
     pub bag_top_k: usize,
+    /// What an entity without an image gets in the image input.
+    pub missing_images: MissingImageStandIn,
 }
 
 /// Where a run trains and reports.

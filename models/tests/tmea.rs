@@ -1,5 +1,5 @@
 //! TMEA on a planted alignment with 30% of the right graph's images removed: it finds
-//! the alignment, and its imputation beats the input pipeline's stand-in there. Real
+//! the alignment, and its imputation beats the papers' random stand-in there. Real
 //! training on the CPU backend with small generated data.
 
 use std::sync::atomic::AtomicBool;
@@ -10,6 +10,8 @@ use alignscope_models::registry;
 use alignscope_models::run::{RunSpec, prepare_pair};
 use alignscope_models::schema::Settings;
 use alignscope_models::synthetic::{planted_multimodal_pair, without_right_images};
+use alignscope_models::tmea::transe::triples;
+use alignscope_models::train::TrainEvent;
 
 /// Left-to-right test metrics of TMEA's quick settings plus `extra`, trained on the
 /// planted pair with `missing` of the right images removed; and how many right
@@ -73,4 +75,57 @@ fn with_30_percent_of_the_right_images_missing_imputation_finds_the_alignment_an
         imputed.mrr,
         stand_in.mrr
     );
+}
+
+/// One epoch of TMEA's quick settings plus `extra` on a planted pair of 60 entities a
+/// side: the optimiser steps it took, and the number of relational triples.
+fn steps_of_one_epoch(extra: &[(&str, serde_json::Value)]) -> (usize, usize) {
+    let family = registry::find("tmea").unwrap();
+    let mut settings: Settings = family.info().quick.clone();
+    settings.insert("epochs".into(), 1.into());
+    settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let spec = RunSpec {
+        dataset: "generated".into(),
+        load: Default::default(),
+        model: "tmea".into(),
+        settings,
+        train_ratio: 0.3,
+        valid_ratio: 0.0,
+        seeds: None,
+        rejected: Vec::new(),
+    };
+    let mut run = prepare_pair(&spec, planted_multimodal_pair(60, 7), "generated").unwrap();
+    let triples = triples(&run.graph).len();
+    let cancel = AtomicBool::new(false);
+    let mut batches = 0;
+    let result = execute(
+        &ComputeDevice::Cpu,
+        &mut run,
+        "cpu",
+        None,
+        false,
+        &cancel,
+        &mut |event| {
+            if let TrainEvent::Batch { .. } = event {
+                batches += 1;
+            }
+        },
+    )
+    .unwrap();
+    let steps = result.state.history[0].steps;
+    assert_eq!(
+        batches, steps,
+        "one progress event per step (one chunk each)"
+    );
+    (steps, triples)
+}
+
+#[test]
+fn an_epoch_takes_one_step_per_transe_batch_of_triples_unless_set() {
+    let (steps, triples) =
+        steps_of_one_epoch(&[("steps_per_epoch", 0.into()), ("transe_batch", 50.into())]);
+    assert!(triples > 100, "{triples} triples");
+    assert_eq!(steps, triples.div_ceil(50));
+    let (fixed, _) = steps_of_one_epoch(&[("steps_per_epoch", 2.into())]);
+    assert_eq!(fixed, 2);
 }

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use serde_json::json;
 
 use super::config::{GcnAlignConfig, paper_schedule};
-use crate::inputs::{ModalityInput, ModalityKind};
+use crate::inputs::{MissingImageStandIn, ModalityInput, ModalityKind};
 use crate::registry::{InputNeeds, ModelFamily, ModelInfo, check_settings, family_device_methods};
 use crate::run::PreparedRun;
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
@@ -120,6 +120,7 @@ impl ModelFamily for Family {
         Ok(InputNeeds {
             modalities,
             bag_top_k: c.attribute_top_k,
+            missing_images: MissingImageStandIn::NeighbourMean,
         })
     }
 

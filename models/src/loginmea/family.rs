@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::config::{FusionKind, GraphLayerKind, LoginMeaConfig};
 use super::model::LoginMea;
 use crate::backend::GraphBackend;
-use crate::inputs::ModalityKind;
+use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::loss::contrastive_loss;
 use crate::model::{LossTerm, ModelInputs, StepContext, TrainableModel};
 use crate::ops::l2_normalize;
@@ -240,6 +240,7 @@ impl ModelFamily for Family {
         Ok(InputNeeds {
             modalities: c.modalities.clone(),
             bag_top_k: c.bag_top_k,
+            missing_images: MissingImageStandIn::NeighbourMean,
         })
     }
 

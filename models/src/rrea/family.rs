@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use serde_json::json;
 
 use super::config::{RreaConfig, paper_schedule};
-use crate::inputs::ModalityKind;
+use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::registry::{InputNeeds, ModelFamily, ModelInfo, check_settings, family_device_methods};
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, model_part, model_schema};
@@ -99,6 +99,7 @@ impl ModelFamily for Family {
         Ok(InputNeeds {
             modalities: vec![ModalityKind::Structure],
             bag_top_k: 1,
+            missing_images: MissingImageStandIn::NeighbourMean,
         })
     }
 

@@ -229,7 +229,13 @@ pub fn prepare_pair(
     };
     let graph = AlignmentGraph::from_pair(&pair);
     let mut rng = SeededRng::new(seed).fork("missing-modalities");
-    let inputs = ModalityInputs::from_pair(&pair, &graph, needs.bag_top_k, &mut rng);
+    let inputs = ModalityInputs::from_pair(
+        &pair,
+        &graph,
+        needs.bag_top_k,
+        needs.missing_images,
+        &mut rng,
+    );
     let joint = |ps: &[alignscope_datasets::model::GoldPair]| -> Vec<(u32, u32)> {
         ps.iter()
             .map(|p| {

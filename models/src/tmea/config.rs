@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::inputs::ModalityKind;
+use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::model::ScoreBlock;
 use crate::settings::CommonSettings;
 use crate::train::{OptimizerKind, OptimizerSpec, TrainPlan};
@@ -33,6 +33,11 @@ pub struct TmeaConfig {
     /// Missing modality imputation (off: the input pipeline's stand-in, as the other
     /// papers do: "w/o MMI").
     pub imputation: bool,
+    /// What a missing image is in the input, before imputation and instead of it when
+    /// imputation is off: `random` (a vector of its own drawn from the known images'
+    /// per-dimension normal distribution, as the authors' code, the papers' "w/o MMI"
+    /// stand-in) or `neighbour_mean` (the input pipeline of the other models).
+    pub stand_in: MissingImageStandIn,
     /// Multi-modal commonality enhancement by cross-modal attention (off: "w/o MCE").
     pub cross_attention: bool,
     /// Weight of each VAE's KL term (0.01; the paper's ELBO has 1, with which the
@@ -50,6 +55,10 @@ pub struct TmeaConfig {
     /// Relational triples drawn per optimiser step for the TransE loss (5,000, the
     /// paper's batch size), before the swapped copies are added.
     pub transe_batch: usize,
+    /// Optimiser steps per epoch, each with every seed pair and its own TransE batch;
+    /// 0: the authors' epoch, one step per `transe_batch` triples (⌈triples /
+    /// transe_batch⌉, 6 on the demo).
+    pub steps_per_epoch: usize,
     /// Margin γ_cl of the contrastive alignment loss (2).
     pub contrastive_margin: f64,
     /// Adam learning rate (1e-3).
@@ -70,6 +79,7 @@ impl Default for TmeaConfig {
             ],
             bag_top_k: 1000,
             imputation: true,
+            stand_in: MissingImageStandIn::Random,
             cross_attention: true,
             kl_weight: 1e-2,
             cross_reconstruction: true,
@@ -77,6 +87,7 @@ impl Default for TmeaConfig {
             latent_weight: 1e-2,
             transe_margin: 1.0,
             transe_batch: 5000,
+            steps_per_epoch: 0,
             contrastive_margin: 2.0,
             learning_rate: 1e-3,
         }
@@ -116,6 +127,15 @@ impl TmeaConfig {
             .into_iter()
             .filter(|m| *m != ModalityKind::Structure)
             .collect()
+    }
+
+    /// Optimiser steps per epoch over `triples` relational triples: the setting, or
+    /// with 0 one per `transe_batch` triples (at least one).
+    pub fn steps_per_epoch(&self, triples: usize) -> usize {
+        match self.steps_per_epoch {
+            0 => triples.div_ceil(self.transe_batch.max(1)).max(1),
+            n => n,
+        }
     }
 
     /// Whether the relational (TransE) token is on.
@@ -184,8 +204,9 @@ impl TmeaConfig {
         Ok(())
     }
 
-    /// The trainer's plan: one Adam step per epoch over all seed pairs, in one chunk
-    /// (the per-entity losses of a step are counted once).
+    /// The trainer's plan: each step over all seed pairs, in one chunk (the per-entity
+    /// losses of a step are counted once); the model says how many steps an epoch takes
+    /// ([`Self::steps_per_epoch`]).
     pub fn plan(&self, common: &CommonSettings) -> TrainPlan {
         common.plan(
             None,
@@ -221,6 +242,19 @@ mod tests {
         let blocks = c.score_blocks();
         assert_eq!(blocks[2].columns, 200..300);
         assert!(c.imputes() && c.attends());
+    }
+
+    #[test]
+    fn an_epoch_is_a_pass_over_the_triples_unless_set() {
+        let c = TmeaConfig::default();
+        assert_eq!(c.steps_per_epoch(28_500), 6);
+        assert_eq!(c.steps_per_epoch(5_000), 1);
+        assert_eq!(c.steps_per_epoch(0), 1);
+        let fixed = TmeaConfig {
+            steps_per_epoch: 2,
+            ..Default::default()
+        };
+        assert_eq!(fixed.steps_per_epoch(28_500), 2);
     }
 
     #[test]

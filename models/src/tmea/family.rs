@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 
 use super::config::{ATTRIBUTE_FORMS, TmeaConfig};
-use crate::inputs::ModalityKind;
+use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::registry::{
     Ablation, InputNeeds, ModelFamily, ModelInfo, check_settings, family_device_methods,
 };
@@ -46,7 +46,13 @@ fn fields() -> Vec<FieldDef> {
         FieldDef::bool(
             "imputation",
             Model,
-            "Fill in missing images and attributes with VAE pseudo features (off: the stand-in of the input pipeline).",
+            "Fill in missing images and attributes with VAE pseudo features (off: missing images keep their stand-in, missing attributes zeros).",
+        ),
+        FieldDef::choice(
+            "stand_in",
+            Model,
+            "What a missing image is before imputation (and instead of it, with imputation off): random, a vector of its own drawn from the known images' per-dimension distribution (the papers'); neighbour_mean, the mean of its neighbours' images (the input pipeline of the other models).",
+            &["random", "neighbour_mean"],
         ),
         FieldDef::bool(
             "cross_attention",
@@ -84,6 +90,12 @@ fn fields() -> Vec<FieldDef> {
             "Relational triples drawn per step for the TransE loss (swapped copies for seed pairs come on top).",
         )
         .range(Some(1.0), Some(10_000_000.0)),
+        FieldDef::int(
+            "steps_per_epoch",
+            Training,
+            "Optimiser steps per epoch, each with every seed pair and its own TransE batch; 0: the authors' epoch, one step per transe_batch triples.",
+        )
+        .range(Some(0.0), Some(100_000.0)),
         FieldDef::float(
             "contrastive_margin",
             Loss,
@@ -135,7 +147,11 @@ fn info() -> ModelInfo {
         ],
         config: model_schema(ID, fields(), &TmeaConfig::default(), &paper_schedule()),
         ablations: vec![
-            ablation("w/o MMI (stand-in for missing modalities)", &[("imputation", false.into())]),
+            ablation("w/o MMI (random stand-in for missing images)", &[("imputation", false.into())]),
+            ablation(
+                "w/o MMI, neighbour-mean stand-in",
+                &[("imputation", false.into()), ("stand_in", "neighbour_mean".into())],
+            ),
             ablation("w/o MCE (no cross-modal attention)", &[("cross_attention", false.into())]),
             ablation("w/o L_o", &[("orthogonal_weight", 0.0.into())]),
             ablation("w/o L_mse", &[("latent_weight", 0.0.into())]),
@@ -156,7 +172,7 @@ fn info() -> ModelInfo {
             "abstract representation without an LLM: the paper asks GPT-3.5 which attribute keys of the two graphs mean the same; here a key both graphs use aligns with itself and the others align by mutual best cosine similarity (at least 0.6) of their words' all-MiniLM-L6-v2 embeddings. As in the paper, attributes without a counterpart are left out and the rest written as \"a1 is v1, a2 is v2, …\" (an aligned right key in its left counterpart's words); the sentence is embedded by all-MiniLM-L6-v2 (mean pooling over its 256 first tokens), not BERT".into(),
             "visual features from AlignScope's image encoder (EfficientNet-Lite0) or the dataset's feature files, not a ViT".into(),
             "cross-modal attention: each modality's token attends over all of the entity's modality tokens, itself included (the paper's attention has a single key token, so its softmax is 1); the attention output has no bias, so it splits exactly into one piece per modality".into(),
-            "one optimiser step per epoch: the contrastive loss over all seed pairs plus TransE over 5,000 triples drawn per step with their swapped copies (the authors' epoch passes over all triples in batches of 5,000, each step with all seed pairs)".into(),
+            "an epoch is ⌈triples / 5,000⌉ optimiser steps, as the authors' epoch (the paper does not say); each step takes the contrastive loss over all seed pairs plus TransE over 5,000 triples drawn with replacement, with their swapped copies (the authors' code shuffles the triples and walks through them)".into(),
             "the contrastive loss's similarity is the cosine, as the paper writes it (the authors' code takes the dot product of the concatenated features)".into(),
             "the uni-modal contrastive terms read the features before imputation, as the authors' code does (the paper does not say)".into(),
             "pseudo seeds of the iteration (mutual nearest neighbours among unaligned entities, by the trainer) weigh as much as given seeds (the authors' code weighs their loss by 0.1)".into(),
@@ -171,6 +187,7 @@ fn info() -> ModelInfo {
             ("vae_hidden", json!(32)),
             ("bag_top_k", json!(50)),
             ("transe_batch", json!(1000)),
+            ("steps_per_epoch", json!(1)),
             ("learning_rate", json!(1e-2)),
             ("epochs", json!(150)),
             ("eval_every", json!(25)),
@@ -200,6 +217,7 @@ impl ModelFamily for Family {
         Ok(InputNeeds {
             modalities: c.modalities.clone(),
             bag_top_k: c.bag_top_k,
+            missing_images: c.stand_in,
         })
     }
 
@@ -213,7 +231,16 @@ impl ModelFamily for Family {
             return d;
         };
         if !c.imputation {
-            d.push("ablation: no imputation; missing images and attributes keep the input pipeline's stand-in".into());
+            d.push(format!(
+                "ablation: no imputation; missing images keep their {} stand-in, missing attributes zeros",
+                c.stand_in.as_str()
+            ));
+        }
+        if c.stand_in != MissingImageStandIn::Random {
+            d.push(format!(
+                "missing images stand in as {} (the papers' code draws a random vector for each)",
+                c.stand_in.as_str()
+            ));
         }
         if !c.cross_attention {
             d.push("ablation: no commonality enhancement (no cross-modal attention, no orthogonal constraint)".into());
@@ -237,6 +264,12 @@ impl ModelFamily for Family {
                 "imputation losses as the paper writes them (plain ELBO, no cross-reconstruction)"
                     .into(),
             );
+        }
+        if c.steps_per_epoch != 0 {
+            d.push(format!(
+                "{} optimiser step(s) per epoch instead of one per {} triples",
+                c.steps_per_epoch, c.transe_batch
+            ));
         }
         let paper = TmeaConfig::default();
         if c.orthogonal_weight != paper.orthogonal_weight || c.latent_weight != paper.latent_weight

@@ -234,6 +234,10 @@ fn rows_with_all<B: Backend>(masks: &[Tensor<B, 2>]) -> Vec<u32> {
 impl<B: AutodiffBackend> TrainableModel<B> for Tmea<B> {
     type Forward = TmeaForward<B>;
 
+    fn passes_per_epoch(&self) -> usize {
+        self.config.steps_per_epoch(self.triples.len())
+    }
+
     fn forward_train(&self, inputs: &ModelInputs<B>, step: &mut StepContext<'_>) -> Self::Forward {
         let pass = self.pass(inputs);
         let imputation = self.imputation.as_ref().map(|imputation| {

@@ -158,7 +158,8 @@ where
     (io.progress)(&TrainEvent::Started {
         first_epoch: state.epoch + 1,
         epochs: plan.epochs,
-        batches: plan.chunks(task.train.len() + state.pseudo_seeds.len()),
+        batches: plan.chunks(task.train.len() + state.pseudo_seeds.len())
+            * model.passes_per_epoch(),
     });
     let mut status = TrainStatus::Completed;
     let mut last_eval = None;
@@ -178,11 +179,13 @@ where
             .collect();
         state.rng.shuffle(&mut seeds);
         let per_step = plan.batch_size.unwrap_or(seeds.len()).max(1);
-        let batches = plan.chunks(seeds.len());
+        let passes = model.passes_per_epoch().max(1);
+        let batches = plan.chunks(seeds.len()) * passes;
         let mut batch = 0;
         let mut epoch_loss = 0.0f64;
         let mut terms: BTreeMap<String, f64> = BTreeMap::new();
-        for step_pairs in seeds.chunks(per_step) {
+        let steps = (0..passes).flat_map(|_| seeds.chunks(per_step));
+        for step_pairs in steps {
             if fresh {
                 optimizer.primary = plan.optimizer.build::<B, M>();
             }
@@ -246,7 +249,7 @@ where
             epoch,
             loss: epoch_loss,
             loss_terms: terms,
-            steps: plan.steps(seeds.len()),
+            steps: plan.steps(seeds.len()) * passes,
             seconds,
             learning_rate: lr,
             fresh_optimizer: fresh,
