@@ -360,3 +360,75 @@ fn models_are_listed_and_each_trains_with_set() {
     ]);
     assert_eq!(before.stdout, after.stdout, "a refused run stores nothing");
 }
+
+#[test]
+fn bench_sets_a_model_beside_its_ablation_on_the_same_splits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let home = tmp.path().join("home").to_string_lossy().into_owned();
+    let out = tmp.path().join("tables");
+    let out_str = out.to_string_lossy().into_owned();
+    let bench = |extra: &[&str]| {
+        let mut args = vec![
+            "--data-dir",
+            &home,
+            "bench",
+            "--dataset",
+            &data,
+            "--models",
+            "gcn-align",
+            "--seeds",
+            "2",
+            "--set",
+            "epochs=3",
+            "--set",
+            "eval_every=3",
+            "--set",
+            "structure_dim=16",
+            "--out",
+            &out_str,
+        ];
+        args.extend_from_slice(extra);
+        alignscope(&args)
+    };
+    let run = bench(&["--ablations", "structure only", "--json"]);
+    run.assert_no_panic();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let result = last_json(&run.stdout);
+    let rows = result["models"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{result}");
+    assert_eq!(rows[0]["ablation"], Value::Null);
+    assert_eq!(rows[1]["ablation"], "structure only (SE)");
+    assert_eq!(rows[1]["name"], "GCN-Align structure only (SE)");
+    for row in rows {
+        assert_eq!(row["runs"].as_array().unwrap().len(), 2, "{row}");
+        let h1 = row["hits_at_1"]["mean"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&h1), "{row}");
+    }
+    assert!(
+        result["title"]
+            .as_str()
+            .unwrap()
+            .contains("settings epochs=3, eval_every=3, structure_dim=16"),
+        "{result}"
+    );
+    let markdown = std::fs::read_to_string(result["markdown"].as_str().unwrap()).unwrap();
+    assert!(
+        markdown.contains("| GCN-Align structure only (SE) |"),
+        "{markdown}"
+    );
+    let csv = std::fs::read_to_string(result["csv"].as_str().unwrap()).unwrap();
+    assert!(csv.starts_with("model,ablation,hits_at_1_mean"), "{csv}");
+    assert!(csv.contains("\ngcn-align,structure only (SE),"), "{csv}");
+
+    let wrong = bench(&["--ablations", "w/o everything"]);
+    wrong.assert_no_panic();
+    assert_ne!(wrong.code, Some(0));
+    assert!(
+        wrong
+            .stderr
+            .contains("no ablation of gcn-align has `w/o everything` in its label; they are: gcn-align: structure only (SE)"),
+        "{}",
+        wrong.stderr
+    );
+}

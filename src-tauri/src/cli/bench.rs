@@ -42,6 +42,11 @@ pub struct BenchArgs {
     /// (repeatable).
     #[arg(long = "set", value_name = "[MODEL.]KEY=VALUE")]
     pub set: Vec<String>,
+    /// Also run the models' registry ablations whose label contains one of these texts
+    /// (comma-separated; `all`: every ablation), on the same splits, each a row of its
+    /// own (`alignscope models show <model>` lists them).
+    #[arg(long, value_delimiter = ',', value_name = "LABEL TEXT")]
+    pub ablations: Vec<String>,
     /// Share of gold pairs used as training seeds.
     #[arg(long, default_value_t = 0.3)]
     pub ratio: f64,
@@ -54,10 +59,20 @@ pub struct BenchArgs {
     pub out: Option<PathBuf>,
 }
 
-/// One model's runs.
+/// One row of the table: a model, or one of its ablations, with its settings.
+#[derive(Debug, Clone)]
+struct Variant {
+    model: String,
+    /// The ablation's label; `None`: the model as configured.
+    ablation: Option<String>,
+    settings: Settings,
+}
+
+/// One row's runs.
 #[derive(Debug, Clone, Serialize)]
 struct ModelRow {
     model: String,
+    ablation: Option<String>,
     name: String,
     runs: Vec<i64>,
     hits_at_1: Summary,
@@ -131,6 +146,63 @@ fn settings_per_model(models: &[String], sets: &[String]) -> Result<Vec<Settings
     Ok(per_model)
 }
 
+/// Each model with its settings, followed by those of its ablations whose label contains
+/// one of `filters` (`all`: every one); the ablation's settings go over the model's. A
+/// filter that matches no ablation of any model is refused.
+fn variants(
+    models: &[String],
+    per_model: Vec<Settings>,
+    filters: &[String],
+) -> Result<Vec<Variant>, CliError> {
+    let wants = |label: &str, filter: &str| filter == "all" || label.contains(filter);
+    for filter in filters {
+        let mut known = Vec::new();
+        for model in models {
+            known.extend(
+                registry::find(model)?
+                    .info()
+                    .ablations
+                    .iter()
+                    .map(|a| format!("{model}: {}", a.label)),
+            );
+        }
+        let matched = models.iter().any(|m| {
+            registry::find(m)
+                .is_ok_and(|f| f.info().ablations.iter().any(|a| wants(&a.label, filter)))
+        });
+        if !matched {
+            return Err(CliError::NoSuchAblation {
+                filter: filter.clone(),
+                models: models.join(", "),
+                known,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for (model, settings) in models.iter().zip(per_model) {
+        let info = registry::find(model)?.info();
+        out.push(Variant {
+            model: model.clone(),
+            ablation: None,
+            settings: settings.clone(),
+        });
+        for ablation in &info.ablations {
+            if !filters.iter().any(|f| wants(&ablation.label, f)) {
+                continue;
+            }
+            let mut with = settings.clone();
+            with.extend(ablation.settings.clone());
+            registry::resolve(model, &with)?;
+            out.push(Variant {
+                model: model.clone(),
+                ablation: Some(ablation.label.clone()),
+                settings: with,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Runs `alignscope bench`.
 pub async fn bench(
     api: &Api,
@@ -138,20 +210,28 @@ pub async fn bench(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let per_model = settings_per_model(&args.models, &args.set)?;
+    let variants = variants(
+        &args.models,
+        settings_per_model(&args.models, &args.set)?,
+        &args.ablations,
+    )?;
     let imported = api
         .import_dataset(args.source.import_request(&args.dataset))
         .await?;
     let mut raw: BTreeMap<usize, Vec<[f64; 5]>> = BTreeMap::new();
     let mut run_ids: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-    let total = args.models.len() * args.seeds as usize;
+    let total = variants.len() * args.seeds as usize;
     let mut done = 0;
     for s in 0..u64::from(args.seeds) {
         let seed = args.seed + s;
-        for (m, model) in args.models.iter().enumerate() {
+        for (m, variant) in variants.iter().enumerate() {
             done += 1;
-            eprintln!("[bench {done}/{total}] {model}, seed {seed}");
-            let mut settings = per_model[m].clone();
+            let model = &variant.model;
+            match &variant.ablation {
+                Some(label) => eprintln!("[bench {done}/{total}] {model} {label}, seed {seed}"),
+                None => eprintln!("[bench {done}/{total}] {model}, seed {seed}"),
+            }
+            let mut settings = variant.settings.clone();
             settings.insert("seed".into(), json!(seed));
             let events = api.subscribe();
             alignscope_models::resources::reset_peak_memory();
@@ -179,18 +259,22 @@ pub async fn bench(
             run_ids.entry(m).or_default().push(run.id.0);
         }
     }
-    let rows: Vec<ModelRow> = args
-        .models
+    let rows: Vec<ModelRow> = variants
         .iter()
         .enumerate()
-        .map(|(m, model)| {
+        .map(|(m, variant)| {
             let values = &raw[&m];
             let column = |c: usize| Summary::of(&values.iter().map(|v| v[c]).collect::<Vec<_>>());
+            let name = registry::find(&variant.model)
+                .map(|f| f.info().name.clone())
+                .unwrap_or_else(|_| variant.model.clone());
             ModelRow {
-                model: model.clone(),
-                name: registry::find(model)
-                    .map(|f| f.info().name.clone())
-                    .unwrap_or_else(|_| model.clone()),
+                model: variant.model.clone(),
+                ablation: variant.ablation.clone(),
+                name: match &variant.ablation {
+                    Some(label) => format!("{name} {label}"),
+                    None => name,
+                },
                 runs: run_ids[&m].clone(),
                 hits_at_1: column(0),
                 hits_at_10: column(1),
@@ -200,7 +284,7 @@ pub async fn bench(
             }
         })
         .collect();
-    let title = format!(
+    let mut title = format!(
         "{} ({}), {:.0}% seeds, {} seed(s) from {}, device {}",
         imported.dataset.name,
         args.dataset.display(),
@@ -212,6 +296,9 @@ pub async fn bench(
             DeviceArg::Cuda => "cuda",
         }
     );
+    if !args.set.is_empty() {
+        title.push_str(&format!("; settings {}", args.set.join(", ")));
+    }
     let markdown = markdown(&title, &rows);
     let dir = args
         .out
@@ -271,13 +358,14 @@ fn markdown(title: &str, rows: &[ModelRow]) -> String {
 
 fn csv(rows: &[ModelRow]) -> String {
     let mut text = String::from(
-        "model,hits_at_1_mean,hits_at_1_std,hits_at_10_mean,hits_at_10_std,mrr_mean,mrr_std,seconds_per_epoch_mean,seconds_per_epoch_std,peak_memory_mib_mean,peak_memory_mib_std,runs\n",
+        "model,ablation,hits_at_1_mean,hits_at_1_std,hits_at_10_mean,hits_at_10_std,mrr_mean,mrr_std,seconds_per_epoch_mean,seconds_per_epoch_std,peak_memory_mib_mean,peak_memory_mib_std,runs\n",
     );
     for r in rows {
         let runs: Vec<String> = r.runs.iter().map(i64::to_string).collect();
         text.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.model,
+            csv_field(r.ablation.as_deref().unwrap_or("")),
             r.hits_at_1.mean,
             r.hits_at_1.std,
             r.hits_at_10.mean,
@@ -292,6 +380,15 @@ fn csv(rows: &[ModelRow]) -> String {
         ));
     }
     text
+}
+
+/// `text` as one CSV field: quoted where it holds a comma, a quote or a line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +412,38 @@ mod tests {
         );
         let err = settings_per_model(&models, &["tmea.x=1".to_string()]).unwrap_err();
         assert!(err.to_string().contains("unknown model `tmea`"), "{err}");
+    }
+
+    #[test]
+    fn ablations_follow_their_model_with_their_settings_on_top() {
+        let models = vec!["tmea".to_string(), "rrea".to_string()];
+        let per_model = settings_per_model(&models, &["epochs=5".to_string()]).unwrap();
+        let rows = variants(&models, per_model, &["w/o MMI".to_string()]).unwrap();
+        let labels: Vec<(&str, Option<&str>)> = rows
+            .iter()
+            .map(|v| (v.model.as_str(), v.ablation.as_deref()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("tmea", None),
+                ("tmea", Some("w/o MMI (random stand-in for missing images)")),
+                ("tmea", Some("w/o MMI, neighbour-mean stand-in")),
+                ("rrea", None),
+            ]
+        );
+        assert_eq!(rows[2].settings["imputation"], json!(false));
+        assert_eq!(rows[2].settings["stand_in"], json!("neighbour_mean"));
+        assert_eq!(rows[2].settings["epochs"], json!(5));
+        assert!(!rows[0].settings.contains_key("imputation"));
+        let err = variants(&models, vec![Settings::new(); 2], &["w/o X".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no ablation of tmea, rrea has `w/o X`") && err.contains("tmea: w/o MMI"),
+            "{err}"
+        );
+        assert_eq!(csv_field("w/o MMI, x"), "\"w/o MMI, x\"");
     }
 
     #[test]

@@ -207,6 +207,16 @@ pub enum CliError {
     /// A model or setting is unknown, or a value is not allowed.
     #[error(transparent)]
     Setting(#[from] alignscope_models::schema::SettingError),
+    /// `bench --ablations` named a text no ablation label of the benched models has.
+    #[error("no ablation of {models} has `{filter}` in its label; they are: {}", .known.join("; "))]
+    NoSuchAblation {
+        /// The text given.
+        filter: String,
+        /// The benched models.
+        models: String,
+        /// Their ablation labels.
+        known: Vec<String>,
+    },
     /// The user stopped the work (what was done is kept).
     #[error("{0}")]
     Cancelled(String),
