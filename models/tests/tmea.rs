@@ -13,13 +13,27 @@ use alignscope_models::synthetic::{planted_multimodal_pair, without_right_images
 use alignscope_models::tmea::transe::triples;
 use alignscope_models::train::TrainEvent;
 
+/// A run of TMEA's quick settings plus `extra` on generated data, 30% of it seeds.
+fn quick_spec(extra: &[(&str, serde_json::Value)]) -> RunSpec {
+    let mut settings: Settings = registry::find("tmea").unwrap().info().quick.clone();
+    settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    RunSpec {
+        dataset: "generated".into(),
+        load: Default::default(),
+        model: "tmea".into(),
+        settings,
+        train_ratio: 0.3,
+        valid_ratio: 0.0,
+        seeds: None,
+        rejected: Vec::new(),
+    }
+}
+
 /// Left-to-right test metrics of TMEA's quick settings plus `extra`, trained on the
 /// planted pair with `missing` of the right images removed; and how many right
 /// entities lack an image.
 fn train(extra: &[(&str, serde_json::Value)], missing: f64) -> (DirectionMetrics, usize) {
-    let family = registry::find("tmea").unwrap();
-    let mut settings: Settings = family.info().quick.clone();
-    settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let spec = quick_spec(extra);
     let pair = without_right_images(planted_multimodal_pair(300, 7), missing, 11);
     let without = pair
         .right
@@ -30,16 +44,6 @@ fn train(extra: &[(&str, serde_json::Value)], missing: f64) -> (DirectionMetrics
         .iter()
         .filter(|r| r.is_none())
         .count();
-    let spec = RunSpec {
-        dataset: "generated".into(),
-        load: Default::default(),
-        model: "tmea".into(),
-        settings,
-        train_ratio: 0.3,
-        valid_ratio: 0.0,
-        seeds: None,
-        rejected: Vec::new(),
-    };
     let mut run = prepare_pair(&spec, pair, "generated").unwrap();
     let cancel = AtomicBool::new(false);
     let result = execute(
@@ -80,20 +84,7 @@ fn with_30_percent_of_the_right_images_missing_imputation_finds_the_alignment_an
 /// One epoch of TMEA's quick settings plus `extra` on a planted pair of 60 entities a
 /// side: the optimiser steps it took, and the number of relational triples.
 fn steps_of_one_epoch(extra: &[(&str, serde_json::Value)]) -> (usize, usize) {
-    let family = registry::find("tmea").unwrap();
-    let mut settings: Settings = family.info().quick.clone();
-    settings.insert("epochs".into(), 1.into());
-    settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
-    let spec = RunSpec {
-        dataset: "generated".into(),
-        load: Default::default(),
-        model: "tmea".into(),
-        settings,
-        train_ratio: 0.3,
-        valid_ratio: 0.0,
-        seeds: None,
-        rejected: Vec::new(),
-    };
+    let spec = quick_spec(&[&[("epochs", 1.into())], extra].concat());
     let mut run = prepare_pair(&spec, planted_multimodal_pair(60, 7), "generated").unwrap();
     let triples = triples(&run.graph).len();
     let cancel = AtomicBool::new(false);

@@ -159,7 +159,7 @@ where
         first_epoch: state.epoch + 1,
         epochs: plan.epochs,
         batches: plan.chunks(task.train.len() + state.pseudo_seeds.len())
-            * model.passes_per_epoch(),
+            * model.passes_per_epoch().max(1),
     });
     let mut status = TrainStatus::Completed;
     let mut last_eval = None;
