@@ -421,6 +421,45 @@ fn bench_sets_a_model_beside_its_ablation_on_the_same_splits() {
     assert!(csv.starts_with("model,ablation,hits_at_1_mean"), "{csv}");
     assert!(csv.contains("\ngcn-align,structure only (SE),"), "{csv}");
 
+    // With a validation part, each run reports the test metrics of the epoch its
+    // validation H@1 chose, not the last one.
+    let validated = bench(&["--valid-ratio", "0.2", "--set", "eval_every=1", "--json"]);
+    validated.assert_no_panic();
+    assert_eq!(validated.code, Some(0), "{}", validated.stderr);
+    let result = last_json(&validated.stdout);
+    assert!(
+        result["title"]
+            .as_str()
+            .unwrap()
+            .contains("best validation H@1 (20% of gold pairs held out)"),
+        "{result}"
+    );
+    let row = &result["models"][0];
+    let mut reported = Vec::new();
+    for id in row["runs"].as_array().unwrap() {
+        let id = id.as_i64().unwrap().to_string();
+        let show = alignscope(&["--data-dir", &home, "runs", "show", &id, "--json"]);
+        let shown = last_json(&show.stdout);
+        let best = shown["run"]["best_epoch"].as_i64().unwrap();
+        let epoch = shown["epochs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["epoch"].as_i64() == Some(best))
+            .unwrap();
+        assert!(epoch["valid_hits_at_1"].is_f64(), "{epoch}");
+        reported.push((best as f64, epoch["hits_at_1"].as_f64().unwrap()));
+    }
+    let mean = |f: fn(&(f64, f64)) -> f64| reported.iter().map(f).sum::<f64>() / 2.0;
+    assert!(
+        (row["epoch"]["mean"].as_f64().unwrap() - mean(|r| r.0)).abs() < 1e-9,
+        "{row}"
+    );
+    assert!(
+        (row["hits_at_1"]["mean"].as_f64().unwrap() - mean(|r| r.1)).abs() < 1e-9,
+        "{row}"
+    );
+
     let wrong = bench(&["--ablations", "w/o everything"]);
     wrong.assert_no_panic();
     assert_ne!(wrong.code, Some(0));

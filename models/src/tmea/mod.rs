@@ -21,4 +21,4 @@ pub mod transe;
 
 pub use config::{TOKEN_ORDER, TmeaConfig};
 pub use family::{Family, ID};
-pub use model::{Tmea, TmeaForward};
+pub use model::{Tmea, TmeaForward, TokenView};

@@ -123,10 +123,60 @@ impl<B: Backend> Pass<B> {
     }
 }
 
+/// One token of every entity before and after imputation (see [`Tmea::token_views`]).
+pub struct TokenView<B: Backend> {
+    /// The token's modality.
+    pub kind: ModalityKind,
+    /// The projected, normalised input (for an entity without the modality, its
+    /// stand-in's projection).
+    pub raw: Tensor<B, 2>,
+    /// The token after imputation (the real one where present, else the pseudo feature;
+    /// the raw one without imputation).
+    pub filled: Tensor<B, 2>,
+    /// Presence mask (`N x 1`).
+    pub present: Tensor<B, 2>,
+}
+
 impl<B: Backend> Tmea<B> {
     /// The configuration the model was built with.
     pub fn config(&self) -> &TmeaConfig {
         &self.config
+    }
+
+    /// Every entity's pseudo image (unit rows), whether or not it has a real one; `None`
+    /// without imputation or an image token.
+    pub fn pseudo_images(&self, inputs: &ModelInputs<B>) -> Option<Tensor<B, 2>> {
+        let imputation = self.imputation.as_ref()?;
+        let image = self
+            .config
+            .tokens()
+            .iter()
+            .position(|&k| k == ModalityKind::Image)?;
+        let at = imputation
+            .target_tokens()
+            .iter()
+            .position(|&t| t == image)?;
+        let pass = self.pass(inputs);
+        imputation.pseudo_features(&pass.raw).into_iter().nth(at)
+    }
+
+    /// Each token of every entity before and after imputation: what a missing modality
+    /// became (`examples/tmea_imputation.rs` compares it with the real feature).
+    pub fn token_views(&self, inputs: &ModelInputs<B>) -> Vec<TokenView<B>> {
+        let pass = self.pass(inputs);
+        self.config
+            .tokens()
+            .into_iter()
+            .zip(pass.raw)
+            .zip(pass.filled)
+            .zip(pass.present)
+            .map(|(((kind, raw), filled), present)| TokenView {
+                kind,
+                raw,
+                filled,
+                present,
+            })
+            .collect()
     }
 
     fn pass(&self, inputs: &ModelInputs<B>) -> Pass<B> {

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::train::follow_to_end;
 use super::{CliError, SourceArgs};
 use crate::api::Api;
-use crate::api::dto::StartRunRequest;
+use crate::api::dto::{EpochDto, RunDto, StartRunRequest};
 use crate::device::DeviceArg;
 
 /// `alignscope bench` options.
@@ -50,6 +50,11 @@ pub struct BenchArgs {
     /// Share of gold pairs used as training seeds.
     #[arg(long, default_value_t = 0.3)]
     pub ratio: f64,
+    /// Share of gold pairs held out for choosing each run's best epoch (0: none, and the
+    /// table reports the last epoch). With a validation part the table reports the test
+    /// metrics of the epoch with the best validation H@1.
+    #[arg(long, default_value_t = 0.0)]
+    pub valid_ratio: f64,
     /// Where to train.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
@@ -78,8 +83,41 @@ struct ModelRow {
     hits_at_1: Summary,
     hits_at_10: Summary,
     mrr: Summary,
+    /// The epoch the metrics are of (the last one, or the best by validation).
+    epoch: Summary,
     seconds_per_epoch: Summary,
     peak_memory_mib: Summary,
+}
+
+/// A run's reported test metrics: H@1, H@10, MRR and the epoch they are of.
+type Reported = [f64; 4];
+
+/// The test metrics to report for a run: those of its best epoch by validation H@1 where
+/// it had a validation part, else its final ones (the last epoch's).
+fn reported(run: &RunDto, epochs: &[EpochDto], by_validation: bool) -> Result<Reported, CliError> {
+    let nan = f64::NAN;
+    if !by_validation {
+        return Ok([
+            run.hits_at_1.unwrap_or(nan),
+            run.hits_at_10.unwrap_or(nan),
+            run.mrr.unwrap_or(nan),
+            run.epochs_done as f64,
+        ]);
+    }
+    let best = run
+        .best_epoch
+        .and_then(|b| {
+            epochs
+                .iter()
+                .find(|e| e.epoch == b && e.valid_hits_at_1.is_some())
+        })
+        .ok_or(CliError::NoBestEpoch { run: run.id.0 })?;
+    Ok([
+        best.hits_at_1.unwrap_or(nan),
+        best.hits_at_10.unwrap_or(nan),
+        best.mrr.unwrap_or(nan),
+        best.epoch as f64,
+    ])
 }
 
 /// Mean and sample standard deviation.
@@ -218,7 +256,20 @@ pub async fn bench(
     let imported = api
         .import_dataset(args.source.import_request(&args.dataset))
         .await?;
-    let mut raw: BTreeMap<usize, Vec<[f64; 5]>> = BTreeMap::new();
+    for w in &imported.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut resolved = Vec::new();
+    for variant in &variants {
+        resolved.push((
+            variant.model.as_str(),
+            registry::resolve(&variant.model, &variant.settings)?,
+        ));
+    }
+    let models: Vec<(&str, &Settings)> = resolved.iter().map(|(m, s)| (*m, s)).collect();
+    super::encode::encode_what_models_read(api, &imported, &models, args.device).await?;
+    let by_validation = args.valid_ratio > 0.0;
+    let mut raw: BTreeMap<usize, Vec<[f64; 6]>> = BTreeMap::new();
     let mut run_ids: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
     let total = variants.len() * args.seeds as usize;
     let mut done = 0;
@@ -235,27 +286,24 @@ pub async fn bench(
             settings.insert("seed".into(), json!(seed));
             let events = api.subscribe();
             alignscope_models::resources::reset_peak_memory();
-            let run = api
-                .start_run(StartRunRequest::new(
-                    imported.dataset.id,
-                    model,
-                    settings,
-                    args.ratio,
-                    args.device,
-                ))
-                .await?;
+            let mut request = StartRunRequest::new(
+                imported.dataset.id,
+                model,
+                settings,
+                args.ratio,
+                args.device,
+            );
+            request.valid_ratio = args.valid_ratio;
+            let run = api.start_run(request).await?;
             let run = follow_to_end(api, run.id, events).await?;
             let peak = alignscope_models::resources::peak_memory_mib();
             let epochs = api.run_metrics(run.id).await?;
             let seconds =
                 epochs.iter().map(|e| e.seconds).sum::<f64>() / epochs.len().max(1) as f64;
-            raw.entry(m).or_default().push([
-                run.hits_at_1.unwrap_or(f64::NAN),
-                run.hits_at_10.unwrap_or(f64::NAN),
-                run.mrr.unwrap_or(f64::NAN),
-                seconds,
-                peak,
-            ]);
+            let [h1, h10, mrr, epoch] = reported(&run, &epochs, by_validation)?;
+            raw.entry(m)
+                .or_default()
+                .push([h1, h10, mrr, epoch, seconds, peak]);
             run_ids.entry(m).or_default().push(run.id.0);
         }
     }
@@ -279,8 +327,9 @@ pub async fn bench(
                 hits_at_1: column(0),
                 hits_at_10: column(1),
                 mrr: column(2),
-                seconds_per_epoch: column(3),
-                peak_memory_mib: column(4),
+                epoch: column(3),
+                seconds_per_epoch: column(4),
+                peak_memory_mib: column(5),
             }
         })
         .collect();
@@ -299,6 +348,14 @@ pub async fn bench(
     if !args.set.is_empty() {
         title.push_str(&format!("; settings {}", args.set.join(", ")));
     }
+    title.push_str(&if by_validation {
+        format!(
+            "; test metrics of the epoch with the best validation H@1 ({:.0}% of gold pairs held out)",
+            args.valid_ratio * 100.0
+        )
+    } else {
+        "; test metrics of the last epoch".to_string()
+    });
     let markdown = markdown(&title, &rows);
     let dir = args
         .out
@@ -338,16 +395,17 @@ pub async fn bench(
 
 fn markdown(title: &str, rows: &[ModelRow]) -> String {
     let mut text = format!(
-        "{title}\n\n| Model | H@1 | H@10 | MRR | s/epoch | peak MiB | runs |\n|---|---|---|---|---|---|---|\n"
+        "{title}\n\n| Model | H@1 | H@10 | MRR | epoch | s/epoch | peak MiB | runs |\n|---|---|---|---|---|---|---|---|\n"
     );
     for r in rows {
         let runs: Vec<String> = r.runs.iter().map(|i| format!("#{i}")).collect();
         text.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.name,
             r.hits_at_1.text(3),
             r.hits_at_10.text(3),
             r.mrr.text(3),
+            r.epoch.text(0),
             r.seconds_per_epoch.text(2),
             r.peak_memory_mib.text(0),
             runs.join(" ")
@@ -358,12 +416,12 @@ fn markdown(title: &str, rows: &[ModelRow]) -> String {
 
 fn csv(rows: &[ModelRow]) -> String {
     let mut text = String::from(
-        "model,ablation,hits_at_1_mean,hits_at_1_std,hits_at_10_mean,hits_at_10_std,mrr_mean,mrr_std,seconds_per_epoch_mean,seconds_per_epoch_std,peak_memory_mib_mean,peak_memory_mib_std,runs\n",
+        "model,ablation,hits_at_1_mean,hits_at_1_std,hits_at_10_mean,hits_at_10_std,mrr_mean,mrr_std,epoch_mean,epoch_std,seconds_per_epoch_mean,seconds_per_epoch_std,peak_memory_mib_mean,peak_memory_mib_std,runs\n",
     );
     for r in rows {
         let runs: Vec<String> = r.runs.iter().map(i64::to_string).collect();
         text.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.model,
             csv_field(r.ablation.as_deref().unwrap_or("")),
             r.hits_at_1.mean,
@@ -372,6 +430,8 @@ fn csv(rows: &[ModelRow]) -> String {
             r.hits_at_10.std,
             r.mrr.mean,
             r.mrr.std,
+            r.epoch.mean,
+            r.epoch.std,
             r.seconds_per_epoch.mean,
             r.seconds_per_epoch.std,
             r.peak_memory_mib.mean,

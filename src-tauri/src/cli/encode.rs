@@ -12,7 +12,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::CliError;
 use crate::api::Api;
-use crate::api::dto::{EncodingDto, EncodingKind, EncodingState};
+use alignscope_models::inputs::ModalityKind;
+use alignscope_models::registry;
+use alignscope_models::schema::Settings;
+
+use crate::api::dto::{EncodingDto, EncodingKind, EncodingState, ImportedDataset};
 use crate::device::{DeviceArg, choose};
 use crate::store::DatasetId;
 
@@ -124,6 +128,44 @@ pub(super) async fn encode_with_progress(
     watcher.abort();
     display.lock().expect("display").finish();
     Ok(result?)
+}
+
+/// Before training `models` (id and resolved settings each) on an imported dataset: encodes
+/// its image files if some lack features, and its text if some statements lack embeddings
+/// and one of the models reads text (that costs minutes on a large graph), each with
+/// progress on stderr. A cancelled encoding is an error (what was encoded is cached).
+pub(super) async fn encode_what_models_read(
+    api: &Api,
+    imported: &ImportedDataset,
+    models: &[(&str, &Settings)],
+    device: DeviceArg,
+) -> Result<(), CliError> {
+    let mut reads_text = false;
+    for (model, settings) in models {
+        let needs = registry::find(model)?.input_needs(settings)?;
+        reads_text |= needs.modalities.iter().any(|m| {
+            matches!(
+                m,
+                ModalityKind::AttributeText | ModalityKind::Name | ModalityKind::AttributeAbstract
+            )
+        });
+    }
+    for (kind, due) in [
+        (EncodingKind::Images, imported.images_to_encode),
+        (EncodingKind::Text, imported.text_to_encode && reads_text),
+    ] {
+        if !due {
+            continue;
+        }
+        let encoding = encode_with_progress(api, imported.dataset.id, kind, device).await?;
+        describe(&encoding, &mut std::io::stderr())?;
+        if encoding.state == EncodingState::Cancelled {
+            return Err(CliError::Cancelled(
+                "encoding cancelled before training; run the command again to resume".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One paragraph on an encoding's end.

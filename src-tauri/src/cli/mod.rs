@@ -217,6 +217,14 @@ pub enum CliError {
         /// Their ablation labels.
         known: Vec<String>,
     },
+    /// A benched run with a validation part recorded no epoch chosen by validation H@1.
+    #[error(
+        "run #{run} recorded no epoch chosen by validation H@1: raise `--valid-ratio` so that the validation part holds pairs, or let the run evaluate at least once (`--set eval_every=…`)"
+    )]
+    NoBestEpoch {
+        /// The run.
+        run: i64,
+    },
     /// The user stopped the work (what was done is kept).
     #[error("{0}")]
     Cancelled(String),

@@ -7,7 +7,6 @@ use std::time::Instant;
 use alignscope_models::eval::{
     AlignmentMetrics, CandidatePool, DirectionMetrics, EvalOptions, Similarity,
 };
-use alignscope_models::inputs::ModalityKind;
 use alignscope_models::registry;
 use alignscope_models::run::{self, SavedModel};
 use alignscope_models::schema::{SettingError, Settings};
@@ -17,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::{CliError, SourceArgs};
-use crate::api::dto::{EncodingKind, EncodingState, EpochDto, RunDto, StartRunRequest};
+use crate::api::dto::{EpochDto, RunDto, StartRunRequest};
 use crate::api::{Api, ApiError, ErrorCode};
 use crate::device::{DeviceArg, choose};
 use crate::jobs::JobEvent;
@@ -374,32 +373,14 @@ pub async fn train(
     for w in &imported.warnings {
         eprintln!("warning: {w}");
     }
-    // Text embeddings cost minutes on a large graph: made only for a model that reads them.
-    let needs =
-        registry::find(&args.model)?.input_needs(&registry::resolve(&args.model, &settings)?)?;
-    let reads_text = needs.modalities.iter().any(|m| {
-        matches!(
-            m,
-            ModalityKind::AttributeText | ModalityKind::Name | ModalityKind::AttributeAbstract
-        )
-    });
-    for (kind, due) in [
-        (EncodingKind::Images, imported.images_to_encode),
-        (EncodingKind::Text, imported.text_to_encode && reads_text),
-    ] {
-        if !due {
-            continue;
-        }
-        let encoding =
-            super::encode::encode_with_progress(api, imported.dataset.id, kind, args.device)
-                .await?;
-        super::encode::describe(&encoding, &mut std::io::stderr())?;
-        if encoding.state == EncodingState::Cancelled {
-            return Err(CliError::Cancelled(
-                "encoding cancelled before training; run the command again to resume".into(),
-            ));
-        }
-    }
+    let resolved = registry::resolve(&args.model, &settings)?;
+    super::encode::encode_what_models_read(
+        api,
+        &imported,
+        &[(args.model.as_str(), &resolved)],
+        args.device,
+    )
+    .await?;
     let events = api.subscribe();
     let run = api
         .start_run(StartRunRequest {
