@@ -193,6 +193,14 @@ pub trait TrainableModel<B: AutodiffBackend>: AutodiffModule<B> + AlignmentModel
         1
     }
 
+    /// Figures of a training step that are not losses (how well an imputation fits the
+    /// real features, say), by name; the trainer stores each epoch's mean with the epoch
+    /// and the run page plots them. Default: none.
+    fn diagnostics(&self, forward: &Self::Forward) -> Vec<(String, f64)> {
+        let _ = forward;
+        Vec::new()
+    }
+
     /// Whether the second optimiser steps its group at `epoch` (the model's schedule:
     /// a policy updated every few epochs, say). Default: every step.
     fn steps_secondary(&self, epoch: usize) -> bool {

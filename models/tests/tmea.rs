@@ -29,10 +29,19 @@ fn quick_spec(extra: &[(&str, serde_json::Value)]) -> RunSpec {
     }
 }
 
-/// Left-to-right test metrics of TMEA's quick settings plus `extra`, trained on the
-/// planted pair with `missing` of the right images removed; and how many right
-/// entities lack an image.
-fn train(extra: &[(&str, serde_json::Value)], missing: f64) -> (DirectionMetrics, usize) {
+/// What one planted run gave.
+struct Trained {
+    /// Left-to-right test metrics at the end.
+    metrics: DirectionMetrics,
+    /// Right entities without an image.
+    missing: usize,
+    /// The image imputation's fit (the diagnostic) of each epoch, if it reported one.
+    image_fit: Vec<f64>,
+}
+
+/// TMEA's quick settings plus `extra`, trained on the planted pair with `missing` of
+/// the right images removed.
+fn train(extra: &[(&str, serde_json::Value)], missing: f64) -> Trained {
     let spec = quick_spec(extra);
     let pair = without_right_images(planted_multimodal_pair(300, 7), missing, 11);
     let without = pair
@@ -46,6 +55,7 @@ fn train(extra: &[(&str, serde_json::Value)], missing: f64) -> (DirectionMetrics
         .count();
     let mut run = prepare_pair(&spec, pair, "generated").unwrap();
     let cancel = AtomicBool::new(false);
+    let mut image_fit = Vec::new();
     let result = execute(
         &ComputeDevice::Cpu,
         &mut run,
@@ -53,21 +63,46 @@ fn train(extra: &[(&str, serde_json::Value)], missing: f64) -> (DirectionMetrics
         None,
         false,
         &cancel,
-        &mut |_| {},
+        &mut |event| {
+            if let TrainEvent::Epoch(record) = event
+                && let Some(fit) = record.diagnostics.get("image imputation fit")
+            {
+                image_fit.push(*fit);
+            }
+        },
     )
     .unwrap();
-    (result.final_test.unwrap().metrics.left_to_right, without)
+    Trained {
+        metrics: result.final_test.unwrap().metrics.left_to_right,
+        missing: without,
+        image_fit,
+    }
 }
 
 #[test]
 fn with_30_percent_of_the_right_images_missing_imputation_finds_the_alignment_and_beats_the_stand_in()
  {
-    let (imputed, missing) = train(&[], 0.3);
+    let trained = train(&[], 0.3);
+    let (imputed, missing) = (trained.metrics, trained.missing);
     assert!(
         (70..=110).contains(&missing),
         "{missing} right entities without an image"
     );
-    let (stand_in, _) = train(&[("imputation", false.into())], 0.3);
+    // The fit is logged every epoch, and the pseudo images learn the real ones.
+    let fit = &trained.image_fit;
+    assert_eq!(fit.len(), 150, "one image fit per epoch");
+    let (first, last) = (fit[0], fit[fit.len() - 1]);
+    eprintln!("image imputation fit: {first:.3} at the first epoch, {last:.3} at the last");
+    assert!(
+        first < 0.3 && last > 0.8,
+        "image imputation fit {first:.3} at the first epoch, {last:.3} at the last"
+    );
+    let stand_in = train(&[("imputation", false.into())], 0.3);
+    assert!(
+        stand_in.image_fit.is_empty(),
+        "no imputation, no imputation fit"
+    );
+    let stand_in = stand_in.metrics;
     eprintln!(
         "imputation: H@1 {:.3} MRR {:.3}; stand-in: H@1 {:.3} MRR {:.3} ({missing} of 300 right images missing)",
         imputed.hits_at_1, imputed.mrr, stand_in.hits_at_1, stand_in.mrr

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use burn::module::{Module, Param};
-use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Tensor};
 
 use super::commonality::{Commonality, Enhanced};
 use super::config::TmeaConfig;
@@ -286,6 +286,28 @@ impl<B: AutodiffBackend> TrainableModel<B> for Tmea<B> {
 
     fn passes_per_epoch(&self) -> usize {
         self.config.steps_per_epoch(self.triples.len())
+    }
+
+    /// `<modality> imputation fit`: the mean cosine of each target's pseudo feature to
+    /// the real one on the entities that have every target (near 0 or falling: the
+    /// imputation infers nothing of the entity).
+    fn diagnostics(&self, forward: &Self::Forward) -> Vec<(String, f64)> {
+        let (Some(imputation), Some(losses)) = (&self.imputation, &forward.imputation) else {
+            return Vec::new();
+        };
+        let kinds = self.config.tokens();
+        imputation
+            .target_tokens()
+            .iter()
+            .zip(&losses.fit)
+            .map(|(&token, fit)| {
+                let value: f32 = fit.clone().into_scalar().elem();
+                (
+                    format!("{} imputation fit", kinds[token].as_str()),
+                    f64::from(value),
+                )
+            })
+            .collect()
     }
 
     fn forward_train(&self, inputs: &ModelInputs<B>, step: &mut StepContext<'_>) -> Self::Forward {

@@ -31,6 +31,7 @@ pub use config::{IterativeConfig, TrainPlan};
 pub use optimizer::{
     AnyOptimizer, AnyOptimizerRecord, OptimizerKind, OptimizerRestart, OptimizerSpec, RunOptimizers,
 };
+use progress::DiagnosticMeans;
 pub use progress::{EpochRecord, PseudoSeedReport, TrainEvent};
 
 use crate::eval::{Evaluation, evaluate, mutual_nearest_pairs};
@@ -184,6 +185,7 @@ where
         let mut batch = 0;
         let mut epoch_loss = 0.0f64;
         let mut terms: BTreeMap<String, f64> = BTreeMap::new();
+        let mut diagnostics = DiagnosticMeans::default();
         let steps = (0..passes).flat_map(|_| seeds.chunks(per_step));
         for step_pairs in steps {
             if fresh {
@@ -197,6 +199,7 @@ where
                 right: task.right.clone(),
             };
             let forward = model.forward_train(inputs, &mut step);
+            diagnostics.add(model.diagnostics(&forward));
             let chunk = plan.chunk_size.unwrap_or(per_step).clamp(1, per_step);
             let mut total: Option<Tensor<B, 1>> = None;
             for pairs in step_pairs.chunks(chunk) {
@@ -249,6 +252,7 @@ where
             epoch,
             loss: epoch_loss,
             loss_terms: terms,
+            diagnostics: diagnostics.means(),
             steps: plan.steps(seeds.len()) * passes,
             seconds,
             learning_rate: lr,

@@ -31,6 +31,10 @@ pub struct EpochRecord {
     /// Each named loss term, summed over the epoch's chunks (one curve each).
     #[serde(default)]
     pub loss_terms: BTreeMap<String, f64>,
+    /// The model's diagnostics (see `TrainableModel::diagnostics`), each the mean over
+    /// the epoch's steps.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub diagnostics: BTreeMap<String, f64>,
     /// Optimiser steps taken this epoch.
     #[serde(default = "one")]
     pub steps: usize,
@@ -94,4 +98,29 @@ pub enum TrainEvent {
         /// Why it could not be read.
         reason: String,
     },
+}
+
+/// Running means of a model's diagnostics over an epoch's steps.
+#[derive(Debug, Default)]
+pub(crate) struct DiagnosticMeans {
+    sums: BTreeMap<String, (f64, usize)>,
+}
+
+impl DiagnosticMeans {
+    /// Adds one step's figures.
+    pub(crate) fn add(&mut self, step: Vec<(String, f64)>) {
+        for (name, value) in step {
+            let (sum, count) = self.sums.entry(name).or_default();
+            *sum += value;
+            *count += 1;
+        }
+    }
+
+    /// Each figure's mean over the steps that reported it.
+    pub(crate) fn means(&self) -> BTreeMap<String, f64> {
+        self.sums
+            .iter()
+            .map(|(name, (sum, count))| (name.clone(), sum / *count as f64))
+            .collect()
+    }
 }

@@ -367,6 +367,9 @@ pub struct EpochDto {
     /// Each named loss term of the epoch (one curve each; their sum is `loss`).
     #[ts(as = "std::collections::HashMap<String, f64>")]
     pub loss_terms: std::collections::BTreeMap<String, f64>,
+    /// The model's diagnostics of the epoch (an imputation's fit, say; one curve each).
+    #[ts(as = "std::collections::HashMap<String, f64>")]
+    pub diagnostics: std::collections::BTreeMap<String, f64>,
 }
 
 /// A file a run wrote.

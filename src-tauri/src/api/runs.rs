@@ -330,18 +330,22 @@ impl Api {
             .epochs(id)
             .await?
             .into_iter()
-            .map(|e: EpochRow| EpochDto {
-                loss_terms: serde_json::from_str::<EpochRecord>(&e.details)
-                    .map(|r| r.loss_terms)
-                    .unwrap_or_default(),
-                epoch: e.epoch,
-                loss: e.loss,
-                seconds: e.seconds,
-                eval_seconds: e.eval_seconds,
-                hits_at_1: e.hits_at_1,
-                hits_at_10: e.hits_at_10,
-                mrr: e.mrr,
-                valid_hits_at_1: e.valid_hits_at_1,
+            .map(|e: EpochRow| {
+                let (loss_terms, diagnostics) = serde_json::from_str::<EpochRecord>(&e.details)
+                    .map(|r| (r.loss_terms, r.diagnostics))
+                    .unwrap_or_default();
+                EpochDto {
+                    loss_terms,
+                    diagnostics,
+                    epoch: e.epoch,
+                    loss: e.loss,
+                    seconds: e.seconds,
+                    eval_seconds: e.eval_seconds,
+                    hits_at_1: e.hits_at_1,
+                    hits_at_10: e.hits_at_10,
+                    mrr: e.mrr,
+                    valid_hits_at_1: e.valid_hits_at_1,
+                }
             })
             .collect())
     }

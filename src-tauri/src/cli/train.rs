@@ -324,11 +324,15 @@ impl Reporter {
                 loss,
                 hits_at_1,
                 mrr,
+                diagnostics,
                 ..
             } => {
                 let mut msg = format!("loss {loss:.4}");
                 if let (Some(h1), Some(mrr)) = (hits_at_1, mrr) {
                     msg.push_str(&format!("  H@1 {h1:.3} MRR {mrr:.3}"));
+                }
+                for (name, value) in diagnostics {
+                    msg.push_str(&format!("  {name} {value:.3}"));
                 }
                 if let Some(bar) = &self.bar {
                     bar.set_position(*epoch as u64);

@@ -48,6 +48,9 @@ pub enum JobEvent {
         /// Each named loss term (their sum is `loss`).
         #[ts(as = "std::collections::HashMap<String, f64>")]
         loss_terms: std::collections::BTreeMap<String, f64>,
+        /// The model's diagnostics (an imputation's fit, say), each the epoch's mean.
+        #[ts(as = "std::collections::HashMap<String, f64>")]
+        diagnostics: std::collections::BTreeMap<String, f64>,
         /// Test H@1 left to right, on evaluated epochs.
         hits_at_1: Option<f64>,
         /// Test MRR left to right.

@@ -166,6 +166,7 @@ impl Training<'_> {
                             epoch: record.epoch,
                             loss: record.loss,
                             loss_terms: record.loss_terms.clone(),
+                            diagnostics: record.diagnostics.clone(),
                             hits_at_1: row.hits_at_1,
                             mrr: row.mrr,
                         });

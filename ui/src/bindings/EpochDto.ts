@@ -39,4 +39,8 @@ valid_hits_at_1: number | null,
 /**
  * Each named loss term of the epoch (one curve each; their sum is `loss`).
  */
-loss_terms: { [key in string]: number }, };
+loss_terms: { [key in string]: number }, 
+/**
+ * The model's diagnostics of the epoch (an imputation's fit, say; one curve each).
+ */
+diagnostics: { [key in string]: number }, };

@@ -62,6 +62,10 @@ loss: number,
  */
 loss_terms: { [key in string]: number }, 
 /**
+ * The model's diagnostics (an imputation's fit, say), each the epoch's mean.
+ */
+diagnostics: { [key in string]: number }, 
+/**
  * Test H@1 left to right, on evaluated epochs.
  */
 hits_at_1: number | null, 

@@ -4,6 +4,7 @@ import {
   applyEvent,
   canResume,
   curveColumns,
+  diagnosticsChart,
   lossChart,
   spansDecades,
   forLogAxis,
@@ -83,29 +84,28 @@ describe('run actions', () => {
 });
 
 describe('curves', () => {
+  /** A stored epoch of one loss term, without test metrics. */
+  const storedEpoch = (epoch: number, loss: number, diagnostics: Record<string, number>) => ({
+    epoch,
+    loss,
+    seconds: 1,
+    eval_seconds: null,
+    hits_at_1: null,
+    hits_at_10: null,
+    mrr: null,
+    valid_hits_at_1: null,
+    loss_terms: { margin: loss },
+    diagnostics,
+  });
+
   it('orders stored epochs and merges live metrics by epoch', () => {
     const stored = curveFromEpochs([
+      storedEpoch(2, 0.8, {}),
       {
-        epoch: 2,
-        loss: 0.8,
-        seconds: 1,
-        eval_seconds: null,
-        hits_at_1: null,
-        hits_at_10: null,
-        mrr: null,
-        valid_hits_at_1: null,
-        loss_terms: { margin: 0.8 },
-      },
-      {
-        epoch: 1,
-        loss: 1.0,
-        seconds: 1,
-        eval_seconds: null,
+        ...storedEpoch(1, 1.0, { 'image imputation fit': 0.25 }),
         hits_at_1: 0.1,
         hits_at_10: 0.3,
         mrr: 0.2,
-        valid_hits_at_1: null,
-        loss_terms: { margin: 1.0 },
       },
     ]);
     expect(stored.map((p) => p.epoch)).toEqual([1, 2]);
@@ -113,6 +113,7 @@ describe('curves', () => {
       epoch: 2,
       loss: 0.75,
       terms: { margin: 0.75 },
+      diagnostics: {},
       hits_at_1: 0.2,
       mrr: 0.3,
     });
@@ -120,6 +121,7 @@ describe('curves', () => {
       epoch: 3,
       loss: 0.6,
       terms: { margin: 0.6 },
+      diagnostics: { 'image imputation fit': 0.5 },
       hits_at_1: null,
       mrr: null,
     });
@@ -129,6 +131,18 @@ describe('curves', () => {
       [1.0, 0.75, 0.6],
       [0.1, 0.2, null],
     ]);
+    const chart = diagnosticsChart(more);
+    expect(chart.series.map((s) => s.label)).toEqual(['image imputation fit']);
+    expect(chart.columns).toEqual([
+      [1, 2, 3],
+      [0.25, null, 0.5],
+    ]);
+  });
+
+  it('has no diagnostics series for a model that reports none', () => {
+    const chart = diagnosticsChart(curveFromEpochs([storedEpoch(1, 1.0, {})]));
+    expect(chart.series).toEqual([]);
+    expect(chart.columns).toEqual([[1]]);
   });
 });
 
@@ -137,6 +151,7 @@ describe('lossChart', () => {
     epoch,
     loss: Object.values(terms).reduce((a, b) => a + b, 0),
     terms,
+    diagnostics: {},
     hits_at_1: null,
     mrr: null,
   });
@@ -240,6 +255,7 @@ describe('applyEvent', () => {
         epoch: 1,
         loss: 1,
         loss_terms: {},
+        diagnostics: {},
         hits_at_1: null,
         mrr: null,
       }),

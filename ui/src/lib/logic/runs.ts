@@ -112,6 +112,8 @@ export interface CurvePoint {
   loss: number | null;
   /** Each named loss term (their sum is `loss`). */
   terms: Partial<Record<string, number>>;
+  /** The model's diagnostics (an imputation's fit, say): not part of the loss. */
+  diagnostics: Partial<Record<string, number>>;
   hits_at_1: number | null;
   mrr: number | null;
 }
@@ -124,6 +126,7 @@ export function curveFromEpochs(epochs: readonly EpochDto[]): CurvePoint[] {
       epoch: e.epoch,
       loss: e.loss,
       terms: e.loss_terms,
+      diagnostics: e.diagnostics,
       hits_at_1: e.hits_at_1,
       mrr: e.mrr,
     }));
@@ -165,6 +168,27 @@ export function lossChart(curve: readonly CurvePoint[]): {
       xs,
       curve.map((p) => p.loss),
       ...names.map((n) => curve.map((p) => p.terms[n] ?? null)),
+    ],
+  };
+}
+
+/**
+ * The diagnostics chart: one line per diagnostic a model reports (none: no series, and
+ * the run page shows no chart).
+ */
+export function diagnosticsChart(curve: readonly CurvePoint[]): {
+  series: { label: string; color: string }[];
+  columns: [number[], ...(number | null)[][]];
+} {
+  const names = [...new Set(curve.flatMap((p) => Object.keys(p.diagnostics)))].sort();
+  return {
+    series: names.map((n, i) => ({
+      label: n,
+      color: TERM_COLORS[i % TERM_COLORS.length] ?? '#555',
+    })),
+    columns: [
+      curve.map((p) => p.epoch),
+      ...names.map((n) => curve.map((p) => p.diagnostics[n] ?? null)),
     ],
   };
 }
