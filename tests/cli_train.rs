@@ -284,7 +284,7 @@ fn models_are_listed_and_each_trains_with_set() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["loginmea", "tmea", "rrea", "gcn-align"]);
+    assert_eq!(ids, ["loginmea", "tmea", "mpsea", "rrea", "gcn-align"]);
     for m in models.as_array().unwrap() {
         for key in ["name", "citation", "modalities", "config"] {
             assert!(m.get(key).is_some_and(|v| !v.is_null()), "{key}: {m}");

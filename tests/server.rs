@@ -229,7 +229,7 @@ fn every_request_needs_the_token_and_the_rpc_maps_errors() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["loginmea", "tmea", "rrea", "gcn-align"]);
+    assert_eq!(ids, ["loginmea", "tmea", "mpsea", "rrea", "gcn-align"]);
     let rrea = options["models"]
         .as_array()
         .unwrap()

@@ -9,10 +9,11 @@
 //!   distribution.
 //! - attribute text, name: L2-normalised sentence embeddings (the mean over an entity's
 //!   statements, or its name) encoded by AlignScope; an entity without any: zeros.
+//! - number: numeric attribute values per key with presence flags (`number_input`).
 //!
 //! Each modality's matrix comes with a presence mask: which entities really have
 //! features, so a model can tell a filled-in row from a real one. The modalities are a
-//! map, so a new kind (numbers, text) is one more entry.
+//! map, so a new kind is one more entry.
 //!
 //! A modality every entity has the same vector for (no attribute triples at all: all
 //! zeros; no image at all: one shared random vector) is kept as a single row,
@@ -49,6 +50,9 @@ pub enum ModalityKind {
     /// Sentence embedding of the entity's abstract sentence: its attributes whose keys
     /// align across the graphs, as `key is value, ...` (TMEA's abstract representation).
     AttributeAbstract,
+    /// Numeric attribute values over the most frequent numeric keys, normalised per key,
+    /// with a presence flag per key (MPSEA's numerical modality; `number_input`).
+    Number,
 }
 
 impl ModalityKind {
@@ -62,6 +66,7 @@ impl ModalityKind {
             Self::AttributeText => "attribute_text",
             Self::Name => "name",
             Self::AttributeAbstract => "attribute_abstract",
+            Self::Number => "number",
         }
     }
 }
@@ -266,6 +271,8 @@ impl ModalityInputs {
         reports.push(name_report);
         let (abstracts, abstract_report) = text_input(pair, ModalityKind::AttributeAbstract);
         reports.push(abstract_report);
+        let (numbers, number_report) = crate::number_input::number_input(pair);
+        reports.push(number_report);
         let relation = ModalityFeatures {
             matrix: ModalityInput::PerEntity {
                 width: top_k,
@@ -285,6 +292,7 @@ impl ModalityInputs {
                 (ModalityKind::AttributeText, attribute_text),
                 (ModalityKind::Name, name),
                 (ModalityKind::AttributeAbstract, abstracts),
+                (ModalityKind::Number, numbers),
             ]
             .into(),
             reports,

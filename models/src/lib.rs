@@ -21,6 +21,8 @@ pub mod kernels;
 pub mod loginmea;
 pub mod loss;
 pub mod model;
+pub mod mpsea;
+pub mod number_input;
 pub mod ops;
 pub mod projection;
 pub mod registry;

@@ -15,14 +15,27 @@ pub fn contrastive_loss<B: Backend>(
     temperature: f64,
     both: bool,
 ) -> Tensor<B, 1> {
+    contrastive_rows(unit, left, right, temperature, both).mean()
+}
+
+/// [`contrastive_loss`] per seed pair (`k x 1`): pair `k`'s left-to-right term, or with
+/// `both` the mean of its left-to-right term and the right-to-left term of its right
+/// entity. Their mean is [`contrastive_loss`]; a model may weigh them.
+pub fn contrastive_rows<B: Backend>(
+    unit: &Tensor<B, 2>,
+    left: Tensor<B, 1, Int>,
+    right: Tensor<B, 1, Int>,
+    temperature: f64,
+    both: bool,
+) -> Tensor<B, 2> {
     let l = unit.clone().select(0, left);
     let r = unit.clone().select(0, right);
     let scale = 1.0 / temperature;
     let logits = l.clone().matmul(r.clone().transpose()).mul_scalar(scale);
     let positive = (l * r).sum_dim(1).mul_scalar(scale);
-    let left_to_right = (log_sum_exp_rows(logits.clone()) - positive.clone()).mean();
+    let left_to_right = log_sum_exp_rows(logits.clone()) - positive.clone();
     if both {
-        let right_to_left = (log_sum_exp_rows(logits.transpose()) - positive).mean();
+        let right_to_left = log_sum_exp_rows(logits.transpose()) - positive;
         (left_to_right + right_to_left).div_scalar(2.0)
     } else {
         left_to_right

@@ -195,7 +195,8 @@ pub trait TrainableModel<B: AutodiffBackend>: AutodiffModule<B> + AlignmentModel
 
     /// Figures of a training step that are not losses (how well an imputation fits the
     /// real features, say), by name; the trainer stores each epoch's mean with the epoch
-    /// and the run page plots them. Default: none.
+    /// and the run page plots them. Asked after the step's losses, so figures those
+    /// compute (a reward, say) can be kept in the forward pass for it. Default: none.
     fn diagnostics(&self, forward: &Self::Forward) -> Vec<(String, f64)> {
         let _ = forward;
         Vec::new()

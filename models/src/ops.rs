@@ -37,15 +37,19 @@ pub fn segment_softmax<B: Backend>(
     segments: Tensor<B, 1, Int>,
     segment_count: usize,
 ) -> Tensor<B, 2> {
-    let max = logits.clone().max().detach().reshape([1, 1]);
+    let max = logits.clone().detach().max().reshape([1, 1]);
     let exp = (logits - max).exp();
     let sums = scatter_rows(segment_count, segments.clone(), exp.clone());
     exp / sums.select(0, segments).clamp_min(1e-30)
 }
 
 /// Log of the sum of exponentials of each row (`rows x 1`), computed stably.
+///
+/// The shift is taken from a detached copy: a tracked `max_dim` whose result is then
+/// detached made the gradient of `x` differ in the last bits between identical calls
+/// (NdArray with autodiff), which broke same-seed runs; so did `activation::log_softmax`.
 pub fn log_sum_exp_rows<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
-    let max = x.clone().max_dim(1).detach();
+    let max = x.clone().detach().max_dim(1);
     (x - max.clone()).exp().sum_dim(1).log() + max
 }
 

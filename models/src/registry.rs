@@ -26,7 +26,7 @@ pub struct Ablation {
 /// What a model is, for people and for the form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelInfo {
-    /// Id (`loginmea`, `tmea`, `rrea`, `gcn-align`).
+    /// Id (`loginmea`, `tmea`, `mpsea`, `rrea`, `gcn-align`).
     pub id: String,
     /// Display name.
     pub name: String,
@@ -119,10 +119,11 @@ pub trait ModelFamily: Send + Sync {
 }
 
 /// Every model, in the order the GUI lists them.
-pub fn all() -> [&'static dyn ModelFamily; 4] {
+pub fn all() -> [&'static dyn ModelFamily; 5] {
     [
         &crate::loginmea::Family,
         &crate::tmea::Family,
+        &crate::mpsea::Family,
         &crate::rrea::Family,
         &crate::gcn_align::Family,
     ]
@@ -152,6 +153,26 @@ pub fn resolve(id: &str, given: &Settings) -> Result<Settings, SettingError> {
 /// `gradient_norms`), written once for every model: `$config` reads the model's typed
 /// config from settings, and `$build` builds the model from that config (`$c`), the
 /// prepared run (`$prepared`) and the seed (`$seed`) for backend `$B` on device `$dev`.
+/// Writes a family's `info` (built once from the module's `fn info() -> ModelInfo`) and
+/// `check` (the schema's check, then `validate` on the model's typed config).
+macro_rules! family_info_and_check {
+    ($validate:expr) => {
+        fn info(&self) -> &$crate::registry::ModelInfo {
+            static INFO: std::sync::OnceLock<$crate::registry::ModelInfo> =
+                std::sync::OnceLock::new();
+            INFO.get_or_init(info)
+        }
+
+        fn check(
+            &self,
+            settings: &$crate::schema::Settings,
+        ) -> Result<(), $crate::schema::SettingError> {
+            $crate::registry::check_settings(ID, settings, $validate)
+        }
+    };
+}
+pub(crate) use family_info_and_check;
+
 macro_rules! family_device_methods {
     ($config:path => |$c:ident, $prepared:ident, $seed:ident, $B:ident, $dev:ident| $build:expr) => {
         fn execute(

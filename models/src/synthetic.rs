@@ -70,9 +70,9 @@ pub fn planted_pair(
     }
 }
 
-/// [`planted_pair`] whose entities also have attribute keys, image vectors and
-/// attribute-text vectors (noisy copies across the two graphs), so every modality
-/// carries information. An entity's image and attribute-text vectors share one latent
+/// [`planted_pair`] whose entities also have attribute keys, numeric attribute values,
+/// image vectors and attribute-text vectors (noisy copies across the two graphs), so
+/// every modality carries information. An entity's image and attribute-text vectors share one latent
 /// cause (the text vector is a fixed linear map of the image's base vector), as a
 /// picture and its description do, so one can be guessed from the other.
 pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
@@ -94,6 +94,21 @@ pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
             .map(|j| (0..dim).map(|k| base[k] * text_map[k * text_dim + j]).sum())
             .collect()
     };
+    // Numbers: two numeric keys per entity, a value of the entity's base vector on each
+    // (drawn from their own generator, so the other modalities' draws stay as they were).
+    let mut number_rng = SeededRng::new(seed).fork("planted-numbers");
+    let number_keys: Vec<u32> = (0..4)
+        .map(|k| pair.attribute_keys.intern(&format!("number{k}")))
+        .collect();
+    let numbers: Vec<Vec<(u32, f64)>> = (0..entities)
+        .map(|_| {
+            let first = number_rng.below(number_keys.len());
+            let second = (first + 1 + number_rng.below(number_keys.len() - 1)) % number_keys.len();
+            [first, second]
+                .map(|k| (number_keys[k], 1900.0 + 100.0 * number_rng.next_f64()))
+                .to_vec()
+        })
+        .collect();
     let gold = pair.gold.clone();
     for right in [false, true] {
         let mut data = vec![0.0f32; entities * dim];
@@ -115,6 +130,11 @@ pub fn planted_multimodal_pair(entities: usize, seed: u64) -> MmkgPair {
                 entity: e as u32,
                 key,
                 value: None,
+            }));
+            attributes.extend(numbers[src].iter().map(|&(key, value)| AttrTriple {
+                entity: e as u32,
+                key,
+                value: Some(format!("{:.1}", value + number_rng.normal() * 0.5)),
             }));
         }
         let graph = if right {

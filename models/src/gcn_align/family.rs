@@ -1,12 +1,12 @@
 //! GCN-Align's registry entry.
 
-use std::sync::OnceLock;
-
 use serde_json::json;
 
 use super::config::{GcnAlignConfig, paper_schedule};
 use crate::inputs::{MissingImageStandIn, ModalityInput, ModalityKind};
-use crate::registry::{InputNeeds, ModelFamily, ModelInfo, check_settings, family_device_methods};
+use crate::registry::{
+    InputNeeds, ModelFamily, ModelInfo, family_device_methods, family_info_and_check,
+};
 use crate::run::PreparedRun;
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, model_part, model_schema};
@@ -102,14 +102,7 @@ fn attribute_width(prepared: &PreparedRun) -> Option<usize> {
 }
 
 impl ModelFamily for Family {
-    fn info(&self) -> &ModelInfo {
-        static INFO: OnceLock<ModelInfo> = OnceLock::new();
-        INFO.get_or_init(info)
-    }
-
-    fn check(&self, settings: &Settings) -> Result<(), SettingError> {
-        check_settings(ID, settings, |_: &GcnAlignConfig| Ok(()))
-    }
+    family_info_and_check!(|_: &GcnAlignConfig| Ok(()));
 
     fn input_needs(&self, settings: &Settings) -> Result<InputNeeds, SettingError> {
         let c = config(settings)?;

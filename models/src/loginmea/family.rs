@@ -1,8 +1,6 @@
 //! LoginMEA's registry entry: its knobs (the authors' defaults), ablations, deviations,
 //! and how it trains and evaluates on any device.
 
-use std::sync::OnceLock;
-
 use burn::tensor::backend::AutodiffBackend;
 use serde_json::{Value, json};
 
@@ -14,7 +12,7 @@ use crate::loss::contrastive_loss;
 use crate::model::{LossTerm, ModelInputs, StepContext, TrainableModel};
 use crate::ops::l2_normalize;
 use crate::registry::{
-    Ablation, InputNeeds, ModelFamily, ModelInfo, check_settings, family_device_methods,
+    Ablation, InputNeeds, ModelFamily, ModelInfo, family_device_methods, family_info_and_check,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, model_part, model_schema};
@@ -226,14 +224,7 @@ impl<B: AutodiffBackend + GraphBackend> TrainableModel<B> for LoginMea<B> {
 }
 
 impl ModelFamily for Family {
-    fn info(&self) -> &ModelInfo {
-        static INFO: OnceLock<ModelInfo> = OnceLock::new();
-        INFO.get_or_init(info)
-    }
-
-    fn check(&self, settings: &Settings) -> Result<(), SettingError> {
-        check_settings(ID, settings, LoginMeaConfig::validate)
-    }
+    family_info_and_check!(LoginMeaConfig::validate);
 
     fn input_needs(&self, settings: &Settings) -> Result<InputNeeds, SettingError> {
         let c = config(settings)?;

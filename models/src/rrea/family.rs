@@ -1,12 +1,12 @@
 //! RREA's registry entry.
 
-use std::sync::OnceLock;
-
 use serde_json::json;
 
 use super::config::{RreaConfig, paper_schedule};
 use crate::inputs::{MissingImageStandIn, ModalityKind};
-use crate::registry::{InputNeeds, ModelFamily, ModelInfo, check_settings, family_device_methods};
+use crate::registry::{
+    InputNeeds, ModelFamily, ModelInfo, family_device_methods, family_info_and_check,
+};
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, model_part, model_schema};
 use crate::train::TrainPlan;
@@ -86,14 +86,7 @@ fn config(settings: &Settings) -> Result<RreaConfig, SettingError> {
 }
 
 impl ModelFamily for Family {
-    fn info(&self) -> &ModelInfo {
-        static INFO: OnceLock<ModelInfo> = OnceLock::new();
-        INFO.get_or_init(info)
-    }
-
-    fn check(&self, settings: &Settings) -> Result<(), SettingError> {
-        check_settings(ID, settings, |_: &RreaConfig| Ok(()))
-    }
+    family_info_and_check!(|_: &RreaConfig| Ok(()));
 
     fn input_needs(&self, _: &Settings) -> Result<InputNeeds, SettingError> {
         Ok(InputNeeds {

@@ -468,17 +468,12 @@ where
     Ok(evaluate_model(&model, prepared, options, device))
 }
 
-/// The gradient norm of every parameter of `model` after one step's loss on the first
-/// chunk of the prepared run's seed pairs.
-pub(crate) fn gradient_norms<B, M>(
-    model: &M,
-    prepared: &PreparedRun,
-    plan: &TrainPlan,
-    device: &B::Device,
-) -> StepProbe
+/// The L2 norm of the gradient of every float parameter of `module` in `grads` (0 for a
+/// parameter the loss does not reach), named by its path and shape.
+pub fn parameter_gradient_norms<B, M>(module: &M, grads: &B::Gradients) -> Vec<(String, f64)>
 where
-    B: AutodiffBackend + GraphBackend,
-    M: TrainableModel<B>,
+    B: AutodiffBackend,
+    M: burn::module::Module<B>,
 {
     use burn::module::{ModuleVisitor, Param};
     use burn::tensor::{ElementConversion, Tensor};
@@ -505,6 +500,29 @@ where
         }
     }
 
+    let mut norms = Norms::<B> {
+        grads,
+        path: Vec::new(),
+        found: Vec::new(),
+    };
+    module.visit(&mut norms);
+    norms.found
+}
+
+/// The gradient norm of every parameter of `model` after one step's loss on the first
+/// chunk of the prepared run's seed pairs.
+pub(crate) fn gradient_norms<B, M>(
+    model: &M,
+    prepared: &PreparedRun,
+    plan: &TrainPlan,
+    device: &B::Device,
+) -> StepProbe
+where
+    B: AutodiffBackend + GraphBackend,
+    M: TrainableModel<B>,
+{
+    use burn::tensor::ElementConversion;
+
     let inputs = ModelInputs::<B>::upload(&prepared.graph, &prepared.inputs, device);
     let mut rng = SeededRng::new(plan.seed).fork("gradient-check");
     let mut step = crate::model::StepContext {
@@ -528,15 +546,9 @@ where
         .expect("a model has at least one loss term");
     let loss = total.clone().into_scalar().elem::<f64>();
     let grads = total.backward();
-    let mut norms = Norms::<B> {
-        grads: &grads,
-        path: Vec::new(),
-        found: Vec::new(),
-    };
-    model.visit(&mut norms);
     StepProbe {
         loss,
-        norms: norms.found,
+        norms: parameter_gradient_norms(model, &grads),
     }
 }
 

@@ -1,14 +1,12 @@
 //! TMEA's registry entry: its knobs (the paper's defaults), the ablations of its Table 2,
 //! its deviations, and how it trains and evaluates on any device.
 
-use std::sync::OnceLock;
-
 use serde_json::{Value, json};
 
 use super::config::{ATTRIBUTE_FORMS, TmeaConfig};
 use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::registry::{
-    Ablation, InputNeeds, ModelFamily, ModelInfo, check_settings, family_device_methods,
+    Ablation, InputNeeds, ModelFamily, ModelInfo, family_device_methods, family_info_and_check,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, SimilarityChoice, model_part, model_schema};
@@ -203,14 +201,7 @@ fn config(settings: &Settings) -> Result<TmeaConfig, SettingError> {
 }
 
 impl ModelFamily for Family {
-    fn info(&self) -> &ModelInfo {
-        static INFO: OnceLock<ModelInfo> = OnceLock::new();
-        INFO.get_or_init(info)
-    }
-
-    fn check(&self, settings: &Settings) -> Result<(), SettingError> {
-        check_settings(ID, settings, TmeaConfig::validate)
-    }
+    family_info_and_check!(TmeaConfig::validate);
 
     fn input_needs(&self, settings: &Settings) -> Result<InputNeeds, SettingError> {
         let c = config(settings)?;

@@ -199,7 +199,6 @@ where
                 right: task.right.clone(),
             };
             let forward = model.forward_train(inputs, &mut step);
-            diagnostics.add(model.diagnostics(&forward));
             let chunk = plan.chunk_size.unwrap_or(per_step).clamp(1, per_step);
             let mut total: Option<Tensor<B, 1>> = None;
             for pairs in step_pairs.chunks(chunk) {
@@ -222,6 +221,7 @@ where
                     loss: chunk_loss,
                 });
             }
+            diagnostics.add(model.diagnostics(&forward));
             if !epoch_loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
