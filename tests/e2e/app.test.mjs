@@ -290,18 +290,21 @@ describe('browser twin against alignscope serve', () => {
     await screenshot(page, 'e2e-run-page');
   }));
 
-  test('the form is rendered from each model\'s schema: baselines and TMEA train, bad values are refused, the leaderboard ranks them', shootOnFailure('e2e-train-baselines', async () => {
+  test('the form is rendered from each model\'s schema: baselines, TMEA and MPSEA train, bad values are refused, the leaderboard ranks them', shootOnFailure('e2e-train-baselines', async () => {
     await page.goto(`${server.origin}/#/train`);
     const form = page.locator(byTestId('train-form'));
     await form.waitFor({ timeout: 30_000 });
     const demoOption = form.locator('select[name="dataset"] option', { hasText: 'emoji' }).first();
     const demoId = await demoOption.getAttribute('value');
+    // Model, its width setting, the width's least value, a small width it accepts (MPSEA's
+    // must divide by its 5 heads and 10 image positions).
     const models = [
-      ['rrea', 'dim', 1],
-      ['gcn-align', 'structure_dim', 1],
-      ['tmea', 'dim', 2],
+      ['rrea', 'dim', 1, '16'],
+      ['gcn-align', 'structure_dim', 1, '16'],
+      ['tmea', 'dim', 2, '16'],
+      ['mpsea', 'dim', 1, '20'],
     ];
-    for (const [model, widthKey, least] of models) {
+    for (const [model, widthKey, least, small] of models) {
       await form.locator('select[name="dataset"]').selectOption(demoId);
       await form.locator('select[name="model"]').selectOption(model);
       const width = form.locator(`[data-field="${widthKey}"]`);
@@ -311,7 +314,7 @@ describe('browser twin against alignscope serve', () => {
       await page.locator(byTestId('train-start')).click();
       await width.locator('.field-error', { hasText: `at least ${least}` }).waitFor();
       await page.locator(byTestId('train-errors')).waitFor();
-      await form.locator(`input[name="${widthKey}"]`).fill('16');
+      await form.locator(`input[name="${widthKey}"]`).fill(small);
       await form.locator('input[name="epochs"]').fill('4');
       await form.locator('input[name="eval_every"]').fill('2');
       await form.locator('input[name="valid_ratio"]').fill('0.1');
@@ -330,6 +333,20 @@ describe('browser twin against alignscope serve', () => {
         // TransE's summed margins dwarf the other terms: the axis turns logarithmic.
         assert.ok(await page.locator(byTestId('loss-log-scale')).isChecked(), 'a log axis for TMEA\'s loss terms');
         await screenshot(page, 'e2e-run-tmea');
+      }
+      if (model === 'mpsea') {
+        // Each loss term is a line, and the policy's figures are drawn as diagnostics.
+        const legend = await page.locator(byTestId('loss-chart')).locator('.u-legend').innerText();
+        for (const term of ['joint', 'modal_adaptive', 'mi_critic', 'mutual_information', 'policy']) {
+          assert.ok(legend.includes(term), `no ${term} line in the legend: ${legend}`);
+        }
+        const diagnostics = page.locator(byTestId('diagnostics-chart'));
+        await diagnostics.locator('canvas').first().waitFor();
+        const figures = await diagnostics.locator('.u-legend').innerText();
+        for (const figure of ['reward', 'policy entropy', 'late fusion share']) {
+          assert.ok(figures.includes(figure), `no ${figure} line among the diagnostics: ${figures}`);
+        }
+        await screenshot(page, 'e2e-run-mpsea');
       }
       await page.locator(byTestId('train-another')).click();
       await form.waitFor();
