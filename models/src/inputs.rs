@@ -89,6 +89,18 @@ pub enum ModalityInput {
 }
 
 impl ModalityInput {
+    /// `data` as per-entity rows, or one shared zero row when no entity has features
+    /// (`known == 0`), so the models broadcast a single row instead of `N` zero rows.
+    pub fn per_entity_or_zeros(width: usize, data: Vec<f32>, known: usize) -> Self {
+        if known == 0 {
+            Self::Shared {
+                row: vec![0.0; width],
+            }
+        } else {
+            Self::PerEntity { width, data }
+        }
+    }
+
     /// Feature width.
     pub fn width(&self) -> usize {
         match self {
@@ -371,13 +383,7 @@ fn text_input(pair: &MmkgPair, kind: ModalityKind) -> (ModalityFeatures, Modalit
         policy: policy.into(),
         source: sources.join("; "),
     };
-    let matrix = if known == 0 {
-        ModalityInput::Shared {
-            row: vec![0.0; width],
-        }
-    } else {
-        ModalityInput::PerEntity { width, data }
-    };
+    let matrix = ModalityInput::per_entity_or_zeros(width, data, known);
     (ModalityFeatures { matrix, present }, report)
 }
 

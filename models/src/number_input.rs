@@ -94,13 +94,7 @@ pub fn number_input(pair: &MmkgPair) -> (ModalityFeatures, ModalityInputReport) 
             )
         },
     };
-    let matrix = if known == 0 {
-        ModalityInput::Shared {
-            row: vec![0.0; width],
-        }
-    } else {
-        ModalityInput::PerEntity { width, data }
-    };
+    let matrix = ModalityInput::per_entity_or_zeros(width, data, known);
     (ModalityFeatures { matrix, present }, report)
 }
 

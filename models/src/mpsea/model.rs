@@ -33,7 +33,7 @@ use super::gat::{AttentionEdges, Gat};
 use super::numeric::NumberEmbedding;
 use super::policy::{MiCritic, Policy, policy_gradient_loss, sample_actions};
 use crate::graph::int_tensor;
-use crate::inputs::ModalityKind;
+use crate::inputs::{DeviceInput, ModalityKind};
 use crate::loginmea::Projection;
 use crate::loss::{contrastive_loss, contrastive_rows};
 use crate::model::{
@@ -129,7 +129,7 @@ impl MpseaConfig {
     }
 }
 
-/// One forward pass over every entity.
+/// One forward pass over a set of entities (every entity, or a training chunk's).
 struct Pass<B: Backend> {
     /// Each encoder's output, unit rows.
     early: Vec<Tensor<B, 2>>,
@@ -155,6 +155,29 @@ impl<B: Backend> Pass<B> {
     }
 }
 
+/// What one forward pass's encoders read: the structure GAT's output over every entity
+/// and the other tokens' inputs, encoded later for the rows a loss needs (a training
+/// chunk's entities: the fusion is per entity and every loss term is within the chunk, so
+/// the fusion of the others would be work the gradient never reads).
+struct EncoderInputs<B: Backend> {
+    /// Entities in the pass (both graphs).
+    entities: usize,
+    /// The GAT's output (`N x d`), if structure is in use.
+    structure: Option<Tensor<B, 2>>,
+    /// The inputs of the other tokens, in token order.
+    others: Vec<DeviceInput<B>>,
+}
+
+impl<B: Backend> EncoderInputs<B> {
+    fn device(&self) -> B::Device {
+        match (&self.structure, self.others.first()) {
+            (Some(structure), _) => structure.device(),
+            (None, Some(input)) => input.values.device(),
+            (None, None) => unreachable!("MPSEA has at least one modality"),
+        }
+    }
+}
+
 /// `[(1 − α) E, α L]` for a per-row share `mix` (`n x 1`).
 fn joint_of<B: Backend>(
     early: &Tensor<B, 2>,
@@ -176,35 +199,73 @@ impl<B: Backend> Mpsea<B> {
         &self.config
     }
 
-    /// Each token's encoder output (not normalised) and presence mask.
-    fn encode(&self, inputs: &ModelInputs<B>) -> (Vec<Tensor<B, 2>>, Vec<Tensor<B, 2>>) {
-        let n = inputs.entity_count();
-        let mut projections = self.projections.iter();
-        let (mut tokens, mut present) = (Vec::new(), Vec::new());
+    /// What the encoders read: the structure GAT runs over every entity here (it needs
+    /// their neighbours); the other tokens are encoded by [`Mpsea::tokens`], for the rows
+    /// asked for only.
+    fn encoder_inputs(&self, inputs: &ModelInputs<B>) -> EncoderInputs<B> {
+        let (mut structure, mut others) = (None, Vec::new());
         for kind in self.config.tokens() {
             if kind == ModalityKind::Structure {
                 let (table, gat) = (
                     self.entities.as_ref().expect("structure has its table"),
                     self.gat.as_ref().expect("structure has its GAT"),
                 );
-                let edges = AttentionEdges::of(&inputs.graph);
-                tokens.push(gat.forward(table.val(), &edges));
-                present.push(Tensor::ones([n, 1], &table.device()));
+                structure = Some(gat.forward(table.val(), &AttentionEdges::of(&inputs.graph)));
+            } else {
+                others.push(
+                    inputs
+                        .modality(kind)
+                        .expect("the run prepares every modality MPSEA asks for")
+                        .clone(),
+                );
+            }
+        }
+        EncoderInputs {
+            entities: inputs.entity_count(),
+            structure,
+            others,
+        }
+    }
+
+    /// Each token's encoder output (not normalised) and presence mask for the entities
+    /// `rows` (every entity when `None`).
+    fn tokens(
+        &self,
+        encoder: &EncoderInputs<B>,
+        rows: Option<&Tensor<B, 1, Int>>,
+    ) -> (Vec<Tensor<B, 2>>, Vec<Tensor<B, 2>>) {
+        let pick = |x: Tensor<B, 2>| match rows {
+            Some(rows) => x.select(0, rows.clone()),
+            None => x,
+        };
+        let n = rows.map_or(encoder.entities, |rows| rows.dims()[0]);
+        let (mut projections, mut others) = (self.projections.iter(), encoder.others.iter());
+        let (mut tokens, mut present) = (Vec::new(), Vec::new());
+        for kind in self.config.tokens() {
+            if kind == ModalityKind::Structure {
+                let structure = encoder.structure.clone().expect("structure was encoded");
+                present.push(Tensor::ones([n, 1], &structure.device()));
+                tokens.push(pick(structure));
                 continue;
             }
-            let input = inputs
-                .modality(kind)
-                .expect("the run prepares every modality MPSEA asks for");
+            let input = others
+                .next()
+                .expect("one input per token besides structure");
+            let values = if input.shared {
+                input.values.clone()
+            } else {
+                pick(input.values.clone())
+            };
             let encoded = if kind == ModalityKind::Number {
                 self.numbers
                     .as_ref()
                     .expect("numbers have their embedding")
-                    .forward(input.values.clone())
+                    .forward(values)
             } else {
                 projections
                     .next()
                     .expect("one projection per bag or image token")
-                    .forward(input.values.clone())
+                    .forward(values)
             };
             let [_, d] = encoded.dims();
             tokens.push(if input.shared {
@@ -212,13 +273,19 @@ impl<B: Backend> Mpsea<B> {
             } else {
                 encoded
             });
-            present.push(input.present.clone());
+            present.push(pick(input.present.clone()));
         }
         (tokens, present)
     }
 
+    /// The pass over every entity.
     fn pass(&self, inputs: &ModelInputs<B>) -> Pass<B> {
-        let (tokens, present) = self.encode(inputs);
+        self.pass_of(self.tokens(&self.encoder_inputs(inputs), None))
+    }
+
+    /// The pass over the rows of `tokens` (each `n x d`) with their presence masks.
+    fn pass_of(&self, (tokens, present): (Vec<Tensor<B, 2>>, Vec<Tensor<B, 2>>)) -> Pass<B> {
+        let n = tokens[0].dims()[0];
         let early: Vec<Tensor<B, 2>> = tokens.into_iter().map(l2_normalize).collect();
         let fused = self.fusion.forward(early.clone(), &present);
         let late: Vec<Tensor<B, 2>> = fused.tokens.into_iter().map(l2_normalize).collect();
@@ -232,7 +299,6 @@ impl<B: Backend> Mpsea<B> {
             Tensor::cat(parts, 1)
         };
         let (early_fusion, late_fusion) = (weigh(&early), weigh(&late));
-        let n = inputs.entity_count();
         let device = weights.device();
         // Off the gradient's path (no MI term), it is built from detached values: a
         // tracked operation whose result the loss never reads changed the gradients of
@@ -313,12 +379,31 @@ impl<B: Backend> AlignmentModel<B> for Mpsea<B> {
     }
 }
 
-/// What the losses need from a training forward pass.
+/// What the losses need from a training forward pass: the encoders' inputs, fused per
+/// chunk of seed pairs for the chunk's entities.
 pub struct MpseaForward<B: Backend> {
-    pass: Pass<B>,
-    joint: Tensor<B, 2>,
-    /// The reward and entropy of the step's policy updates, for the diagnostics.
-    policy_log: RefCell<Vec<(f64, f64)>>,
+    encoder: EncoderInputs<B>,
+    /// Per policy update: its mean reward, its entropy, and the mean share of late
+    /// fusion of the chunk's entities, for the diagnostics.
+    policy_log: RefCell<Vec<PolicyRecord>>,
+}
+
+/// One policy update's figures.
+struct PolicyRecord {
+    reward: f64,
+    entropy: f64,
+    late_share: f64,
+}
+
+/// The distinct entities of `pairs` in ascending order, and each pair as the positions
+/// of its two entities in that list.
+fn chunk_entities(pairs: &[(u32, u32)]) -> (Vec<u32>, Vec<(u32, u32)>) {
+    let mut ids: Vec<u32> = pairs.iter().flat_map(|&(l, r)| [l, r]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let at = |id: u32| ids.binary_search(&id).expect("the id was listed") as u32;
+    let local = pairs.iter().map(|&(l, r)| (at(l), at(r))).collect();
+    (ids, local)
 }
 
 /// Per-row terms of the critics' InfoNCE over `rows` (each `n x 1`), and their loss.
@@ -373,16 +458,18 @@ impl<B: AutodiffBackend> Mpsea<B> {
     }
 
     /// The policy-gradient term over seed pairs `(left[k], right[k])`.
+    #[allow(clippy::too_many_arguments)]
     fn policy_term(
         &self,
-        forward: &MpseaForward<B>,
+        pass: &Pass<B>,
+        joint: &Tensor<B, 2>,
+        log: &RefCell<Vec<PolicyRecord>>,
         logits: &Tensor<B, 2>,
         left: Tensor<B, 1, Int>,
         right: Tensor<B, 1, Int>,
         mi: Tensor<B, 2>,
         rng: &mut SeededRng,
     ) -> LossTerm<B> {
-        let pass = &forward.pass;
         let rows = logits.clone().select(0, left.clone());
         let (_, a, probabilities) = to_host(activation::softmax(rows.clone().detach(), 1));
         let actions = sample_actions(&probabilities, a, rng);
@@ -395,7 +482,7 @@ impl<B: AutodiffBackend> Mpsea<B> {
             &pass.late_fusion.clone().detach().select(0, left),
             chosen,
         ));
-        let counterpart = l2_normalize(forward.joint.clone().detach().select(0, right));
+        let counterpart = l2_normalize(joint.clone().detach().select(0, right));
         let reward = (candidate * counterpart).sum_dim(1) + mi - self.config.reward_threshold;
         let (_, _, rewards) = to_host(reward);
         let baseline = rewards.iter().sum::<f32>() / k.max(1) as f32;
@@ -406,10 +493,12 @@ impl<B: AutodiffBackend> Mpsea<B> {
             baseline,
             self.config.entropy_weight,
         );
-        forward
-            .policy_log
-            .borrow_mut()
-            .push((f64::from(baseline), out.entropy));
+        let late_share: f32 = pass.mix.clone().mean().into_scalar().elem();
+        log.borrow_mut().push(PolicyRecord {
+            reward: f64::from(baseline),
+            entropy: out.entropy,
+            late_share: f64::from(late_share),
+        });
         LossTerm {
             name: "policy",
             value: out.loss,
@@ -421,30 +510,26 @@ impl<B: AutodiffBackend> TrainableModel<B> for Mpsea<B> {
     type Forward = MpseaForward<B>;
 
     fn forward_train(&self, inputs: &ModelInputs<B>, _step: &mut StepContext<'_>) -> Self::Forward {
-        let pass = self.pass(inputs);
         MpseaForward {
-            joint: pass.joint(),
-            pass,
+            encoder: self.encoder_inputs(inputs),
             policy_log: RefCell::new(Vec::new()),
         }
     }
 
     /// `reward` and `policy entropy` of the step's policy updates, and the mean share
-    /// of late fusion the policy chose.
+    /// of late fusion the policy chose for the seed entities.
     fn diagnostics(&self, forward: &Self::Forward) -> Vec<(String, f64)> {
         let log = forward.policy_log.borrow();
         if log.is_empty() {
             return Vec::new();
         }
-        let n = log.len() as f64;
-        let share: f32 = forward.pass.mix.clone().mean().into_scalar().elem();
+        let mean = |figure: fn(&PolicyRecord) -> f64| {
+            log.iter().map(figure).sum::<f64>() / log.len() as f64
+        };
         vec![
-            ("reward".into(), log.iter().map(|r| r.0).sum::<f64>() / n),
-            (
-                "policy entropy".into(),
-                log.iter().map(|r| r.1).sum::<f64>() / n,
-            ),
-            ("late fusion share".into(), f64::from(share)),
+            ("reward".into(), mean(|r| r.reward)),
+            ("policy entropy".into(), mean(|r| r.entropy)),
+            ("late fusion share".into(), mean(|r| r.late_share)),
         ]
     }
 
@@ -455,13 +540,16 @@ impl<B: AutodiffBackend> TrainableModel<B> for Mpsea<B> {
         step: &mut StepContext<'_>,
     ) -> Vec<LossTerm<B>> {
         let c = &self.config;
-        let pass = &forward.pass;
-        let device = forward.joint.device();
+        let (entities, pairs) = chunk_entities(pairs);
+        let device = forward.encoder.device();
         let index = |it: &mut dyn Iterator<Item = u32>| int_tensor::<B>(it, &device);
+        let rows = index(&mut entities.iter().copied());
+        let pass = &self.pass_of(self.tokens(&forward.encoder, Some(&rows)));
+        let joint_embedding = pass.joint();
         let left = index(&mut pairs.iter().map(|p| p.0));
         let right = index(&mut pairs.iter().map(|p| p.1));
         let joint = contrastive_loss(
-            &l2_normalize(forward.joint.clone()),
+            &l2_normalize(joint_embedding.clone()),
             left.clone(),
             right.clone(),
             c.temperature,
@@ -499,7 +587,9 @@ impl<B: AutodiffBackend> TrainableModel<B> for Mpsea<B> {
             if let Some(logits) = &pass.logits {
                 let counterparts = index(&mut pairs[..k].iter().map(|p| p.1));
                 terms.push(self.policy_term(
-                    forward,
+                    pass,
+                    &joint_embedding,
+                    &forward.policy_log,
                     logits,
                     sample,
                     counterparts,

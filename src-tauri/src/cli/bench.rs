@@ -43,8 +43,9 @@ pub struct BenchArgs {
     #[arg(long = "set", value_name = "[MODEL.]KEY=VALUE")]
     pub set: Vec<String>,
     /// Also run the models' registry ablations whose label contains one of these texts
-    /// (comma-separated; `all`: every ablation), on the same splits, each a row of its
-    /// own (`alignscope models show <model>` lists them).
+    /// (comma-separated; `all`: every ablation; a text equal to a whole label picks that
+    /// ablation alone), on the same splits, each a row of its own (`alignscope models
+    /// show <model>` lists them).
     #[arg(long, value_delimiter = ',', value_name = "LABEL TEXT")]
     pub ablations: Vec<String>,
     /// Share of gold pairs used as training seeds.
@@ -185,14 +186,28 @@ fn settings_per_model(models: &[String], sets: &[String]) -> Result<Vec<Settings
 }
 
 /// Each model with its settings, followed by those of its ablations whose label contains
-/// one of `filters` (`all`: every one); the ablation's settings go over the model's. A
-/// filter that matches no ablation of any model is refused.
+/// one of `filters` (`all`: every one; a filter equal to some model's whole label picks
+/// only the labels equal to it, so `w/o MMPF` leaves out `w/o MMPF-img`); the ablation's
+/// settings go over the model's. A filter that matches no ablation of any model is refused.
 fn variants(
     models: &[String],
     per_model: Vec<Settings>,
     filters: &[String],
 ) -> Result<Vec<Variant>, CliError> {
-    let wants = |label: &str, filter: &str| filter == "all" || label.contains(filter);
+    let mut labels = Vec::new();
+    for model in models {
+        labels.extend(
+            registry::find(model)?
+                .info()
+                .ablations
+                .iter()
+                .map(|a| a.label.clone()),
+        );
+    }
+    let wants = |label: &str, filter: &str| {
+        let whole_label = labels.iter().any(|l| l == filter);
+        filter == "all" || label == filter || (!whole_label && label.contains(filter))
+    };
     for filter in filters {
         let mut known = Vec::new();
         for model in models {
@@ -504,6 +519,16 @@ mod tests {
             "{err}"
         );
         assert_eq!(csv_field("w/o MMI, x"), "\"w/o MMI, x\"");
+        let mpsea = vec!["mpsea".to_string()];
+        let picked = |filter: &str| -> Vec<String> {
+            variants(&mpsea, vec![Settings::new()], &[filter.to_string()])
+                .unwrap()
+                .into_iter()
+                .filter_map(|v| v.ablation)
+                .collect()
+        };
+        assert_eq!(picked("w/o MMPF"), ["w/o MMPF"]);
+        assert_eq!(picked("MMPF"), ["w/o MMPF-img", "w/o MMPF-gph", "w/o MMPF"]);
     }
 
     #[test]
