@@ -185,7 +185,7 @@ pub struct EntityDetailDto {
 pub struct StartRunRequest {
     /// Dataset.
     pub dataset: DatasetId,
-    /// Model id (`loginmea`, `rrea`, `gcn-align`: `training_options` lists them).
+    /// Model id (one of those `training_options` lists, such as `loginmea`).
     #[serde(default = "default_model")]
     #[ts(as = "Option<String>", optional)]
     pub model: String,

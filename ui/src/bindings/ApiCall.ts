@@ -138,7 +138,7 @@ id: RunId, } } | { "method": "start_run", "params": {
  */
 dataset: DatasetId, 
 /**
- * Model id (`loginmea`, `rrea`, `gcn-align`: `training_options` lists them).
+ * Model id (one of those `training_options` lists, such as `loginmea`).
  */
 model?: string, 
 /**
