@@ -194,40 +194,24 @@ fn variants(
     per_model: Vec<Settings>,
     filters: &[String],
 ) -> Result<Vec<Variant>, CliError> {
-    let mut labels = Vec::new();
+    let mut labels: Vec<(&String, String)> = Vec::new();
     for model in models {
-        labels.extend(
-            registry::find(model)?
-                .info()
-                .ablations
-                .iter()
-                .map(|a| a.label.clone()),
-        );
+        let info = registry::find(model)?.info();
+        labels.extend(info.ablations.iter().map(|a| (model, a.label.clone())));
     }
     let wants = |label: &str, filter: &str| {
-        let whole_label = labels.iter().any(|l| l == filter);
+        let whole_label = labels.iter().any(|(_, l)| l == filter);
         filter == "all" || label == filter || (!whole_label && label.contains(filter))
     };
     for filter in filters {
-        let mut known = Vec::new();
-        for model in models {
-            known.extend(
-                registry::find(model)?
-                    .info()
-                    .ablations
-                    .iter()
-                    .map(|a| format!("{model}: {}", a.label)),
-            );
-        }
-        let matched = models.iter().any(|m| {
-            registry::find(m)
-                .is_ok_and(|f| f.info().ablations.iter().any(|a| wants(&a.label, filter)))
-        });
-        if !matched {
+        if !labels.iter().any(|(_, label)| wants(label, filter)) {
             return Err(CliError::NoSuchAblation {
                 filter: filter.clone(),
                 models: models.join(", "),
-                known,
+                known: labels
+                    .iter()
+                    .map(|(model, label)| format!("{model}: {label}"))
+                    .collect(),
             });
         }
     }
