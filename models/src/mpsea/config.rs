@@ -35,6 +35,11 @@ pub struct MpseaConfig {
     pub graph_presynergy: bool,
     /// Textual tokens attend to the image token (off: "w/o MMPF-img").
     pub image_presynergy: bool,
+    /// What the unit modality vectors are multiplied by on their way into the fusion
+    /// transformer (1). Larger values sharpen its attention, and so the cross-modal
+    /// weights, from the start; on the demo that lets the structure token take the
+    /// weight and overfit (the paper does not say how its tokens are scaled).
+    pub fusion_input_scale: f64,
     /// Outlooker attention in the image token's feed-forward layer (off: "w/o OA").
     pub outlooker: bool,
     /// The convolution-enhanced feed-forward layer for the image token (off together
@@ -81,6 +86,7 @@ impl Default for MpseaConfig {
             number_hidden: 64,
             graph_presynergy: true,
             image_presynergy: true,
+            fusion_input_scale: 1.0,
             outlooker: true,
             conv_ffn: true,
             image_positions: 10,
@@ -136,6 +142,7 @@ impl MpseaConfig {
     pub fn fusion_options(&self) -> FusionOptions {
         FusionOptions {
             heads: self.heads,
+            input_scale: self.fusion_input_scale,
             graph_presynergy: self.graph_presynergy,
             image_presynergy: self.image_presynergy,
             outlooker: self.outlooker,
@@ -175,6 +182,12 @@ impl MpseaConfig {
         }
         if self.tokens().is_empty() {
             return Err("at least one modality must be on".into());
+        }
+        if !(self.fusion_input_scale.is_finite() && self.fusion_input_scale > 0.0) {
+            return Err(format!(
+                "fusion_input_scale ({}) must be a positive number",
+                self.fusion_input_scale
+            ));
         }
         if !self.dim.is_multiple_of(self.heads) {
             return Err(format!(

@@ -44,10 +44,13 @@ pub enum TokenRole {
 }
 
 /// The switches of the fusion block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FusionOptions {
     /// Attention heads (the model width must divide by it).
     pub heads: usize,
+    /// What the tokens are multiplied by as they come in: with unit tokens, 1 gives
+    /// attention logits near 0 (uniform attention) and larger values sharper ones.
+    pub input_scale: f64,
     /// Textual queries see the graph key.
     pub graph_presynergy: bool,
     /// Textual queries see the image key.
@@ -164,7 +167,7 @@ impl<B: Backend> PreSynergyFusion<B> {
         let [n, d] = tokens[0].dims();
         let h = self.options.heads;
         let device = tokens[0].device();
-        let x: Tensor<B, 3> = Tensor::stack(tokens, 1);
+        let x: Tensor<B, 3> = Tensor::stack(tokens, 1).mul_scalar(self.options.input_scale);
         let flat = x.clone().reshape([n * m, d]);
         let split = |w: &Param<Tensor<B, 2>>| {
             flat.clone()
@@ -240,6 +243,7 @@ mod tests {
     fn options() -> FusionOptions {
         FusionOptions {
             heads: 2,
+            input_scale: 1.0,
             graph_presynergy: true,
             image_presynergy: true,
             outlooker: true,
@@ -331,6 +335,38 @@ mod tests {
             w[5 + 3] < 1e-6 && w[10 + 3] < 1e-6 && w[10 + 4] < 1e-6,
             "{w:?}"
         );
+    }
+
+    /// Max minus min of each entity's cross-modal weights, averaged over the entities.
+    fn weight_spread(fused: &Fused<NdArray>) -> f32 {
+        let (_, _, w) = crate::ops::to_host(fused.weights.clone());
+        let spreads: Vec<f32> = w
+            .chunks(5)
+            .map(|row| {
+                let present: Vec<f32> = row.iter().copied().filter(|&x| x > 0.0).collect();
+                present.iter().copied().fold(f32::MIN, f32::max)
+                    - present.iter().copied().fold(f32::MAX, f32::min)
+            })
+            .collect();
+        spreads.iter().sum::<f32>() / spreads.len() as f32
+    }
+
+    #[test]
+    fn a_larger_input_scale_sharpens_the_cross_modal_weights() {
+        let unit = |tokens: Vec<Tensor<NdArray, 2>>| -> Vec<Tensor<NdArray, 2>> {
+            tokens.into_iter().map(crate::ops::l2_normalize).collect()
+        };
+        let (tokens, present) = inputs::<NdArray>();
+        let spread = |scale| {
+            let b = block::<NdArray>(FusionOptions {
+                input_scale: scale,
+                ..options()
+            });
+            weight_spread(&b.forward(unit(tokens.clone()), &present))
+        };
+        let (one, four) = (spread(1.0), spread(4.0));
+        assert!(one < 0.05, "unit rows: near uniform weights ({one})");
+        assert!(four > 2.0 * one, "scale 4: {four}, scale 1: {one}");
     }
 
     #[test]
