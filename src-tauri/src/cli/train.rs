@@ -525,8 +525,14 @@ fn report(
         writeln!(out)?;
         render_metrics(&m, &similarity_label(e), out)?;
     }
-    if let Some(best) = run.best_epoch {
-        writeln!(out, "best epoch {best}")?;
+    match run.best_epoch {
+        Some(best) if best != run.epochs_done && metrics.is_some() => writeln!(
+            out,
+            "best epoch {best} (the table is the last epoch's model; `alignscope eval --run {} --best` evaluates epoch {best}'s)",
+            run.id
+        )?,
+        Some(best) => writeln!(out, "best epoch {best}")?,
+        None => {}
     }
     writeln!(
         out,
@@ -677,4 +683,71 @@ pub fn eval(
         render_metrics(&m, &similarity_label(&options), out)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use alignscope_models::eval::DirectionMetrics;
+
+    use super::*;
+    use crate::store::DatasetId;
+
+    /// A completed run of `done` epochs whose validation chose `best`.
+    fn run(done: i64, best: i64) -> RunDto {
+        let direction = DirectionMetrics {
+            hits_at_1: 0.635,
+            hits_at_5: 0.8,
+            hits_at_10: 0.879,
+            mrr: 0.72,
+            mr: 20.0,
+            queries: 2180,
+        };
+        let metrics = AlignmentMetrics {
+            left_to_right: direction,
+            right_to_left: direction,
+        };
+        RunDto {
+            id: RunId(7),
+            dataset_id: DatasetId(1),
+            model: "mpsea".into(),
+            status: RunStatus::Completed,
+            device: "cpu".into(),
+            device_label: None,
+            seed: 1,
+            code_version: "test".into(),
+            created_at: 0,
+            started_at: None,
+            finished_at: None,
+            epochs_done: done,
+            epochs_planned: done,
+            best_epoch: Some(best),
+            hits_at_1: Some(0.635),
+            hits_at_10: Some(0.879),
+            mrr: Some(0.72),
+            mr: Some(20.0),
+            metrics: Some(serde_json::to_value(metrics).unwrap()),
+            error: None,
+            config: None,
+            run_dir: PathBuf::from("runs/7"),
+            seeds_from: None,
+        }
+    }
+
+    fn printed(run: &RunDto) -> String {
+        let mut out = Vec::new();
+        report(run, &[], false, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_summary_says_when_its_table_is_not_the_best_epochs() {
+        let earlier = printed(&run(150, 75));
+        assert!(
+            earlier.contains("best epoch 75 (the table is the last epoch's model; `alignscope eval --run 7 --best` evaluates epoch 75's)"),
+            "{earlier}"
+        );
+        let last = printed(&run(150, 150));
+        assert!(last.contains("best epoch 150\n"), "{last}");
+        assert!(!last.contains("the table is"), "{last}");
+    }
 }
