@@ -28,7 +28,8 @@ pub struct BenchArgs {
     /// How to read it.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Models to compare, comma-separated (`alignscope models list`).
+    /// Models to compare, comma-separated (`alignscope models list`); `all` for every
+    /// registered model.
     #[arg(long, value_delimiter = ',', required = true)]
     pub models: Vec<String>,
     /// Seeds per model: runs use seeds `--seed`, `--seed + 1`, …; every model sees the
@@ -148,6 +149,19 @@ impl Summary {
     }
 }
 
+/// `all` stands for every registered model, in the registry's order; other names stay
+/// as given (checked later).
+fn expand_models(models: &[String]) -> Vec<String> {
+    if models.iter().any(|m| m == "all") {
+        registry::all()
+            .iter()
+            .map(|f| f.info().id.clone())
+            .collect()
+    } else {
+        models.to_vec()
+    }
+}
+
 /// The settings of each model: `key=value` for all, `model.key=value` for one; each
 /// checked against its model's schema before anything runs.
 fn settings_per_model(models: &[String], sets: &[String]) -> Result<Vec<Settings>, SettingError> {
@@ -247,9 +261,10 @@ pub async fn bench(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let models = expand_models(&args.models);
     let variants = variants(
-        &args.models,
-        settings_per_model(&args.models, &args.set)?,
+        &models,
+        settings_per_model(&models, &args.set)?,
         &args.ablations,
     )?;
     let imported = api
@@ -513,6 +528,17 @@ mod tests {
         };
         assert_eq!(picked("w/o MMPF"), ["w/o MMPF"]);
         assert_eq!(picked("MMPF"), ["w/o MMPF-img", "w/o MMPF-gph", "w/o MMPF"]);
+    }
+
+    #[test]
+    fn all_names_every_registered_model() {
+        let every = expand_models(&["all".to_string()]);
+        assert_eq!(every.len(), registry::all().len());
+        for id in ["loginmea", "tmea", "mpsea", "rrea", "gcn-align"] {
+            assert!(every.iter().any(|m| m == id), "{id} in {every:?}");
+        }
+        let given = vec!["mpsea".to_string(), "rrea".to_string()];
+        assert_eq!(expand_models(&given), given);
     }
 
     #[test]

@@ -47,16 +47,25 @@ pub fn run(command: &ModelsCommand, json: bool, out: &mut dyn Write) -> Result<(
                 writeln!(out, "{}", Value::Array(list))?;
                 return Ok(());
             }
-            writeln!(out, "{:<11}{:<11}{:<38}paper", "id", "name", "modalities")?;
-            for m in models {
-                let modalities: Vec<&str> = m.modalities.iter().map(|k| k.as_str()).collect();
+            let modalities: Vec<String> = models
+                .iter()
+                .map(|m| {
+                    let kinds: Vec<&str> = m.modalities.iter().map(|k| k.as_str()).collect();
+                    kinds.join(", ")
+                })
+                .collect();
+            // The modalities column is as wide as its longest entry, plus a gap.
+            let width = modalities.iter().map(String::len).max().unwrap_or(0) + 2;
+            writeln!(
+                out,
+                "{:<11}{:<11}{:<width$}paper",
+                "id", "name", "modalities"
+            )?;
+            for (m, kinds) in models.iter().zip(&modalities) {
                 writeln!(
                     out,
-                    "{:<11}{:<11}{:<38}{}",
-                    m.id,
-                    m.name,
-                    modalities.join(", "),
-                    m.citation
+                    "{:<11}{:<11}{kinds:<width$}{}",
+                    m.id, m.name, m.citation
                 )?;
             }
             writeln!(
