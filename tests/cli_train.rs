@@ -284,7 +284,10 @@ fn models_are_listed_and_each_trains_with_set() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["loginmea", "tmea", "mpsea", "rrea", "gcn-align"]);
+    assert_eq!(
+        ids.join(" "),
+        "loginmea tmea mpsea rrea gcn-align eva mclea"
+    );
     for m in models.as_array().unwrap() {
         for key in ["name", "citation", "modalities", "config"] {
             assert!(m.get(key).is_some_and(|v| !v.is_null()), "{key}: {m}");
@@ -299,7 +302,12 @@ fn models_are_listed_and_each_trains_with_set() {
         );
     }
 
-    for (model, width) in [("rrea", "dim=16"), ("gcn-align", "structure_dim=16")] {
+    for (model, width) in [
+        ("rrea", "dim=16"),
+        ("gcn-align", "structure_dim=16"),
+        ("eva", "structure_hidden=16"),
+        ("mclea", "structure_dim=16"),
+    ] {
         let run = train_in(
             &home,
             &data,

@@ -229,7 +229,10 @@ fn every_request_needs_the_token_and_the_rpc_maps_errors() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["loginmea", "tmea", "mpsea", "rrea", "gcn-align"]);
+    assert_eq!(
+        ids.join(" "),
+        "loginmea tmea mpsea rrea gcn-align eva mclea"
+    );
     let rrea = options["models"]
         .as_array()
         .unwrap()

@@ -12,14 +12,17 @@
 pub mod backend;
 pub mod compute;
 pub mod durable;
+pub mod eva;
 pub mod eval;
 pub mod export;
 pub mod gcn_align;
+pub mod global_fusion;
 pub mod graph;
 pub mod inputs;
 pub mod kernels;
 pub mod loginmea;
 pub mod loss;
+pub mod mclea;
 pub mod model;
 pub mod mpsea;
 pub mod number_input;

@@ -23,6 +23,37 @@ pub struct Ablation {
     pub settings: Settings,
 }
 
+/// The preset `label` of `settings`.
+pub fn ablation(label: &str, settings: &[(&str, serde_json::Value)]) -> Ablation {
+    Ablation {
+        label: label.into(),
+        settings: crate::schema::settings_of(settings),
+    }
+}
+
+/// The preset `label` that uses every modality of `order` but `kind`.
+pub fn without_modality(label: &str, order: &[ModalityKind], kind: ModalityKind) -> Ablation {
+    let rest: Vec<&str> = order
+        .iter()
+        .filter(|&&m| m != kind)
+        .map(|m| m.as_str())
+        .collect();
+    ablation(label, &[("modalities", serde_json::json!(rest))])
+}
+
+/// The deviations of a run that leaves out some of the modalities of `order`.
+pub fn missing_modality_deviations(
+    order: &[ModalityKind],
+    used: &[ModalityKind],
+) -> impl Iterator<Item = String> {
+    order
+        .iter()
+        .filter(|k| !used.contains(k))
+        .map(|k| format!("ablation: without the {} modality", k.as_str()))
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
 /// What a model is, for people and for the form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelInfo {
@@ -58,6 +89,18 @@ pub struct InputNeeds {
     pub bag_top_k: usize,
     /// What an entity without an image gets in the image input.
     pub missing_images: MissingImageStandIn,
+}
+
+impl InputNeeds {
+    /// `modalities` with bags of `bag_top_k` columns, an entity without an image getting
+    /// its own random draw (the stand-in of EVA's code and those built on it).
+    pub fn with_random_images(modalities: Vec<ModalityKind>, bag_top_k: usize) -> Self {
+        Self {
+            modalities,
+            bag_top_k,
+            missing_images: MissingImageStandIn::Random,
+        }
+    }
 }
 
 /// Where a run trains and reports.
@@ -119,13 +162,15 @@ pub trait ModelFamily: Send + Sync {
 }
 
 /// Every model, in the order the GUI lists them.
-pub fn all() -> [&'static dyn ModelFamily; 5] {
+pub fn all() -> [&'static dyn ModelFamily; 7] {
     [
         &crate::loginmea::Family,
         &crate::tmea::Family,
         &crate::mpsea::Family,
         &crate::rrea::Family,
         &crate::gcn_align::Family,
+        &crate::eva::Family,
+        &crate::mclea::Family,
     ]
 }
 

@@ -203,6 +203,21 @@ impl CommonSettings {
         }
     }
 
+    /// EVA's schedule, which MCLEA's code keeps: 1,000 epochs evaluated every 50,
+    /// iterative learning from epoch 500 (checks every 5 epochs, pairs added when mutual
+    /// through 50), CSLS with k = 3.
+    pub fn eva_lineage() -> Self {
+        Self {
+            epochs: 1000,
+            eval_every: 50,
+            iterative: true,
+            iterative_start: 500,
+            iterative_every: 5,
+            iterative_window: 50,
+            ..Self::default()
+        }
+    }
+
     /// Iterative learning, if on.
     pub fn iterative_config(&self) -> Option<IterativeConfig> {
         self.iterative.then_some(IterativeConfig {
@@ -245,4 +260,85 @@ pub fn model_part<C: serde::de::DeserializeOwned>(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     typed(model, &own)
+}
+
+/// The AdamW knobs of the models whose authors' code descends from EVA's (LoginMEA,
+/// EVA, MCLEA): the learning rate, decoupled weight decay, epsilon, and the restart
+/// from `restart_after` on — a fresh AdamW every epoch at `restart_learning_rate`.
+pub fn adamw_fields() -> Vec<FieldDef> {
+    use FieldGroup::Training;
+    vec![
+        FieldDef::float("learning_rate", Training, "AdamW learning rate.")
+            .range(Some(0.0), Some(1.0)),
+        FieldDef::float(
+            "weight_decay",
+            Training,
+            "AdamW decoupled weight decay, pulling weights towards zero.",
+        )
+        .range(Some(0.0), Some(1.0)),
+        FieldDef::float(
+            "epsilon",
+            Training,
+            "AdamW's epsilon, guarding its division against zero.",
+        )
+        .range(Some(0.0), Some(1.0)),
+        FieldDef::int(
+            "restart_after",
+            Training,
+            "From the epoch after this one, a fresh AdamW every epoch, as the authors' code does (none: never).",
+        )
+        .at_least(0.0)
+        .optional(),
+        FieldDef::float(
+            "restart_learning_rate",
+            Training,
+            "Learning rate of the fresh AdamW after the restart.",
+        )
+        .range(Some(0.0), Some(1.0)),
+    ]
+}
+
+/// The values of [`adamw_fields`], flattened into a model's config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdamWSettings {
+    /// Learning rate (5e-4 in the EVA lineage).
+    pub learning_rate: f64,
+    /// Decoupled weight decay (0.01: PyTorch's default, which the authors' code keeps).
+    pub weight_decay: f64,
+    /// Denominator guard (1e-8, PyTorch's default).
+    pub epsilon: f64,
+    /// From the epoch after this one, a fresh AdamW every epoch (`None`: never).
+    pub restart_after: Option<usize>,
+    /// The fresh optimiser's learning rate (1e-4).
+    pub restart_learning_rate: f64,
+}
+
+impl AdamWSettings {
+    /// The EVA lineage's values with the restart after `restart_after` epochs.
+    pub fn restarting_after(restart_after: usize) -> Self {
+        Self {
+            learning_rate: 5e-4,
+            weight_decay: 0.01,
+            epsilon: 1e-8,
+            restart_after: Some(restart_after),
+            restart_learning_rate: 1e-4,
+        }
+    }
+
+    /// The optimiser and its restart.
+    pub fn spec(&self) -> OptimizerSpec {
+        OptimizerSpec {
+            kind: crate::train::OptimizerKind::AdamW {
+                weight_decay: self.weight_decay,
+                epsilon: self.epsilon,
+            },
+            learning_rate: self.learning_rate,
+            restart: self
+                .restart_after
+                .map(|after_epoch| crate::train::OptimizerRestart {
+                    after_epoch,
+                    learning_rate: self.restart_learning_rate,
+                }),
+        }
+    }
 }

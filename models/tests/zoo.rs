@@ -49,7 +49,10 @@ fn every_model_has_a_complete_schema_and_presets_that_resolve() {
         .iter()
         .map(|m| m.info().id.clone())
         .collect();
-    assert_eq!(ids, ["loginmea", "tmea", "mpsea", "rrea", "gcn-align"]);
+    assert_eq!(
+        ids.join(" "),
+        "loginmea tmea mpsea rrea gcn-align eva mclea"
+    );
     for family in registry::all() {
         let info = family.info();
         let id = &info.id;

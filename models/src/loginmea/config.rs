@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::inputs::ModalityKind;
 use crate::model::ScoreBlock;
-use crate::settings::CommonSettings;
-use crate::train::{OptimizerKind, OptimizerRestart, OptimizerSpec, TrainPlan};
+use crate::settings::{AdamWSettings, CommonSettings};
+use crate::train::TrainPlan;
 
 /// How the modality embeddings are fused before the graph layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ pub enum LossDirection {
 
 /// LoginMEA's hyper-parameters and switches. Stored with every run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct LoginMeaConfig {
     /// Width of entity, relation and fused embeddings (300).
     pub hidden: usize,
@@ -70,17 +70,9 @@ pub struct LoginMeaConfig {
     /// Seed pairs per loss chunk (3,500); the chunk losses of an epoch are summed into
     /// its one optimiser step.
     pub chunk_size: usize,
-    /// AdamW learning rate (5e-4).
-    pub learning_rate: f64,
-    /// AdamW decoupled weight decay (0.01).
-    pub weight_decay: f64,
-    /// AdamW epsilon (1e-8, PyTorch's default the authors use).
-    pub epsilon: f64,
-    /// From the epoch after this one on, a fresh AdamW every epoch (the authors' code:
-    /// 50); `None`: never.
-    pub restart_after: Option<usize>,
-    /// The fresh optimiser's learning rate (1e-4).
-    pub restart_learning_rate: f64,
+    /// AdamW and its restart after epoch 50 (the authors' code).
+    #[serde(flatten)]
+    pub optimizer: AdamWSettings,
 }
 
 impl Default for LoginMeaConfig {
@@ -103,11 +95,7 @@ impl Default for LoginMeaConfig {
             ],
             bag_top_k: 1000,
             chunk_size: 3500,
-            learning_rate: 5e-4,
-            weight_decay: 0.01,
-            epsilon: 1e-8,
-            restart_after: Some(50),
-            restart_learning_rate: 1e-4,
+            optimizer: AdamWSettings::restarting_after(50),
         }
     }
 }
@@ -200,21 +188,7 @@ impl LoginMeaConfig {
     /// The trainer's plan: the authors' schedule (one AdamW step per epoch over all seed
     /// pairs in chunks, a fresh AdamW every epoch after `restart_after`).
     pub fn plan(&self, common: &CommonSettings) -> TrainPlan {
-        common.plan(
-            None,
-            Some(self.chunk_size),
-            OptimizerSpec {
-                kind: OptimizerKind::AdamW {
-                    weight_decay: self.weight_decay,
-                    epsilon: self.epsilon,
-                },
-                learning_rate: self.learning_rate,
-                restart: self.restart_after.map(|after_epoch| OptimizerRestart {
-                    after_epoch,
-                    learning_rate: self.restart_learning_rate,
-                }),
-            },
-        )
+        common.plan(None, Some(self.chunk_size), self.optimizer.spec())
     }
 }
 

@@ -15,7 +15,7 @@ use crate::registry::{
     Ablation, InputNeeds, ModelFamily, ModelInfo, family_device_methods, family_info_and_check,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
-use crate::settings::{CommonSettings, model_part, model_schema};
+use crate::settings::{CommonSettings, adamw_fields, model_part, model_schema};
 use crate::train::TrainPlan;
 
 /// The registry id.
@@ -26,7 +26,7 @@ pub struct Family;
 
 fn fields() -> Vec<FieldDef> {
     use FieldGroup::{Loss, Model, Training};
-    vec![
+    let mut fields = vec![
         FieldDef::int("hidden", Model, "Width of the entity, relation and fused embeddings.")
             .range(Some(1.0), Some(4096.0)),
         FieldDef::int(
@@ -94,34 +94,9 @@ fn fields() -> Vec<FieldDef> {
             "Seed pairs per loss chunk; smaller chunks need less memory, the step is the same.",
         )
         .range(Some(1.0), Some(1_000_000.0)),
-        FieldDef::float("learning_rate", Training, "AdamW learning rate.")
-            .range(Some(0.0), Some(1.0)),
-        FieldDef::float(
-            "weight_decay",
-            Training,
-            "AdamW decoupled weight decay, pulling weights towards zero.",
-        )
-        .range(Some(0.0), Some(1.0)),
-        FieldDef::float(
-            "epsilon",
-            Training,
-            "AdamW's epsilon, guarding its division against zero.",
-        )
-        .range(Some(0.0), Some(1.0)),
-        FieldDef::int(
-            "restart_after",
-            Training,
-            "From the epoch after this one, a fresh AdamW every epoch, as the authors' code does (none: never).",
-        )
-        .at_least(0.0)
-        .optional(),
-        FieldDef::float(
-            "restart_learning_rate",
-            Training,
-            "Learning rate of the fresh AdamW after the restart.",
-        )
-        .range(Some(0.0), Some(1.0)),
-    ]
+    ];
+    fields.extend(adamw_fields());
+    fields
 }
 
 fn ablation(label: &str, key: &str, value: Value) -> Ablation {

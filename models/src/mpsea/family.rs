@@ -2,12 +2,13 @@
 //! is silent), the ablations of its Tables 5 and 6, its deviations, and how it trains and
 //! evaluates on any device.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::config::{MpseaConfig, TOKEN_ORDER};
 use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::registry::{
-    Ablation, InputNeeds, ModelFamily, ModelInfo, family_device_methods, family_info_and_check,
+    InputNeeds, ModelFamily, ModelInfo, ablation, family_device_methods, family_info_and_check,
+    missing_modality_deviations, without_modality,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, SimilarityChoice, model_part, model_schema};
@@ -102,23 +103,6 @@ fn paper_schedule() -> CommonSettings {
     }
 }
 
-fn ablation(label: &str, settings: &[(&str, Value)]) -> Ablation {
-    Ablation {
-        label: label.into(),
-        settings: settings_of(settings),
-    }
-}
-
-/// "w/o <modality>": every modality but `kind`.
-fn without(label: &str, kind: ModalityKind) -> Ablation {
-    let rest: Vec<&str> = TOKEN_ORDER
-        .iter()
-        .filter(|&&m| m != kind)
-        .map(|m| m.as_str())
-        .collect();
-    ablation(label, &[("modalities", json!(rest))])
-}
-
 fn info() -> ModelInfo {
     ModelInfo {
         id: ID.into(),
@@ -128,11 +112,11 @@ fn info() -> ModelInfo {
         modalities: TOKEN_ORDER.to_vec(),
         config: model_schema(ID, fields(), &MpseaConfig::default(), &paper_schedule()),
         ablations: vec![
-            without("w/o structure", ModalityKind::Structure),
-            without("w/o relation", ModalityKind::Relation),
-            without("w/o attr", ModalityKind::Attribute),
-            without("w/o img", ModalityKind::Image),
-            without("w/o number", ModalityKind::Number),
+            without_modality("w/o structure", &TOKEN_ORDER, ModalityKind::Structure),
+            without_modality("w/o relation", &TOKEN_ORDER, ModalityKind::Relation),
+            without_modality("w/o attr", &TOKEN_ORDER, ModalityKind::Attribute),
+            without_modality("w/o img", &TOKEN_ORDER, ModalityKind::Image),
+            without_modality("w/o number", &TOKEN_ORDER, ModalityKind::Number),
             ablation("w/o MMPF-img", &[("image_presynergy", false.into())]),
             ablation("w/o MMPF-gph", &[("graph_presynergy", false.into())]),
             ablation(
@@ -205,11 +189,7 @@ impl ModelFamily for Family {
         let Ok(c) = config(settings) else {
             return d;
         };
-        for kind in TOKEN_ORDER {
-            if !c.modalities.contains(&kind) {
-                d.push(format!("ablation: without the {} modality", kind.as_str()));
-            }
-        }
+        d.extend(missing_modality_deviations(&TOKEN_ORDER, &c.modalities));
         let switches = [
             (c.graph_presynergy, "no graph pre-synergy (w/o MMPF-gph)"),
             (c.image_presynergy, "no image pre-synergy (w/o MMPF-img)"),

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::config::{ATTRIBUTE_FORMS, TmeaConfig};
 use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::registry::{
-    Ablation, InputNeeds, ModelFamily, ModelInfo, family_device_methods, family_info_and_check,
+    InputNeeds, ModelFamily, ModelInfo, ablation, family_device_methods, family_info_and_check,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, SimilarityChoice, model_part, model_schema};
@@ -116,13 +116,6 @@ fn paper_schedule() -> CommonSettings {
         iterative_every: 100,
         iterative_window: 100,
         ..CommonSettings::default()
-    }
-}
-
-fn ablation(label: &str, settings: &[(&str, Value)]) -> Ablation {
-    Ablation {
-        label: label.into(),
-        settings: settings_of(settings),
     }
 }
 
