@@ -286,7 +286,7 @@ fn models_are_listed_and_each_trains_with_set() {
         .collect();
     assert_eq!(
         ids.join(" "),
-        "loginmea tmea mpsea rrea gcn-align eva mclea"
+        "loginmea tmea mpsea rrea gcn-align eva mclea meaformer"
     );
     for m in models.as_array().unwrap() {
         for key in ["name", "citation", "modalities", "config"] {
@@ -307,6 +307,7 @@ fn models_are_listed_and_each_trains_with_set() {
         ("gcn-align", "structure_dim=16"),
         ("eva", "structure_hidden=16"),
         ("mclea", "structure_dim=16"),
+        ("meaformer", "dim=16"),
     ] {
         let run = train_in(
             &home,

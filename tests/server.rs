@@ -231,7 +231,7 @@ fn every_request_needs_the_token_and_the_rpc_maps_errors() {
         .collect();
     assert_eq!(
         ids.join(" "),
-        "loginmea tmea mpsea rrea gcn-align eva mclea"
+        "loginmea tmea mpsea rrea gcn-align eva mclea meaformer"
     );
     let rrea = options["models"]
         .as_array()

@@ -6,7 +6,7 @@
 //! weighted sum of its modality cosines, so the explanation's blocks are exact.
 
 use burn::module::{Module, Param};
-use burn::tensor::{Tensor, activation, backend::Backend};
+use burn::tensor::{Int, Tensor, activation, backend::Backend};
 
 use crate::inputs::ModalityKind;
 use crate::loginmea::Projection;
@@ -47,38 +47,53 @@ impl<B: Backend> GlobalWeights<B> {
 
     /// `[w_m · x_m / |x_m|]_m` of the modality embeddings `parts` (in weight order).
     pub fn joint(&self, parts: &[Tensor<B, 2>]) -> Tensor<B, 2> {
-        let weights = self.weights();
-        let weighted = parts
-            .iter()
-            .enumerate()
-            .map(|(m, x)| l2_normalize(x.clone()) * weights.clone().narrow(1, m, 1))
-            .collect();
-        Tensor::cat(weighted, 1)
+        weighted_joint(parts, &self.weights())
     }
 
     /// The explanation of a joint embedding of `parts`, one block per modality of
     /// `kinds`, with the global weights as every entity's weights.
     pub fn explain(&self, kinds: &[ModalityKind], parts: Vec<Tensor<B, 2>>) -> Explanation<B> {
         let n = parts[0].dims()[0];
-        let mut start = 0;
-        let blocks = kinds
-            .iter()
-            .zip(&parts)
-            .map(|(&kind, x)| {
-                let width = x.dims()[1];
-                let block = ScoreBlock::new(kind.as_str(), Some(kind), start, width);
-                start += width;
-                block
-            })
-            .collect();
-        Explanation {
-            joint: self.joint(&parts),
-            blocks,
-            occluded: Vec::new(),
-            modalities: kinds.iter().copied().zip(parts).collect(),
-            weights: Some(self.weights().expand([n, kinds.len()])),
-            weight_modalities: kinds.to_vec(),
-        }
+        let weights = self.weights().expand([n, kinds.len()]);
+        weighted_explanation(kinds, parts, weights)
+    }
+}
+
+/// `[w_m · x_m / |x_m|]_m` for weights `weights` (`1 x M` or `N x M`).
+pub fn weighted_joint<B: Backend>(parts: &[Tensor<B, 2>], weights: &Tensor<B, 2>) -> Tensor<B, 2> {
+    let weighted = parts
+        .iter()
+        .enumerate()
+        .map(|(m, x)| l2_normalize(x.clone()) * weights.clone().narrow(1, m, 1))
+        .collect();
+    Tensor::cat(weighted, 1)
+}
+
+/// The explanation of [`weighted_joint`] with per-entity `weights` (`N x M`): one exact
+/// block per modality of `kinds`.
+pub fn weighted_explanation<B: Backend>(
+    kinds: &[ModalityKind],
+    parts: Vec<Tensor<B, 2>>,
+    weights: Tensor<B, 2>,
+) -> Explanation<B> {
+    let mut start = 0;
+    let blocks = kinds
+        .iter()
+        .zip(&parts)
+        .map(|(&kind, x)| {
+            let width = x.dims()[1];
+            let block = ScoreBlock::new(kind.as_str(), Some(kind), start, width);
+            start += width;
+            block
+        })
+        .collect();
+    Explanation {
+        joint: weighted_joint(&parts, &weights),
+        blocks,
+        occluded: Vec::new(),
+        modalities: kinds.iter().copied().zip(parts).collect(),
+        weights: Some(weights),
+        weight_modalities: kinds.to_vec(),
     }
 }
 
@@ -115,7 +130,22 @@ impl<B: Backend> FeatureEncoders<B> {
         structure: Option<Tensor<B, 2>>,
         inputs: &ModelInputs<B>,
     ) -> Vec<Tensor<B, 2>> {
-        let n = inputs.entity_count();
+        self.encode_rows(structure, inputs, None)
+    }
+
+    /// [`FeatureEncoders::encode_after`] for the entities `rows` only (every entity when
+    /// `None`); `structure` holds every entity's row.
+    pub fn encode_rows(
+        &self,
+        structure: Option<Tensor<B, 2>>,
+        inputs: &ModelInputs<B>,
+        rows: Option<&Tensor<B, 1, Int>>,
+    ) -> Vec<Tensor<B, 2>> {
+        let pick = |x: Tensor<B, 2>| match rows {
+            Some(rows) => x.select(0, rows.clone()),
+            None => x,
+        };
+        let n = rows.map_or(inputs.entity_count(), |rows| rows.dims()[0]);
         let features = self
             .kinds
             .iter()
@@ -124,15 +154,15 @@ impl<B: Backend> FeatureEncoders<B> {
                 let input = inputs
                     .modality(kind)
                     .expect("the run prepares every modality a model asks for");
-                let encoded = projection.forward(input.values.clone());
                 if input.shared {
+                    let encoded = projection.forward(input.values.clone());
                     let width = encoded.dims()[1];
                     encoded.expand([n, width])
                 } else {
-                    encoded
+                    projection.forward(pick(input.values.clone()))
                 }
             });
-        structure.into_iter().chain(features).collect()
+        structure.map(pick).into_iter().chain(features).collect()
     }
 }
 

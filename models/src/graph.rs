@@ -103,6 +103,17 @@ impl AlignmentGraph {
     }
 }
 
+/// The distinct entities of `pairs` in ascending order, and each pair as the positions
+/// of its two entities in that list.
+pub fn chunk_entities(pairs: &[(u32, u32)]) -> (Vec<u32>, Vec<(u32, u32)>) {
+    let mut ids: Vec<u32> = pairs.iter().flat_map(|&(l, r)| [l, r]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let at = |id: u32| ids.binary_search(&id).expect("the id was listed") as u32;
+    let local = pairs.iter().map(|&(l, r)| (at(l), at(r))).collect();
+    (ids, local)
+}
+
 /// A 1-D integer tensor from indices.
 pub fn int_tensor<B: Backend>(
     values: impl Iterator<Item = u32>,

@@ -23,6 +23,7 @@ pub mod kernels;
 pub mod loginmea;
 pub mod loss;
 pub mod mclea;
+pub mod meaformer;
 pub mod model;
 pub mod mpsea;
 pub mod number_input;

@@ -201,6 +201,16 @@ pub fn inter_modal_alignment_loss<B: Backend>(
         .expect("two directions")
 }
 
+/// `exp(−s) · loss + s` for the learned log-variance `s` (`1 x 1`): Kendall et al.'s
+/// uncertainty weighting, as the authors' code writes it.
+pub fn uncertainty_weighted<B: Backend>(
+    loss: Tensor<B, 1>,
+    log_variance: Tensor<B, 2>,
+) -> Tensor<B, 1> {
+    let s = log_variance.reshape([1]);
+    loss * s.clone().neg().exp() + s
+}
+
 #[cfg(test)]
 mod tests {
     use burn::backend::NdArray;

@@ -162,7 +162,7 @@ pub trait ModelFamily: Send + Sync {
 }
 
 /// Every model, in the order the GUI lists them.
-pub fn all() -> [&'static dyn ModelFamily; 7] {
+pub fn all() -> [&'static dyn ModelFamily; 8] {
     [
         &crate::loginmea::Family,
         &crate::tmea::Family,
@@ -171,6 +171,7 @@ pub fn all() -> [&'static dyn ModelFamily; 7] {
         &crate::gcn_align::Family,
         &crate::eva::Family,
         &crate::mclea::Family,
+        &crate::meaformer::Family,
     ]
 }
 
@@ -217,6 +218,58 @@ macro_rules! family_info_and_check {
     };
 }
 pub(crate) use family_info_and_check;
+
+/// A family's `input_needs` and `plan` for a model config with `used()` modalities,
+/// `bag_top_k` and `plan(&CommonSettings)`, read from settings by `$config`, whose
+/// entities without an image get their own random stand-in (EVA's code and those built
+/// on it).
+macro_rules! family_random_image_needs_and_plan {
+    ($config:path, $id:expr) => {
+        fn input_needs(
+            &self,
+            settings: &$crate::schema::Settings,
+        ) -> Result<$crate::registry::InputNeeds, $crate::schema::SettingError> {
+            let c = $config(settings)?;
+            Ok($crate::registry::InputNeeds::with_random_images(
+                c.used(),
+                c.bag_top_k,
+            ))
+        }
+
+        fn plan(
+            &self,
+            settings: &$crate::schema::Settings,
+        ) -> Result<$crate::train::TrainPlan, $crate::schema::SettingError> {
+            Ok(
+                $config(settings)?.plan(&$crate::settings::CommonSettings::from_settings(
+                    $id, settings,
+                )?),
+            )
+        }
+    };
+}
+pub(crate) use family_random_image_needs_and_plan;
+
+/// The modalities of `order` that `chosen` holds, in `order`'s order; an error naming
+/// them when there are none.
+pub fn chosen_in_order(
+    order: &[ModalityKind],
+    chosen: &[ModalityKind],
+) -> Result<Vec<ModalityKind>, String> {
+    let used: Vec<ModalityKind> = order
+        .iter()
+        .copied()
+        .filter(|m| chosen.contains(m))
+        .collect();
+    if used.is_empty() {
+        let names: Vec<&str> = order.iter().map(|m| m.as_str()).collect();
+        return Err(format!(
+            "modalities: choose at least one of {}",
+            names.join(", ")
+        ));
+    }
+    Ok(used)
+}
 
 macro_rules! family_device_methods {
     ($config:path => |$c:ident, $prepared:ident, $seed:ident, $B:ident, $dev:ident| $build:expr) => {

@@ -328,17 +328,13 @@ impl AdamWSettings {
     /// The optimiser and its restart.
     pub fn spec(&self) -> OptimizerSpec {
         OptimizerSpec {
-            kind: crate::train::OptimizerKind::AdamW {
-                weight_decay: self.weight_decay,
-                epsilon: self.epsilon,
-            },
-            learning_rate: self.learning_rate,
             restart: self
                 .restart_after
                 .map(|after_epoch| crate::train::OptimizerRestart {
                     after_epoch,
                     learning_rate: self.restart_learning_rate,
                 }),
+            ..OptimizerSpec::adam_w(self.learning_rate, self.weight_decay, self.epsilon)
         }
     }
 }

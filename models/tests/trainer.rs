@@ -485,6 +485,7 @@ fn a_second_optimizer_steps_the_models_second_group_on_its_schedule() {
         },
         learning_rate,
         restart: None,
+        warmup_cosine: None,
     };
     let plan = |epochs, secondary: OptimizerSpec| TrainPlan {
         epochs,

@@ -51,7 +51,7 @@ fn every_model_has_a_complete_schema_and_presets_that_resolve() {
         .collect();
     assert_eq!(
         ids.join(" "),
-        "loginmea tmea mpsea rrea gcn-align eva mclea"
+        "loginmea tmea mpsea rrea gcn-align eva mclea meaformer"
     );
     for family in registry::all() {
         let info = family.info();

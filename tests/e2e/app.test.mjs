@@ -290,7 +290,7 @@ describe('browser twin against alignscope serve', () => {
     await screenshot(page, 'e2e-run-page');
   }));
 
-  test('the form is rendered from each model\'s schema: baselines, TMEA, MPSEA, EVA and MCLEA train, bad values are refused, the leaderboard ranks them', shootOnFailure('e2e-train-baselines', async () => {
+  test('the form is rendered from each model\'s schema: baselines, TMEA, MPSEA, EVA, MCLEA and MEAformer train, bad values are refused, the leaderboard ranks them', shootOnFailure('e2e-train-baselines', async () => {
     await page.goto(`${server.origin}/#/train`);
     const form = page.locator(byTestId('train-form'));
     await form.waitFor({ timeout: 30_000 });
@@ -305,6 +305,7 @@ describe('browser twin against alignscope serve', () => {
       ['mpsea', 'dim', 1, '20'],
       ['eva', 'structure_hidden', 1, '16'],
       ['mclea', 'structure_dim', 1, '16'],
+      ['meaformer', 'dim', 1, '16'],
     ];
     for (const [model, widthKey, least, small] of models) {
       await form.locator('select[name="dataset"]').selectOption(demoId);

@@ -67,6 +67,7 @@ impl GcnAlignConfig {
                 kind: OptimizerKind::Sgd,
                 learning_rate: self.learning_rate,
                 restart: None,
+                warmup_cosine: None,
             },
         )
     }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::inputs::ModalityKind;
+use crate::registry::chosen_in_order;
 use crate::settings::{AdamWSettings, CommonSettings};
 use crate::train::TrainPlan;
 
@@ -67,20 +68,12 @@ impl Default for McleaConfig {
 impl McleaConfig {
     /// The modalities in use, in joint-embedding order.
     pub fn used(&self) -> Vec<ModalityKind> {
-        MODALITY_ORDER
-            .into_iter()
-            .filter(|m| self.modalities.contains(m))
-            .collect()
+        chosen_in_order(&MODALITY_ORDER, &self.modalities).unwrap_or_default()
     }
 
     /// Checks the settings together.
     pub fn validate(&self) -> Result<(), String> {
-        if self.used().is_empty() {
-            return Err(
-                "modalities: choose at least one of structure, relation, attribute, image, name"
-                    .into(),
-            );
-        }
+        chosen_in_order(&MODALITY_ORDER, &self.modalities)?;
         Ok(())
     }
 

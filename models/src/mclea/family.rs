@@ -6,12 +6,11 @@ use serde_json::json;
 use super::config::{MODALITY_ORDER, McleaConfig};
 use crate::inputs::ModalityKind;
 use crate::registry::{
-    InputNeeds, ModelFamily, ModelInfo, ablation, family_device_methods, family_info_and_check,
-    missing_modality_deviations, without_modality,
+    ModelFamily, ModelInfo, ablation, family_device_methods, family_info_and_check,
+    family_random_image_needs_and_plan, missing_modality_deviations, without_modality,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, adamw_fields, model_part, model_schema};
-use crate::train::TrainPlan;
 
 /// The registry id.
 pub const ID: &str = "mclea";
@@ -114,14 +113,7 @@ fn config(settings: &Settings) -> Result<McleaConfig, SettingError> {
 impl ModelFamily for Family {
     family_info_and_check!(McleaConfig::validate);
 
-    fn input_needs(&self, settings: &Settings) -> Result<InputNeeds, SettingError> {
-        let c = config(settings)?;
-        Ok(InputNeeds::with_random_images(c.used(), c.bag_top_k))
-    }
-
-    fn plan(&self, settings: &Settings) -> Result<TrainPlan, SettingError> {
-        Ok(config(settings)?.plan(&CommonSettings::from_settings(ID, settings)?))
-    }
+    family_random_image_needs_and_plan!(config, ID);
 
     fn run_deviations(&self, settings: &Settings) -> Vec<String> {
         let mut d = self.info().deviations.clone();

@@ -5,22 +5,21 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::config::McleaConfig;
-use crate::global_fusion::{FeatureEncoders, GlobalWeights, WeightedForward, entity_table};
+use crate::global_fusion::{FeatureEncoders, GlobalWeights, WeightedForward};
 use crate::graph::int_tensor;
 use crate::inputs::ModalityKind;
-use crate::loss::{inter_modal_alignment_loss, intra_modal_contrastive_loss};
+use crate::loss::{inter_modal_alignment_loss, intra_modal_contrastive_loss, uncertainty_weighted};
 use crate::model::{
     AlignmentModel, DataShape, Explanation, LossTerm, ModelInputs, StepContext, TrainableModel,
 };
-use crate::mpsea::gat::{AttentionEdges, Gat};
+use crate::mpsea::gat::EntityGat;
 use crate::ops::param_from;
 use crate::rng::SeededRng;
 
 /// The MCLEA model.
 #[derive(Module, Debug)]
 pub struct Mclea<B: Backend> {
-    entities: Option<Param<Tensor<B, 2>>>,
-    gat: Option<Gat<B>>,
+    structure: Option<EntityGat<B>>,
     /// One affine layer per feature modality in use.
     features: FeatureEncoders<B>,
     weights: GlobalWeights<B>,
@@ -40,9 +39,8 @@ impl McleaConfig {
         let used = self.used();
         let structure = used.contains(&ModalityKind::Structure);
         let (n, d) = (shape.entities, self.structure_dim);
-        let entities = structure.then(|| entity_table(n, d, &mut rng, device));
-        let gat =
-            structure.then(|| Gat::new(self.gat_layers, self.gat_heads, d, true, &mut rng, device));
+        let structure = structure
+            .then(|| EntityGat::new(n, d, [self.gat_layers, self.gat_heads], &mut rng, device));
         let layers: Vec<_> = used
             .iter()
             .filter(|&&k| k != ModalityKind::Structure)
@@ -50,8 +48,7 @@ impl McleaConfig {
             .collect();
         let m = used.len();
         Mclea {
-            entities,
-            gat,
+            structure,
             features: FeatureEncoders::new(&layers, &mut rng, device),
             weights: GlobalWeights::new(m, device),
             contrastive_log_variance: param_from(vec![0.0; m], [1, m], device),
@@ -66,11 +63,7 @@ impl<B: Backend> Mclea<B> {
     /// Each modality's embedding (not normalised), in joint-embedding order (structure,
     /// if used, first).
     fn modalities(&self, inputs: &ModelInputs<B>) -> Vec<Tensor<B, 2>> {
-        let structure = self
-            .entities
-            .as_ref()
-            .zip(self.gat.as_ref())
-            .map(|(table, gat)| gat.forward(table.val(), &AttentionEdges::of(&inputs.graph)));
+        let structure = self.structure.as_ref().map(|s| s.forward(&inputs.graph));
         self.features.encode_after(structure, inputs)
     }
 }
@@ -89,16 +82,6 @@ impl<B: Backend> AlignmentModel<B> for Mclea<B> {
 /// What the authors' code multiplies each KL by inside the alignment loss, before its
 /// uncertainty weighting and the outer `alignment_weight`.
 const KL_ZOOM: f64 = 0.1;
-
-/// `exp(−s) · loss + s` for the learned log-variance `s` (`1 x 1`): Kendall et al.'s
-/// uncertainty weighting, as the authors' code writes it.
-fn uncertainty_weighted<B: Backend>(
-    loss: Tensor<B, 1>,
-    log_variance: Tensor<B, 2>,
-) -> Tensor<B, 1> {
-    let s = log_variance.reshape([1]);
-    loss * s.clone().neg().exp() + s
-}
 
 impl<B: AutodiffBackend> TrainableModel<B> for Mclea<B> {
     type Forward = WeightedForward<B>;

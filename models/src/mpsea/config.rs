@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fusion::{FusionOptions, TokenRole};
+use super::fusion::{FeedForwardActivation, FusionOptions, TokenRole, WeightRule};
 use crate::inputs::ModalityKind;
 use crate::model::ScoreBlock;
 use crate::settings::CommonSettings;
-use crate::train::{OptimizerKind, OptimizerSpec, TrainPlan};
+use crate::train::{OptimizerSpec, TrainPlan};
 
 /// MPSEA's hyper-parameters and switches. Stored with every run (inside its settings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +148,9 @@ impl MpseaConfig {
             outlooker: self.outlooker,
             conv_ffn: self.conv_ffn,
             positions: self.image_positions,
+            ffn_hidden: 2 * self.dim,
+            ffn_activation: FeedForwardActivation::Relu,
+            weight_rule: WeightRule::MeanOverQueries,
         }
     }
 
@@ -209,14 +212,7 @@ impl MpseaConfig {
         common.plan(
             Some(self.batch_size),
             None,
-            OptimizerSpec {
-                kind: OptimizerKind::AdamW {
-                    weight_decay: self.weight_decay,
-                    epsilon: 1e-8,
-                },
-                learning_rate: self.learning_rate,
-                restart: None,
-            },
+            OptimizerSpec::adam_w(self.learning_rate, self.weight_decay, 1e-8),
         )
     }
 }

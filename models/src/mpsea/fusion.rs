@@ -22,6 +22,10 @@
 //!
 //! Each sub-layer is residual with layer normalisation after it (post-norm, as the
 //! original Transformer). The feed-forward layer is `d → 2d → d` with ReLU.
+//!
+//! With no pre-synergy mask, no Outlooker and no convolution, a GELU feed-forward layer
+//! and weights from the attention summed over queries, the same block is MEAformer's
+//! meta-modality hybrid ([`crate::meaformer`]).
 
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig};
@@ -62,6 +66,31 @@ pub struct FusionOptions {
     pub conv_ffn: bool,
     /// Positions an image token is read as (the width must divide by it).
     pub positions: usize,
+    /// Hidden width of the plain feed-forward layer (MPSEA: twice the model width).
+    pub ffn_hidden: usize,
+    /// The plain feed-forward layer's activation (MPSEA: ReLU).
+    pub ffn_activation: FeedForwardActivation,
+    /// How the attention becomes the cross-modal weights.
+    pub weight_rule: WeightRule,
+}
+
+/// The activation of the plain feed-forward layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedForwardActivation {
+    /// `max(0, x)`, as the original Transformer (MPSEA).
+    Relu,
+    /// GELU, as BERT (MEAformer's code).
+    Gelu,
+}
+
+/// How the attention each modality's key receives becomes its weight (a softmax over
+/// the modalities either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightRule {
+    /// Summed over heads, averaged over queries (MPSEA, from its words).
+    MeanOverQueries,
+    /// Summed over heads and queries, over `√(M·H)` (MEAformer's code).
+    SumOverScaled,
 }
 
 /// The fusion block.
@@ -121,8 +150,8 @@ impl<B: Backend> PreSynergyFusion<B> {
             value,
             output,
             attention_norm: norm(),
-            ffn_in: Projection::new(dim, 2 * dim, rng, device),
-            ffn_out: Projection::new(2 * dim, dim, rng, device),
+            ffn_in: Projection::new(dim, options.ffn_hidden, rng, device),
+            ffn_out: Projection::new(options.ffn_hidden, dim, rng, device),
             ffn_norm: norm(),
             outlook_norm: outlook.as_ref().map(|_| norm()),
             outlook,
@@ -200,7 +229,15 @@ impl<B: Backend> PreSynergyFusion<B> {
         let outputs = (0..m)
             .map(|t| self.feed_forward(t, y.clone().narrow(1, t, 1).reshape([n, d])))
             .collect();
-        let received = attention.clone().sum_dim(1).mean_dim(2).reshape([n, m]);
+        let received = match self.options.weight_rule {
+            WeightRule::MeanOverQueries => attention.clone().sum_dim(1).mean_dim(2).reshape([n, m]),
+            WeightRule::SumOverScaled => attention
+                .clone()
+                .sum_dim(1)
+                .sum_dim(2)
+                .reshape([n, m])
+                .div_scalar(((m * h) as f64).sqrt()),
+        };
         let weights = activation::softmax(received + absent_key, 1);
         Fused {
             tokens: outputs,
@@ -218,9 +255,13 @@ impl<B: Backend> PreSynergyFusion<B> {
         }
         let ffn = match (&self.conv, visual) {
             (Some(conv), true) => conv.forward(x.clone()),
-            _ => self
-                .ffn_out
-                .forward(activation::relu(self.ffn_in.forward(x.clone()))),
+            _ => {
+                let hidden = self.ffn_in.forward(x.clone());
+                self.ffn_out.forward(match self.options.ffn_activation {
+                    FeedForwardActivation::Relu => activation::relu(hidden),
+                    FeedForwardActivation::Gelu => activation::gelu(hidden),
+                })
+            }
         };
         self.ffn_norm.forward(x + ffn)
     }
@@ -249,6 +290,9 @@ mod tests {
             outlooker: true,
             conv_ffn: true,
             positions: 4,
+            ffn_hidden: 16,
+            ffn_activation: FeedForwardActivation::Relu,
+            weight_rule: WeightRule::MeanOverQueries,
         }
     }
 
@@ -367,6 +411,39 @@ mod tests {
         let (one, four) = (spread(1.0), spread(4.0));
         assert!(one < 0.05, "unit rows: near uniform weights ({one})");
         assert!(four > 2.0 * one, "scale 4: {four}, scale 1: {one}");
+    }
+
+    #[test]
+    fn meaformers_weights_are_the_softmax_of_summed_attention_over_root_m_h() {
+        let b = block::<NdArray>(FusionOptions {
+            outlooker: false,
+            conv_ffn: false,
+            ffn_activation: FeedForwardActivation::Gelu,
+            weight_rule: WeightRule::SumOverScaled,
+            ..options()
+        });
+        let (tokens, present) = inputs();
+        let fused = b.forward(tokens, &present);
+        let (_, _, w) = crate::ops::to_host(fused.weights.clone());
+        // Entity 0 has all five modalities: nothing masked.
+        let logits: Vec<f32> = (0..5)
+            .map(|k| {
+                let received: f32 = (0..2)
+                    .flat_map(|h| (0..5).map(move |q| (h, q)))
+                    .map(|(h, q)| probability(&fused, 0, h, q, k))
+                    .sum();
+                received / (5.0f32 * 2.0).sqrt()
+            })
+            .collect();
+        let total: f32 = logits.iter().map(|l| l.exp()).sum();
+        for k in 0..5 {
+            let want = logits[k].exp() / total;
+            assert!(
+                (w[k] - want).abs() < 1e-5,
+                "weight {k}: {} against {want}",
+                w[k]
+            );
+        }
     }
 
     #[test]

@@ -167,6 +167,38 @@ impl<B: Backend> Gat<B> {
     }
 }
 
+/// A learned entity table through a plain GAT (a diagonal map per head): the structure
+/// encoder of MCLEA's and MEAformer's code.
+#[derive(Module, Debug)]
+pub struct EntityGat<B: Backend> {
+    table: Param<Tensor<B, 2>>,
+    gat: Gat<B>,
+}
+
+impl<B: Backend> EntityGat<B> {
+    /// A `entities x dim` table (normal, std `1/√entities`) and a GAT of `layers` layers
+    /// of `heads` heads.
+    pub fn new(
+        entities: usize,
+        dim: usize,
+        [layers, heads]: [usize; 2],
+        rng: &mut SeededRng,
+        device: &B::Device,
+    ) -> Self {
+        let table = crate::global_fusion::entity_table(entities, dim, rng, device);
+        Self {
+            table,
+            gat: Gat::new(layers, heads, dim, true, rng, device),
+        }
+    }
+
+    /// Every entity's structure embedding over `graph`.
+    pub fn forward(&self, graph: &GraphTensors<B>) -> Tensor<B, 2> {
+        self.gat
+            .forward(self.table.val(), &AttentionEdges::of(graph))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

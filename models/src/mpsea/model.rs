@@ -32,7 +32,7 @@ use super::fusion::PreSynergyFusion;
 use super::gat::{AttentionEdges, Gat};
 use super::numeric::NumberEmbedding;
 use super::policy::{MiCritic, Policy, policy_gradient_loss, sample_actions};
-use crate::graph::int_tensor;
+use crate::graph::{chunk_entities, int_tensor};
 use crate::inputs::{DeviceInput, ModalityKind};
 use crate::loginmea::Projection;
 use crate::loss::{contrastive_loss, contrastive_rows};
@@ -393,17 +393,6 @@ struct PolicyRecord {
     reward: f64,
     entropy: f64,
     late_share: f64,
-}
-
-/// The distinct entities of `pairs` in ascending order, and each pair as the positions
-/// of its two entities in that list.
-fn chunk_entities(pairs: &[(u32, u32)]) -> (Vec<u32>, Vec<(u32, u32)>) {
-    let mut ids: Vec<u32> = pairs.iter().flat_map(|&(l, r)| [l, r]).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let at = |id: u32| ids.binary_search(&id).expect("the id was listed") as u32;
-    let local = pairs.iter().map(|&(l, r)| (at(l), at(r))).collect();
-    (ids, local)
 }
 
 /// Per-row terms of the critics' InfoNCE over `rows` (each `n x 1`), and their loss.

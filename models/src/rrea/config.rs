@@ -65,6 +65,7 @@ impl RreaConfig {
                 },
                 learning_rate: self.learning_rate,
                 restart: None,
+                warmup_cosine: None,
             },
         )
     }

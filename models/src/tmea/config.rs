@@ -218,6 +218,7 @@ impl TmeaConfig {
                 },
                 learning_rate: self.learning_rate,
                 restart: None,
+                warmup_cosine: None,
             },
         )
     }

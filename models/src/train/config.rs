@@ -121,6 +121,7 @@ mod tests {
                 kind: OptimizerKind::Sgd,
                 learning_rate: 1.0,
                 restart: None,
+                warmup_cosine: None,
             },
             secondary_optimizer: None,
             eval_every: 1,

@@ -29,7 +29,8 @@ pub use checkpoint::{
 };
 pub use config::{IterativeConfig, TrainPlan};
 pub use optimizer::{
-    AnyOptimizer, AnyOptimizerRecord, OptimizerKind, OptimizerRestart, OptimizerSpec, RunOptimizers,
+    AnyOptimizer, AnyOptimizerRecord, OptimizerKind, OptimizerRestart, OptimizerSpec,
+    RunOptimizers, WarmupCosine,
 };
 use progress::DiagnosticMeans;
 pub use progress::{EpochRecord, PseudoSeedReport, TrainEvent};

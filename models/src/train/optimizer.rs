@@ -52,15 +52,54 @@ pub struct OptimizerSpec {
     pub learning_rate: f64,
     /// LoginMEA's restart, if any.
     pub restart: Option<OptimizerRestart>,
+    /// A linear warm-up then a cosine decay of the learning rate, if any.
+    #[serde(default)]
+    pub warmup_cosine: Option<WarmupCosine>,
+}
+
+/// The learning rate rises linearly over the first `warmup_epochs` epochs, then falls
+/// along half a cosine to 0 at `epochs` (MEAformer's code, per step; here per epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WarmupCosine {
+    /// Epochs of the warm-up.
+    pub warmup_epochs: usize,
+    /// The epoch the learning rate reaches 0.
+    pub epochs: usize,
+}
+
+impl WarmupCosine {
+    /// The factor on the learning rate in 1-based `epoch`.
+    pub fn factor(&self, epoch: usize) -> f64 {
+        if epoch <= self.warmup_epochs {
+            return epoch as f64 / self.warmup_epochs.max(1) as f64;
+        }
+        let decay = self.epochs.saturating_sub(self.warmup_epochs).max(1) as f64;
+        let done = ((epoch - self.warmup_epochs) as f64 / decay).min(1.0);
+        0.5 * (1.0 + (std::f64::consts::PI * done).cos())
+    }
 }
 
 impl OptimizerSpec {
+    /// AdamW at a constant `learning_rate`.
+    pub fn adam_w(learning_rate: f64, weight_decay: f64, epsilon: f64) -> Self {
+        Self {
+            kind: OptimizerKind::AdamW {
+                weight_decay,
+                epsilon,
+            },
+            learning_rate,
+            restart: None,
+            warmup_cosine: None,
+        }
+    }
+
     /// The learning rate of 1-based `epoch` and whether that epoch starts from a fresh
     /// optimiser.
     pub fn learning_rate_at(&self, epoch: usize) -> (f64, bool) {
+        let schedule = self.warmup_cosine.map_or(1.0, |w| w.factor(epoch));
         match self.restart {
-            Some(r) if epoch > r.after_epoch => (r.learning_rate, true),
-            _ => (self.learning_rate, false),
+            Some(r) if epoch > r.after_epoch => (r.learning_rate * schedule, true),
+            _ => (self.learning_rate * schedule, false),
         }
     }
 
@@ -190,5 +229,26 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> RunOptimizers<M, B> {
                 (o, _) => o,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warm_up_rises_linearly_and_the_cosine_falls_to_zero() {
+        let w = WarmupCosine {
+            warmup_epochs: 4,
+            epochs: 14,
+        };
+        let factors: Vec<f64> = [1, 4, 9, 14, 20].map(|e| w.factor(e)).to_vec();
+        assert_eq!(factors[0], 0.25);
+        assert_eq!(factors[1], 1.0);
+        assert!((factors[2] - 0.5).abs() < 1e-12, "{factors:?}");
+        assert!(
+            factors[3].abs() < 1e-12 && factors[4].abs() < 1e-12,
+            "{factors:?}"
+        );
     }
 }

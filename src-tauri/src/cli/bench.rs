@@ -534,7 +534,7 @@ mod tests {
     fn all_names_every_registered_model() {
         let every = expand_models(&["all".to_string()]);
         assert_eq!(every.len(), registry::all().len());
-        for id in "loginmea tmea mpsea rrea gcn-align eva mclea".split(' ') {
+        for id in "loginmea tmea mpsea rrea gcn-align eva mclea meaformer".split(' ') {
             assert!(every.iter().any(|m| m == id), "{id} in {every:?}");
         }
         let given = vec!["mpsea".to_string(), "rrea".to_string()];
