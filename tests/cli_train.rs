@@ -427,8 +427,45 @@ fn bench_sets_a_model_beside_its_ablation_on_the_same_splits() {
         "{markdown}"
     );
     let csv = std::fs::read_to_string(result["csv"].as_str().unwrap()).unwrap();
-    assert!(csv.starts_with("model,ablation,hits_at_1_mean"), "{csv}");
-    assert!(csv.contains("\ngcn-align,structure only (SE),"), "{csv}");
+    assert!(
+        csv.starts_with("model,ablation,seed_ratio,hits_at_1_mean"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\ngcn-align,structure only (SE),0.3,"),
+        "{csv}"
+    );
+
+    // Several seed ratios: every seed at each, a table per ratio and H@1 against them.
+    let ratios = bench(&["--ratios", "0.1,0.3", "--json"]);
+    ratios.assert_no_panic();
+    assert_eq!(ratios.code, Some(0), "{}", ratios.stderr);
+    let result = last_json(&ratios.stdout);
+    let rows = result["models"].as_array().unwrap();
+    let at: Vec<f64> = rows
+        .iter()
+        .map(|r| r["seed_ratio"].as_f64().unwrap())
+        .collect();
+    assert_eq!(at, [0.1, 0.3], "{result}");
+    assert!(
+        result["title"].as_str().unwrap().contains("10%/30% seeds"),
+        "{result}"
+    );
+    let markdown = std::fs::read_to_string(result["markdown"].as_str().unwrap()).unwrap();
+    assert!(
+        markdown.contains("### 10% seeds") && markdown.contains("### H@1 against the seed ratio"),
+        "{markdown}"
+    );
+    for row in rows {
+        assert!(
+            row["seconds_per_epoch"]["mean"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
+        assert!(
+            row["peak_memory_mib"]["mean"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
+    }
 
     // With a validation part, each run reports the test metrics of the epoch its
     // validation H@1 chose, not the last one.

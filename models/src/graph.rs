@@ -124,6 +124,18 @@ pub fn int_tensor<B: Backend>(
     Tensor::from_data(TensorData::new(values, [n]), device)
 }
 
+/// The left and the right entities of seed pairs as two 1-D index tensors (row `k` of
+/// each is pair `k`).
+pub fn pair_indices<B: Backend>(
+    pairs: &[(u32, u32)],
+    device: &B::Device,
+) -> (Tensor<B, 1, Int>, Tensor<B, 1, Int>) {
+    (
+        int_tensor::<B>(pairs.iter().map(|p| p.0), device),
+        int_tensor::<B>(pairs.iter().map(|p| p.1), device),
+    )
+}
+
 /// The graph as device tensors.
 #[derive(Debug, Clone)]
 pub struct GraphTensors<B: Backend> {

@@ -219,12 +219,14 @@ macro_rules! family_info_and_check {
 }
 pub(crate) use family_info_and_check;
 
-/// A family's `input_needs` and `plan` for a model config with `used()` modalities,
-/// `bag_top_k` and `plan(&CommonSettings)`, read from settings by `$config`, whose
-/// entities without an image get their own random stand-in (EVA's code and those built
-/// on it).
-macro_rules! family_random_image_needs_and_plan {
-    ($config:path, $id:expr) => {
+/// A family's `input_needs`, `plan` and `run_deviations` for a model config with `used()`
+/// and `modalities` (chosen from `$order`), `bag_top_k` and `plan(&CommonSettings)`, read
+/// from settings by `$config`, whose entities without an image get their own random
+/// stand-in (EVA's code and those built on it). A run's deviations are the registry's,
+/// one per modality of `$order` left out, then the strings `$extra` yields for the config
+/// bound to `$c`.
+macro_rules! family_random_image_methods {
+    ($config:path, $id:expr, $order:expr, |$c:ident| $extra:expr) => {
         fn input_needs(
             &self,
             settings: &$crate::schema::Settings,
@@ -246,9 +248,21 @@ macro_rules! family_random_image_needs_and_plan {
                 )?),
             )
         }
+
+        fn run_deviations(&self, settings: &$crate::schema::Settings) -> Vec<String> {
+            let mut d = self.info().deviations.clone();
+            if let Ok($c) = $config(settings) {
+                d.extend($crate::registry::missing_modality_deviations(
+                    &$order,
+                    &$c.modalities,
+                ));
+                d.extend($extra);
+            }
+            d
+        }
     };
 }
-pub(crate) use family_random_image_needs_and_plan;
+pub(crate) use family_random_image_methods;
 
 /// The modalities of `order` that `chosen` holds, in `order`'s order; an error naming
 /// them when there are none.

@@ -198,6 +198,7 @@ impl CommonSettings {
             secondary_optimizer: None,
             eval_every: self.eval_every,
             iterative: self.iterative_config(),
+            visual_pivots: None,
             seed: self.seed,
             eval: self.eval_options(),
         }

@@ -3,7 +3,7 @@
 
 use alignscope_models::eval::{
     CandidatePool, DenseSimilarity, EvalOptions, Similarity, SimilaritySource, evaluate,
-    mutual_nearest, neighbourhood_means, rank_rows,
+    greedy_pairs, mutual_nearest, neighbourhood_means, rank_rows,
 };
 use alignscope_models::ops::l2_normalize;
 use alignscope_models::rng::SeededRng;
@@ -72,6 +72,20 @@ fn mutual_nearest_neighbours_choose_each_other() {
     let mut s = DenseSimilarity::new(3, 3, vec![0.9, 0.2, 0.1, 0.8, 0.3, 0.2, 0.1, 0.2, 0.7]);
     // Row 1's best is column 0, but column 0 prefers row 0.
     assert_eq!(mutual_nearest(&mut s), vec![(0, 0), (2, 2)]);
+}
+
+#[test]
+fn greedy_pairs_take_the_best_free_pair_first() {
+    // Best entry 0.9 (0,0); then row 1's 0.8 is blocked by column 0, so 0.7 (2,2) comes
+    // next and row 1 falls back to its free column 1 (0.3).
+    let matrix = vec![0.9, 0.2, 0.1, 0.8, 0.3, 0.2, 0.1, 0.2, 0.7];
+    let mut s = DenseSimilarity::new(3, 3, matrix.clone());
+    assert_eq!(greedy_pairs(&mut s, 3, 10), vec![(0, 0), (2, 2), (1, 1)]);
+    let mut s = DenseSimilarity::new(3, 3, matrix.clone());
+    assert_eq!(greedy_pairs(&mut s, 3, 2), vec![(0, 0), (2, 2)]);
+    // With one candidate per row, row 1's only candidate (column 0) is taken: no pair.
+    let mut s = DenseSimilarity::new(3, 3, matrix);
+    assert_eq!(greedy_pairs(&mut s, 1, 10), vec![(0, 0), (2, 2)]);
 }
 
 #[test]

@@ -20,6 +20,7 @@ import {
   startServer,
   tempHome,
   timeInPage,
+  waitForRun,
 } from './harness.mjs';
 
 const zhEn = join(sharedDatasets, 'dbp15k', 'zh_en');
@@ -361,11 +362,36 @@ describe('browser twin against alignscope serve', () => {
       assert.equal(run.config.settings.epochs, 4, 'the form\'s value is stored resolved');
       assert.equal(run.config.split.valid_ratio, 0.1);
     }
+    // RREA once more at another seed ratio, through the API: its curve of H@1 against
+    // the seed ratio can be drawn.
+    const rrea = runs.find((r) => r.model === 'rrea' && r.status === 'completed');
+    const queued = await callApi(server, 'start_run', {
+      dataset: Number(demoId),
+      model: 'rrea',
+      settings: { ...rrea.config.settings, seed: 2 },
+      train_ratio: 0.1,
+      valid_ratio: 0.1,
+      device: 'cpu',
+    });
+    const second = await waitForRun(server, queued.id);
+    assert.equal(second.status, 'completed', second.error ?? '');
+    assert.ok(second.seconds_per_epoch > 0, 'seconds per epoch derived from the stored epochs');
+    assert.ok(second.peak_memory_mib > 0, 'peak memory measured');
+    assert.ok(second.best_hits_at_1 !== null, 'the best epoch\'s metrics');
     await page.goto(`${server.origin}/#/datasets/${demoId}`);
     const board = page.locator(byTestId('leaderboard'));
     await board.locator(byTestId('leaderboard-row')).first().waitFor({ timeout: 30_000 });
+    const curves = board.locator(byTestId('ratio-curves'));
+    await curves.locator('canvas').first().waitFor({ timeout: 30_000 });
+    const legend = await curves.locator('.u-legend').innerText();
+    assert.ok(legend.includes('rrea, 4 epochs'), `an RREA curve: ${legend}`);
+    await curves.scrollIntoViewIfNeeded();
+    await screenshot(page, 'e2e-leaderboard-ratios');
     await board.locator(byTestId('leaderboard-model')).selectOption('rrea');
-    assert.equal(await board.locator(byTestId('leaderboard-row')).count(), 1);
+    assert.equal(await board.locator(byTestId('leaderboard-row')).count(), 2, 'RREA at 10% and 30%');
+    const cells = await board.locator(byTestId('leaderboard-row')).first().locator('td').allInnerTexts();
+    assert.match(cells[7], /^\d+\.\d\d$/, `seconds per epoch: ${cells}`);
+    assert.match(cells[8], /^\d+$/, `peak MiB: ${cells}`);
     await screenshot(page, 'e2e-leaderboard');
   }));
 

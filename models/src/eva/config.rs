@@ -44,6 +44,12 @@ pub struct EvaConfig {
     pub detach_joint: bool,
     /// Seed pairs per loss chunk (7,500); the chunks of an epoch make one step.
     pub chunk_size: usize,
+    /// The unsupervised setting: visual pivots (image-similar pairs) replace the seed
+    /// pairs (off: train on the split's seeds).
+    pub unsupervised: bool,
+    /// How many visual pivots to find in the unsupervised setting (6,000, the authors'
+    /// DBP15K script; fewer where fewer entities have images).
+    pub pivots: usize,
     /// AdamW and the code's restart after epoch 500.
     #[serde(flatten)]
     pub optimizer: AdamWSettings,
@@ -64,6 +70,8 @@ impl Default for EvaConfig {
             beta: 10.0,
             detach_joint: true,
             chunk_size: 7500,
+            unsupervised: false,
+            pivots: 6000,
             optimizer: AdamWSettings::restarting_after(500),
         }
     }
@@ -88,12 +96,22 @@ impl EvaConfig {
     /// Checks the settings together.
     pub fn validate(&self) -> Result<(), String> {
         chosen_in_order(&MODALITY_ORDER, &self.modalities)?;
+        if self.unsupervised && !self.modalities.contains(&ModalityKind::Image) {
+            return Err(
+                "the unsupervised setting finds its seed pairs from images: keep `image` in `modalities` or turn `unsupervised` off"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
     /// The trainer's plan: one forward pass and one AdamW step per epoch over all seed
-    /// pairs, in chunks of `chunk_size`.
+    /// pairs, in chunks of `chunk_size`; in the unsupervised setting the seed pairs are
+    /// `pivots` visual pivots.
     pub fn plan(&self, common: &CommonSettings) -> TrainPlan {
-        common.plan(None, Some(self.chunk_size), self.optimizer.spec())
+        TrainPlan {
+            visual_pivots: self.unsupervised.then_some(self.pivots),
+            ..common.plan(None, Some(self.chunk_size), self.optimizer.spec())
+        }
     }
 }

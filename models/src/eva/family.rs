@@ -7,7 +7,7 @@ use super::config::{EvaConfig, MODALITY_ORDER};
 use crate::inputs::ModalityKind;
 use crate::registry::{
     ModelFamily, ModelInfo, ablation, family_device_methods, family_info_and_check,
-    family_random_image_needs_and_plan, missing_modality_deviations, without_modality,
+    family_random_image_methods, without_modality,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, adamw_fields, model_part, model_schema};
@@ -68,6 +68,17 @@ fn fields() -> Vec<FieldDef> {
             "Seed pairs per loss chunk; the chunks of an epoch make one step (smaller: less memory, fewer negatives per pair).",
         )
         .range(Some(1.0), Some(1_000_000.0)),
+        FieldDef::bool(
+            "unsupervised",
+            Training,
+            "The unsupervised setting: visual pivots, pairs of entities with the most similar images (one-to-one, best first), replace the seed pairs; no gold pair is trained on.",
+        ),
+        FieldDef::int(
+            "pivots",
+            Training,
+            "How many visual pivots to find in the unsupervised setting (fewer where fewer entities have images).",
+        )
+        .range(Some(1.0), Some(10_000_000.0)),
     ];
     fields.extend(adamw_fields());
     fields
@@ -87,10 +98,11 @@ fn info() -> ModelInfo {
             without_modality("w/o attribute", &MODALITY_ORDER, ModalityKind::Attribute),
             without_modality("w/o image", &MODALITY_ORDER, ModalityKind::Image),
             ablation("w/o IL", &[("iterative", false.into())]),
+            ablation("unsupervised (visual pivots)", &[("unsupervised", true.into())]),
         ],
         deviations: vec![
             "built as the authors' code does where it differs from the paper: the joint loss reads detached modality embeddings (it trains only the weights), the NCA loss's positive term is β·log(1 + relu(cos)), AdamW keeps PyTorch's weight decay 0.01, and from epoch 500 a fresh AdamW at 1e-4 starts every epoch".into(),
-            "the unsupervised setting (visual pivots: image-similar pairs in place of the seed pairs) is not built; EVA trains on the split's seed pairs".into(),
+            "unsupervised setting (off by default): pivots are drawn only among entities with a real image (the code lets the random stand-ins compete), each left entity's 50 most image-similar right entities are its candidates (the code keeps the global best pivots x 100 similarities), and the test pairs stay the split's (the code's 70% slice)".into(),
             "visual features from AlignScope's image encoder (EfficientNet-Lite0) or the dataset's feature files, not ResNet-152; an entity without an image gets its own draw from the known vectors' per-dimension normal, as the authors' code, from the run seed with our own generator".into(),
             "parameters initialised from the run seed with our own generator (the authors' distributions: normal entity table of std 1/√N, uniform layers)".into(),
         ],
@@ -119,21 +131,18 @@ fn config(settings: &Settings) -> Result<EvaConfig, SettingError> {
 impl ModelFamily for Family {
     family_info_and_check!(EvaConfig::validate);
 
-    family_random_image_needs_and_plan!(config, ID);
-
-    fn run_deviations(&self, settings: &Settings) -> Vec<String> {
-        let mut d = self.info().deviations.clone();
-        if let Ok(c) = config(settings) {
-            d.extend(missing_modality_deviations(&MODALITY_ORDER, &c.modalities));
-            if !c.detach_joint {
-                d.push(
-                    "the joint loss trains the encoders too (the authors' code detaches them)"
-                        .into(),
-                );
-            }
-        }
-        d
-    }
+    family_random_image_methods!(config, ID, MODALITY_ORDER, |c| {
+        let detached = (!c.detach_joint).then(|| {
+            "the joint loss trains the encoders too (the authors' code detaches them)".to_string()
+        });
+        let pivots = c.unsupervised.then(|| {
+            format!(
+                "ablation: unsupervised, up to {} visual pivots replace the split's seed pairs",
+                c.pivots
+            )
+        });
+        detached.into_iter().chain(pivots)
+    });
 
     family_device_methods!(config => |config, prepared, seed, B, device| {
         config.init::<B>(&prepared.graph, &prepared.shape, seed, device)

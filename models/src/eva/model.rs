@@ -8,7 +8,7 @@ use super::config::EvaConfig;
 use super::gcn::{Gcn, count_adjacency};
 use crate::backend::GraphBackend;
 use crate::global_fusion::{FeatureEncoders, GlobalWeights, WeightedForward, entity_table};
-use crate::graph::{AlignmentGraph, int_tensor};
+use crate::graph::{AlignmentGraph, pair_indices};
 use crate::inputs::ModalityKind;
 use crate::loss::nca_loss;
 use crate::model::{
@@ -116,8 +116,7 @@ impl<B: AutodiffBackend + GraphBackend> TrainableModel<B> for Eva<B> {
         _: &mut StepContext<'_>,
     ) -> Vec<LossTerm<B>> {
         let device = forward.joint.device();
-        let left = int_tensor::<B>(pairs.iter().map(|p| p.0), &device);
-        let right = int_tensor::<B>(pairs.iter().map(|p| p.1), &device);
+        let (left, right) = pair_indices::<B>(pairs, &device);
         let c = &self.config;
         let nca = |x: &Tensor<B, 2>, alpha: f64| {
             nca_loss(x, left.clone(), right.clone(), alpha, c.beta, 0.0)

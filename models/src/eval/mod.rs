@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub use metrics::{AlignmentMetrics, DirectionMetrics, rank_of};
 pub use ranking::{
-    DirectionRanking, Similarity, best_candidates, mutual_nearest, neighbourhood_means, rank_rows,
+    DirectionRanking, Similarity, best_candidates, greedy_pairs, mutual_nearest,
+    neighbourhood_means, rank_rows,
 };
 pub use similarity::{DenseSimilarity, EmbeddingSimilarity, SimilaritySource};
 

@@ -127,6 +127,48 @@ pub fn best_candidates(scores: &[f32], k: usize, order: &mut Vec<(f32, u32)>) ->
     order.iter().map(|&(s, j)| (j, s)).collect()
 }
 
+/// One-to-one pairs chosen greedily by descending similarity (EVA's visual pivots): each
+/// row's `per_row` best columns are its candidates; going through every candidate, best
+/// first (ties by row, then column), a pair is taken when neither its row nor its column
+/// is taken yet, until `count` pairs are taken or the candidates run out.
+pub fn greedy_pairs(
+    source: &mut dyn SimilaritySource,
+    per_row: usize,
+    count: usize,
+) -> Vec<(usize, usize)> {
+    let (rows, cols) = source.shape();
+    if rows == 0 || cols == 0 || count == 0 {
+        return Vec::new();
+    }
+    let mut candidates: Vec<(f32, u32, u32)> = Vec::new();
+    let mut order = Vec::new();
+    source.for_each_block(&mut |first, block| {
+        for (offset, row) in block.chunks_exact(cols).enumerate() {
+            let i = (first + offset) as u32;
+            candidates.extend(
+                best_candidates(row, per_row, &mut order)
+                    .into_iter()
+                    .map(|(j, s)| (s, i, j)),
+            );
+        }
+    });
+    candidates.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut row_taken, mut col_taken) = (vec![false; rows], vec![false; cols]);
+    let mut pairs = Vec::new();
+    for (_, i, j) in candidates {
+        let (i, j) = (i as usize, j as usize);
+        if pairs.len() == count {
+            break;
+        }
+        if !row_taken[i] && !col_taken[j] {
+            row_taken[i] = true;
+            col_taken[j] = true;
+            pairs.push((i, j));
+        }
+    }
+    pairs
+}
+
 /// For each row its best column and for each column its best row (cosine, first index on
 /// ties), in one pass; pairs that choose each other are mutual nearest neighbours.
 pub fn mutual_nearest(source: &mut dyn SimilaritySource) -> Vec<(usize, usize)> {

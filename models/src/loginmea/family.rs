@@ -182,8 +182,7 @@ impl<B: AutodiffBackend + GraphBackend> TrainableModel<B> for LoginMea<B> {
         _: &mut StepContext<'_>,
     ) -> Vec<LossTerm<B>> {
         let device = unit.device();
-        let left = crate::graph::int_tensor::<B>(pairs.iter().map(|p| p.0), &device);
-        let right = crate::graph::int_tensor::<B>(pairs.iter().map(|p| p.1), &device);
+        let (left, right) = crate::graph::pair_indices::<B>(pairs, &device);
         let config = self.config();
         vec![LossTerm {
             name: "infonce",

@@ -7,7 +7,7 @@ use super::config::{MODALITY_ORDER, McleaConfig};
 use crate::inputs::ModalityKind;
 use crate::registry::{
     ModelFamily, ModelInfo, ablation, family_device_methods, family_info_and_check,
-    family_random_image_needs_and_plan, missing_modality_deviations, without_modality,
+    family_random_image_methods, without_modality,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, adamw_fields, model_part, model_schema};
@@ -113,21 +113,10 @@ fn config(settings: &Settings) -> Result<McleaConfig, SettingError> {
 impl ModelFamily for Family {
     family_info_and_check!(McleaConfig::validate);
 
-    family_random_image_needs_and_plan!(config, ID);
-
-    fn run_deviations(&self, settings: &Settings) -> Vec<String> {
-        let mut d = self.info().deviations.clone();
-        if let Ok(c) = config(settings) {
-            d.extend(missing_modality_deviations(
-                &MODALITY_ORDER[..4],
-                &c.modalities,
-            ));
-            if c.alignment_weight == 0.0 {
-                d.push("ablation: without the inter-modal alignment loss (w/o IAL)".into());
-            }
-        }
-        d
-    }
+    family_random_image_methods!(config, ID, MODALITY_ORDER[..4], |c| {
+        (c.alignment_weight == 0.0)
+            .then(|| "ablation: without the inter-modal alignment loss (w/o IAL)".to_string())
+    });
 
     family_device_methods!(config => |config, prepared, seed, B, device| {
         config.init::<B>(&prepared.shape, seed, device)

@@ -6,7 +6,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::config::McleaConfig;
 use crate::global_fusion::{FeatureEncoders, GlobalWeights, WeightedForward};
-use crate::graph::int_tensor;
+use crate::graph::pair_indices;
 use crate::inputs::ModalityKind;
 use crate::loss::{inter_modal_alignment_loss, intra_modal_contrastive_loss, uncertainty_weighted};
 use crate::model::{
@@ -103,8 +103,7 @@ impl<B: AutodiffBackend> TrainableModel<B> for Mclea<B> {
         _: &mut StepContext<'_>,
     ) -> Vec<LossTerm<B>> {
         let device = forward.joint.device();
-        let left = int_tensor::<B>(pairs.iter().map(|p| p.0), &device);
-        let right = int_tensor::<B>(pairs.iter().map(|p| p.1), &device);
+        let (left, right) = pair_indices::<B>(pairs, &device);
         let c = &self.config;
         let contrastive = |x: &Tensor<B, 2>| {
             intra_modal_contrastive_loss(x, left.clone(), right.clone(), c.temperature)

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::config::{MODALITY_ORDER, MeaformerConfig};
 use crate::registry::{
     ModelFamily, ModelInfo, family_device_methods, family_info_and_check,
-    family_random_image_needs_and_plan, missing_modality_deviations, without_modality,
+    family_random_image_methods, without_modality,
 };
 use crate::schema::{FieldDef, FieldGroup, SettingError, Settings, settings_of};
 use crate::settings::{CommonSettings, model_part, model_schema};
@@ -118,18 +118,7 @@ fn config(settings: &Settings) -> Result<MeaformerConfig, SettingError> {
 impl ModelFamily for Family {
     family_info_and_check!(MeaformerConfig::validate);
 
-    family_random_image_needs_and_plan!(config, ID);
-
-    fn run_deviations(&self, settings: &Settings) -> Vec<String> {
-        let mut d = self.info().deviations.clone();
-        if let Ok(c) = config(settings) {
-            d.extend(missing_modality_deviations(
-                &MODALITY_ORDER[..4],
-                &c.modalities,
-            ));
-        }
-        d
-    }
+    family_random_image_methods!(config, ID, MODALITY_ORDER[..4], |c| None::<String>);
 
     family_device_methods!(config => |config, prepared, seed, B, device| {
         config.init::<B>(&prepared.shape, seed, device)

@@ -70,6 +70,11 @@ pub struct TrainPlan {
     pub eval_every: usize,
     /// Iterative learning, if on.
     pub iterative: Option<IterativeConfig>,
+    /// EVA's unsupervised setting: up to this many visual pivots (image-similar pairs,
+    /// see [`visual_pivots`](super::pivots::visual_pivots)) replace the split's seed
+    /// pairs; `None`: train on the seed pairs.
+    #[serde(default)]
+    pub visual_pivots: Option<usize>,
     /// Seed of parameter initialisation, shuffling and sampling.
     pub seed: u64,
     /// Evaluation options.
@@ -126,6 +131,7 @@ mod tests {
             secondary_optimizer: None,
             eval_every: 1,
             iterative: None,
+            visual_pivots: None,
             seed: 1,
             eval: EvalOptions::default(),
         };

@@ -12,6 +12,7 @@
 mod checkpoint;
 mod config;
 mod optimizer;
+mod pivots;
 mod progress;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -32,6 +33,7 @@ pub use optimizer::{
     AnyOptimizer, AnyOptimizerRecord, OptimizerKind, OptimizerRestart, OptimizerSpec,
     RunOptimizers, WarmupCosine,
 };
+pub use pivots::{PivotReport, visual_pivots};
 use progress::DiagnosticMeans;
 pub use progress::{EpochRecord, PseudoSeedReport, TrainEvent};
 
@@ -89,6 +91,11 @@ pub enum TrainError {
     /// There is nothing to train on.
     #[error("no seed pairs to train on (train ratio 0?)")]
     NoSeeds,
+    /// Visual pivots were asked for, but no entity of one graph has a real image.
+    #[error(
+        "visual pivots need images on both sides, and one graph has none: add images (alignscope encode) or train on the seed pairs instead"
+    )]
+    NoImagesForPivots,
     /// The loss is not a number: training diverged.
     #[error(
         "the loss became {loss} at epoch {epoch}: training diverged (try a lower learning rate)"
@@ -127,6 +134,21 @@ where
     M: TrainableModel<B>,
     M::InnerModule: AlignmentModel<B::InnerBackend>,
 {
+    let gold: HashMap<u32, u32> = task.gold.iter().copied().collect();
+    let pivot_task;
+    let task = match plan.visual_pivots {
+        None => task,
+        Some(count) => {
+            let (pairs, report) =
+                visual_pivots(eval_inputs, task, &gold, count, plan.eval.block_rows)?;
+            (io.progress)(&TrainEvent::Pivots(report));
+            pivot_task = AlignmentTask {
+                train: pairs,
+                ..task.clone()
+            };
+            &pivot_task
+        }
+    };
     if task.train.is_empty() {
         return Err(TrainError::NoSeeds);
     }
@@ -156,7 +178,6 @@ where
         }
         (model, optimizer, state) = (resumed.model, resumed.optimizer, resumed.state);
     }
-    let gold: HashMap<u32, u32> = task.gold.iter().copied().collect();
     (io.progress)(&TrainEvent::Started {
         first_epoch: state.epoch + 1,
         epochs: plan.epochs,

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::PivotReport;
 use crate::eval::AlignmentMetrics;
 
 /// Pseudo seeds added by iterative learning at one epoch.
@@ -84,6 +85,8 @@ pub enum TrainEvent {
         /// The chunk's loss (all terms).
         loss: f64,
     },
+    /// Visual pivots replaced the seed pairs (before the first epoch).
+    Pivots(PivotReport),
     /// An epoch finished.
     Epoch(EpochRecord),
     /// A checkpoint was written.

@@ -343,6 +343,17 @@ pub struct RunDto {
     pub run_dir: PathBuf,
     /// The earlier run whose training pairs and decisions this one was trained with.
     pub seeds_from: Option<RunId>,
+    /// Peak resident memory (MiB) of the process while it prepared and trained, if
+    /// measured.
+    pub peak_memory_mib: Option<f64>,
+    /// Mean training seconds per epoch.
+    pub seconds_per_epoch: Option<f64>,
+    /// Test H@1 of its best epoch (by validation H@1), where that epoch was evaluated.
+    pub best_hits_at_1: Option<f64>,
+    /// Test H@10 of its best epoch.
+    pub best_hits_at_10: Option<f64>,
+    /// Test MRR of its best epoch.
+    pub best_mrr: Option<f64>,
 }
 
 /// One epoch's metrics.

@@ -53,6 +53,11 @@ impl Api {
             error: row.error,
             config: json(&row.config),
             run_dir,
+            peak_memory_mib: row.peak_memory_mib,
+            seconds_per_epoch: row.seconds_per_epoch,
+            best_hits_at_1: row.best_hits_at_1,
+            best_hits_at_10: row.best_hits_at_10,
+            best_mrr: row.best_mrr,
         }
     }
 

@@ -3,7 +3,6 @@
 //! deviation over seeds of H@1, H@10 and MRR, seconds per epoch and peak memory),
 //! written as Markdown and CSV too.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -16,8 +15,9 @@ use serde_json::json;
 use super::train::follow_to_end;
 use super::{CliError, SourceArgs};
 use crate::api::Api;
-use crate::api::dto::{EpochDto, RunDto, StartRunRequest};
+use crate::api::dto::{RunDto, StartRunRequest};
 use crate::device::DeviceArg;
+use crate::store::DatasetId;
 
 /// `alignscope bench` options.
 #[derive(Debug, Args)]
@@ -52,6 +52,16 @@ pub struct BenchArgs {
     /// Share of gold pairs used as training seeds.
     #[arg(long, default_value_t = 0.3)]
     pub ratio: f64,
+    /// Several seed shares, comma-separated (`0.05,0.1,0.2,0.3,0.5`: the papers'
+    /// low-resource figure): every model and seed at each, one table per share and a
+    /// table of H@1 against the share; instead of `--ratio`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with = "ratio",
+        value_name = "RATIOS"
+    )]
+    pub ratios: Vec<f64>,
     /// Share of gold pairs held out for choosing each run's best epoch (0: none, and the
     /// table reports the last epoch). With a validation part the table reports the test
     /// metrics of the epoch with the best validation H@1.
@@ -75,12 +85,14 @@ struct Variant {
     settings: Settings,
 }
 
-/// One row's runs.
+/// One row's runs: a variant at one seed ratio.
 #[derive(Debug, Clone, Serialize)]
 struct ModelRow {
     model: String,
     ablation: Option<String>,
     name: String,
+    /// The share of gold pairs its runs trained on.
+    seed_ratio: f64,
     runs: Vec<i64>,
     hits_at_1: Summary,
     hits_at_10: Summary,
@@ -96,7 +108,7 @@ type Reported = [f64; 4];
 
 /// The test metrics to report for a run: those of its best epoch by validation H@1 where
 /// it had a validation part, else its final ones (the last epoch's).
-fn reported(run: &RunDto, epochs: &[EpochDto], by_validation: bool) -> Result<Reported, CliError> {
+fn reported(run: &RunDto, by_validation: bool) -> Result<Reported, CliError> {
     let nan = f64::NAN;
     if !by_validation {
         return Ok([
@@ -106,20 +118,15 @@ fn reported(run: &RunDto, epochs: &[EpochDto], by_validation: bool) -> Result<Re
             run.epochs_done as f64,
         ]);
     }
-    let best = run
-        .best_epoch
-        .and_then(|b| {
-            epochs
-                .iter()
-                .find(|e| e.epoch == b && e.valid_hits_at_1.is_some())
-        })
-        .ok_or(CliError::NoBestEpoch { run: run.id.0 })?;
-    Ok([
-        best.hits_at_1.unwrap_or(nan),
-        best.hits_at_10.unwrap_or(nan),
-        best.mrr.unwrap_or(nan),
-        best.epoch as f64,
-    ])
+    match (run.best_epoch, run.best_hits_at_1) {
+        (Some(epoch), Some(h1)) => Ok([
+            h1,
+            run.best_hits_at_10.unwrap_or(nan),
+            run.best_mrr.unwrap_or(nan),
+            epoch as f64,
+        ]),
+        _ => Err(CliError::NoBestEpoch { run: run.id.0 }),
+    }
 }
 
 /// Mean and sample standard deviation.
@@ -283,75 +290,48 @@ pub async fn bench(
     let models: Vec<(&str, &Settings)> = resolved.iter().map(|(m, s)| (*m, s)).collect();
     super::encode::encode_what_models_read(api, &imported, &models, args.device).await?;
     let by_validation = args.valid_ratio > 0.0;
-    let mut raw: BTreeMap<usize, Vec<[f64; 6]>> = BTreeMap::new();
-    let mut run_ids: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-    let total = variants.len() * args.seeds as usize;
+    let ratios = args.seed_ratios()?;
+    let total = ratios.len() * variants.len() * args.seeds as usize;
     let mut done = 0;
-    for s in 0..u64::from(args.seeds) {
-        let seed = args.seed + s;
-        for (m, variant) in variants.iter().enumerate() {
-            done += 1;
-            let model = &variant.model;
-            match &variant.ablation {
-                Some(label) => eprintln!("[bench {done}/{total}] {model} {label}, seed {seed}"),
-                None => eprintln!("[bench {done}/{total}] {model}, seed {seed}"),
+    let mut rows = Vec::new();
+    for &ratio in &ratios {
+        let mut raw: Vec<Vec<[f64; 6]>> = vec![Vec::new(); variants.len()];
+        let mut run_ids: Vec<Vec<i64>> = vec![Vec::new(); variants.len()];
+        for s in 0..u64::from(args.seeds) {
+            let seed = args.seed + s;
+            for (m, variant) in variants.iter().enumerate() {
+                done += 1;
+                let what = match &variant.ablation {
+                    Some(label) => format!("{} {label}", variant.model),
+                    None => variant.model.clone(),
+                };
+                eprintln!(
+                    "[bench {done}/{total}] {what}, seed {seed}, {:.0}% seeds",
+                    ratio * 100.0
+                );
+                let (run, figures) =
+                    run_once(api, args, imported.dataset.id, variant, seed, ratio).await?;
+                raw[m].push(figures);
+                run_ids[m].push(run);
             }
-            let mut settings = variant.settings.clone();
-            settings.insert("seed".into(), json!(seed));
-            let events = api.subscribe();
-            alignscope_models::resources::reset_peak_memory();
-            let mut request = StartRunRequest::new(
-                imported.dataset.id,
-                model,
-                settings,
-                args.ratio,
-                args.device,
-            );
-            request.valid_ratio = args.valid_ratio;
-            let run = api.start_run(request).await?;
-            let run = follow_to_end(api, run.id, events).await?;
-            let peak = alignscope_models::resources::peak_memory_mib();
-            let epochs = api.run_metrics(run.id).await?;
-            let seconds =
-                epochs.iter().map(|e| e.seconds).sum::<f64>() / epochs.len().max(1) as f64;
-            let [h1, h10, mrr, epoch] = reported(&run, &epochs, by_validation)?;
-            raw.entry(m)
-                .or_default()
-                .push([h1, h10, mrr, epoch, seconds, peak]);
-            run_ids.entry(m).or_default().push(run.id.0);
         }
+        rows.extend(
+            variants
+                .iter()
+                .zip(raw)
+                .zip(run_ids)
+                .map(|((variant, values), runs)| row_of(variant, ratio, &values, runs)),
+        );
     }
-    let rows: Vec<ModelRow> = variants
-        .iter()
-        .enumerate()
-        .map(|(m, variant)| {
-            let values = &raw[&m];
-            let column = |c: usize| Summary::of(&values.iter().map(|v| v[c]).collect::<Vec<_>>());
-            let name = registry::find(&variant.model)
-                .map(|f| f.info().name.clone())
-                .unwrap_or_else(|_| variant.model.clone());
-            ModelRow {
-                model: variant.model.clone(),
-                ablation: variant.ablation.clone(),
-                name: match &variant.ablation {
-                    Some(label) => format!("{name} {label}"),
-                    None => name,
-                },
-                runs: run_ids[&m].clone(),
-                hits_at_1: column(0),
-                hits_at_10: column(1),
-                mrr: column(2),
-                epoch: column(3),
-                seconds_per_epoch: column(4),
-                peak_memory_mib: column(5),
-            }
-        })
-        .collect();
     let mut title = format!(
-        "{} ({}), {:.0}% seeds, {} seed(s) from {}, device {}",
+        "{} ({}), {} seeds, {} seed(s) from {}, device {}",
         imported.dataset.name,
         args.dataset.display(),
-        args.ratio * 100.0,
+        ratios
+            .iter()
+            .map(|r| format!("{:.0}%", r * 100.0))
+            .collect::<Vec<_>>()
+            .join("/"),
         args.seeds,
         args.seed,
         match args.device {
@@ -407,9 +387,133 @@ pub async fn bench(
     Ok(())
 }
 
+impl BenchArgs {
+    /// The seed ratios to run: `--ratios`, else `--ratio`; each checked with the
+    /// validation share before anything trains.
+    fn seed_ratios(&self) -> Result<Vec<f64>, CliError> {
+        let ratios = if self.ratios.is_empty() {
+            vec![self.ratio]
+        } else {
+            self.ratios.clone()
+        };
+        for &ratio in &ratios {
+            if !(ratio > 0.0 && self.valid_ratio >= 0.0 && ratio + self.valid_ratio < 1.0) {
+                return Err(CliError::InvalidSeedRatio {
+                    ratio,
+                    valid: self.valid_ratio,
+                });
+            }
+        }
+        Ok(ratios)
+    }
+}
+
+/// Trains `variant` once with `seed` on `ratio` of the gold pairs, to the end; its id and
+/// its reported figures (H@1, H@10, MRR, epoch, seconds per epoch, peak MiB).
+async fn run_once(
+    api: &Api,
+    args: &BenchArgs,
+    dataset: DatasetId,
+    variant: &Variant,
+    seed: u64,
+    ratio: f64,
+) -> Result<(i64, [f64; 6]), CliError> {
+    let mut settings = variant.settings.clone();
+    settings.insert("seed".into(), json!(seed));
+    let events = api.subscribe();
+    let mut request = StartRunRequest::new(dataset, &variant.model, settings, ratio, args.device);
+    request.valid_ratio = args.valid_ratio;
+    let run = api.start_run(request).await?;
+    let run = follow_to_end(api, run.id, events).await?;
+    let [h1, h10, mrr, epoch] = reported(&run, args.valid_ratio > 0.0)?;
+    let (seconds, peak) = (run.seconds_per_epoch, run.peak_memory_mib);
+    let [seconds, peak] = [seconds, peak].map(|v| v.unwrap_or(f64::NAN));
+    Ok((run.id.0, [h1, h10, mrr, epoch, seconds, peak]))
+}
+
+/// The table row of `variant` at `ratio` from its runs' figures.
+fn row_of(variant: &Variant, ratio: f64, values: &[[f64; 6]], runs: Vec<i64>) -> ModelRow {
+    let column = |c: usize| Summary::of(&values.iter().map(|v| v[c]).collect::<Vec<_>>());
+    let name = registry::find(&variant.model)
+        .map(|f| f.info().name.clone())
+        .unwrap_or_else(|_| variant.model.clone());
+    ModelRow {
+        model: variant.model.clone(),
+        ablation: variant.ablation.clone(),
+        name: match &variant.ablation {
+            Some(label) => format!("{name} {label}"),
+            None => name,
+        },
+        seed_ratio: ratio,
+        runs,
+        hits_at_1: column(0),
+        hits_at_10: column(1),
+        mrr: column(2),
+        epoch: column(3),
+        seconds_per_epoch: column(4),
+        peak_memory_mib: column(5),
+    }
+}
+
+/// The rows' ratios, in their first order.
+fn ratios_of(rows: &[ModelRow]) -> Vec<f64> {
+    let mut ratios: Vec<f64> = Vec::new();
+    for r in rows {
+        if !ratios.contains(&r.seed_ratio) {
+            ratios.push(r.seed_ratio);
+        }
+    }
+    ratios
+}
+
+/// The paper-style table: one per seed ratio, and with several ratios a table of H@1
+/// (mean ± std) against the ratio, a row per variant.
 fn markdown(title: &str, rows: &[ModelRow]) -> String {
-    let mut text = format!(
-        "{title}\n\n| Model | H@1 | H@10 | MRR | epoch | s/epoch | peak MiB | runs |\n|---|---|---|---|---|---|---|---|\n"
+    let ratios = ratios_of(rows);
+    if ratios.len() <= 1 {
+        return format!("{title}\n\n{}", metrics_table(rows));
+    }
+    let mut text = format!("{title}\n");
+    for &ratio in &ratios {
+        let at: Vec<ModelRow> = rows
+            .iter()
+            .filter(|r| r.seed_ratio == ratio)
+            .cloned()
+            .collect();
+        text.push_str(&format!(
+            "\n### {:.0}% seeds\n\n{}",
+            ratio * 100.0,
+            metrics_table(&at)
+        ));
+    }
+    text.push_str("\n### H@1 against the seed ratio\n\n| Model |");
+    for ratio in &ratios {
+        text.push_str(&format!(" {:.0}% |", ratio * 100.0));
+    }
+    text.push_str(&format!("\n|---|{}\n", "---|".repeat(ratios.len())));
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows {
+        if !names.contains(&r.name.as_str()) {
+            names.push(&r.name);
+        }
+    }
+    for name in names {
+        text.push_str(&format!("| {name} |"));
+        for &ratio in &ratios {
+            let cell = rows
+                .iter()
+                .find(|r| r.name == name && r.seed_ratio == ratio)
+                .map_or("–".to_string(), |r| r.hits_at_1.text(3));
+            text.push_str(&format!(" {cell} |"));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn metrics_table(rows: &[ModelRow]) -> String {
+    let mut text = String::from(
+        "| Model | H@1 | H@10 | MRR | epoch | s/epoch | peak MiB | runs |\n|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let runs: Vec<String> = r.runs.iter().map(|i| format!("#{i}")).collect();
@@ -430,14 +534,15 @@ fn markdown(title: &str, rows: &[ModelRow]) -> String {
 
 fn csv(rows: &[ModelRow]) -> String {
     let mut text = String::from(
-        "model,ablation,hits_at_1_mean,hits_at_1_std,hits_at_10_mean,hits_at_10_std,mrr_mean,mrr_std,epoch_mean,epoch_std,seconds_per_epoch_mean,seconds_per_epoch_std,peak_memory_mib_mean,peak_memory_mib_std,runs\n",
+        "model,ablation,seed_ratio,hits_at_1_mean,hits_at_1_std,hits_at_10_mean,hits_at_10_std,mrr_mean,mrr_std,epoch_mean,epoch_std,seconds_per_epoch_mean,seconds_per_epoch_std,peak_memory_mib_mean,peak_memory_mib_std,runs\n",
     );
     for r in rows {
         let runs: Vec<String> = r.runs.iter().map(i64::to_string).collect();
         text.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.model,
             csv_field(r.ablation.as_deref().unwrap_or("")),
+            r.seed_ratio,
             r.hits_at_1.mean,
             r.hits_at_1.std,
             r.hits_at_10.mean,
@@ -539,6 +644,71 @@ mod tests {
         }
         let given = vec!["mpsea".to_string(), "rrea".to_string()];
         assert_eq!(expand_models(&given), given);
+    }
+
+    #[test]
+    fn several_ratios_give_a_table_each_and_one_of_h1_against_the_ratio() {
+        let rrea = Variant {
+            model: "rrea".into(),
+            ablation: None,
+            settings: Settings::new(),
+        };
+        let figures = |h1: f64| [h1, 0.9, 0.5, 10.0, 1.5, 300.0];
+        let rows = vec![
+            row_of(&rrea, 0.05, &[figures(0.2), figures(0.4)], vec![1, 2]),
+            row_of(&rrea, 0.3, &[figures(0.6)], vec![3]),
+        ];
+        let text = markdown("T", &rows);
+        assert!(
+            text.contains("### 5% seeds") && text.contains("### 30% seeds"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| 5% | 30% |")
+                && text.contains("| RREA | 0.300 ± 0.141 | 0.600 ± 0.000 |"),
+            "{text}"
+        );
+        let single = markdown("T", &rows[1..]);
+        assert!(
+            !single.contains("###") && single.contains("| RREA | 0.600 ± 0.000 |"),
+            "{single}"
+        );
+        let table = csv(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("model,ablation,seed_ratio,hits_at_1_mean,"));
+        assert!(
+            lines[1].starts_with("rrea,,0.05,0.30000000000000004,"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].starts_with("rrea,,0.3,0.6,"), "{}", lines[2]);
+    }
+
+    #[test]
+    fn seed_ratios_are_checked_before_anything_trains() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["bench", "--dataset", "d", "--models", "rrea"];
+            args.extend(extra);
+            <Command as clap::Parser>::try_parse_from(args).map(|c| c.bench)
+        };
+        let several = parse(&["--ratios", "0.05,0.1,0.5"]).unwrap();
+        assert_eq!(several.seed_ratios().unwrap(), [0.05, 0.1, 0.5]);
+        assert_eq!(parse(&[]).unwrap().seed_ratios().unwrap(), [0.3]);
+        assert!(
+            parse(&["--ratio", "0.2", "--ratios", "0.1"]).is_err(),
+            "one or the other"
+        );
+        let err = parse(&["--ratios", "0.1,0.95", "--valid-ratio", "0.1"])
+            .unwrap()
+            .seed_ratios()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid seed ratio 0.95"), "{err}");
     }
 
     #[test]

@@ -217,6 +217,16 @@ pub enum CliError {
         /// Their ablation labels.
         known: Vec<String>,
     },
+    /// `bench` was given a seed ratio that leaves no test part.
+    #[error(
+        "invalid seed ratio {ratio} with validation ratio {valid}: each seed ratio must be positive and, with the validation share, below 1"
+    )]
+    InvalidSeedRatio {
+        /// The seed ratio.
+        ratio: f64,
+        /// The validation ratio.
+        valid: f64,
+    },
     /// A benched run with a validation part recorded no epoch chosen by validation H@1.
     #[error(
         "run #{run} recorded no epoch chosen by validation H@1: raise `--valid-ratio` so that the validation part holds pairs, or let the run evaluate at least once (`--set eval_every=…`)"

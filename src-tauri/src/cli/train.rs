@@ -730,6 +730,11 @@ mod tests {
             config: None,
             run_dir: PathBuf::from("runs/7"),
             seeds_from: None,
+            peak_memory_mib: Some(900.0),
+            seconds_per_epoch: Some(4.2),
+            best_hits_at_1: Some(0.64),
+            best_hits_at_10: Some(0.88),
+            best_mrr: Some(0.73),
         }
     }
 

@@ -40,6 +40,7 @@ impl TrainJob {
             run: context.run,
             line: format!("loading {}", self.spec.dataset.display()),
         });
+        alignscope_models::resources::reset_peak_memory();
         let mut prepared = run::prepare(&self.spec).map_err(|e| fail(&e))?;
         let run_dir = self.run_dir.clone();
         let result = Training {
@@ -52,6 +53,7 @@ impl TrainJob {
         let mut outcome = RunOutcome {
             best_epoch: result.state.best.as_ref().map(|b| b.epoch as i64),
             epochs_done: result.state.epoch as i64,
+            peak_memory_mib: Some(alignscope_models::resources::peak_memory_mib()),
             ..RunOutcome::default()
         };
         if let Some(evaluation) = &result.final_test {
@@ -172,6 +174,16 @@ impl Training<'_> {
                         });
                     }
                     stored
+                }
+                TrainEvent::Pivots(report) => {
+                    context.emit(JobEvent::Log {
+                        run,
+                        line: format!(
+                            "visual pivots: {} image-similar pairs replace the seed pairs ({} of them gold pairs; {} left and {} right entities have images)",
+                            report.pairs, report.correct, report.with_images.0, report.with_images.1
+                        ),
+                    });
+                    Ok(())
                 }
                 TrainEvent::Checkpoint { epoch } => {
                     context.emit(JobEvent::Log {

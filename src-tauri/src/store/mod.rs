@@ -54,28 +54,38 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        // The schema is brought up to date over a connection of its own, closed before
+        // the store's pool opens: a pooled connection that read the schema before a
+        // migration changed it would prepare statements against the old one.
+        let migrating = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await
             .map_err(wrap)?;
         // Touch the file once so that "not a database" and permission problems surface
         // here, with the path, rather than inside a migration.
         sqlx::query("SELECT count(*) FROM sqlite_master")
-            .execute(&pool)
+            .execute(&migrating)
             .await
             .map_err(wrap)?;
         // SQLite migrations take no lock of their own: two processes opening a new
         // database at once would both create the tables. A file lock beside the database
         // serialises them (where the folder is not writable, SQLite reports that itself).
-        let _migrating = MigrationLock::acquire(path);
+        let lock = MigrationLock::acquire(path);
         migrator(usize::MAX)
-            .run(&pool)
+            .run(&migrating)
             .await
             .map_err(|source| StoreError::Migration {
                 path: path.to_path_buf(),
                 source,
             })?;
+        migrating.close().await;
+        drop(lock);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(wrap)?;
         Ok(Self {
             pool,
             path: path.to_path_buf(),
@@ -191,6 +201,12 @@ fn migrator(up_to: usize) -> sqlx::migrate::Migrator {
             5,
             "dataset_removal",
             include_str!("../../migrations/0005_dataset_removal.sql"),
+            true,
+        ),
+        migration(
+            6,
+            "run_peak_memory",
+            include_str!("../../migrations/0006_run_peak_memory.sql"),
             true,
         ),
     ];

@@ -104,6 +104,36 @@ pub struct RunRow {
     pub weight_modalities: Option<String>,
     /// JSON array of per-modality score columns.
     pub similarity_modalities: Option<String>,
+    /// Peak resident memory (MiB) while it prepared and trained, if measured.
+    pub peak_memory_mib: Option<f64>,
+    /// Mean training seconds of its stored epochs (none stored: `None`).
+    pub seconds_per_epoch: Option<f64>,
+    /// Test H@1 of its best epoch (by validation H@1), if that epoch was evaluated.
+    pub best_hits_at_1: Option<f64>,
+    /// Test H@10 of its best epoch.
+    pub best_hits_at_10: Option<f64>,
+    /// Test MRR of its best epoch.
+    pub best_mrr: Option<f64>,
+}
+
+/// `SELECT` of whole [`RunRow`]s from `runs` with `$rest` (a `WHERE` or `ORDER BY`):
+/// the stored columns and the figures derived from the run's epochs. The columns are
+/// named, not `runs.*`, so that a column a later version adds changes nothing here.
+macro_rules! select_runs {
+    ($rest:literal) => {
+        concat!(
+            "SELECT runs.id, runs.dataset_id, runs.model, runs.request, runs.config, runs.device,
+                runs.device_label, runs.seed, runs.code_version, runs.status, runs.created_at,
+                runs.started_at, runs.finished_at, runs.epochs_done, runs.epochs_planned,
+                runs.best_epoch, runs.hits_at_1, runs.hits_at_10, runs.mrr, runs.mr, runs.metrics,
+                runs.error, runs.cancel_requested, runs.run_dir, runs.weight_modalities,
+                runs.similarity_modalities, runs.peak_memory_mib,
+                (SELECT avg(e.seconds) FROM run_epochs e WHERE e.run_id = runs.id) AS seconds_per_epoch,
+                b.hits_at_1 AS best_hits_at_1, b.hits_at_10 AS best_hits_at_10, b.mrr AS best_mrr
+             FROM runs LEFT JOIN run_epochs b ON b.run_id = runs.id AND b.epoch = runs.best_epoch ",
+            $rest
+        )
+    };
 }
 
 /// One epoch's stored metrics.
@@ -153,6 +183,8 @@ pub struct RunOutcome {
     pub metrics: Option<serde_json::Value>,
     /// Epochs done.
     pub epochs_done: i64,
+    /// Peak resident memory (MiB) while it prepared and trained.
+    pub peak_memory_mib: Option<f64>,
 }
 
 impl Store {
@@ -187,7 +219,7 @@ impl Store {
 
     /// One run.
     pub async fn run(&self, id: RunId) -> Result<Option<RunRow>, StoreError> {
-        sqlx::query_as("SELECT * FROM runs WHERE id = ?")
+        sqlx::query_as(select_runs!("WHERE runs.id = ?"))
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -196,7 +228,7 @@ impl Store {
 
     /// Every run, newest first.
     pub async fn list_runs(&self) -> Result<Vec<RunRow>, StoreError> {
-        sqlx::query_as("SELECT * FROM runs ORDER BY id DESC")
+        sqlx::query_as(select_runs!("ORDER BY runs.id DESC"))
             .fetch_all(self.pool())
             .await
             .map_err(|e| self.err(e))
@@ -204,7 +236,7 @@ impl Store {
 
     /// Runs in `status`.
     pub async fn runs_with_status(&self, status: RunStatus) -> Result<Vec<RunRow>, StoreError> {
-        sqlx::query_as("SELECT * FROM runs WHERE status = ? ORDER BY id")
+        sqlx::query_as(select_runs!("WHERE runs.status = ? ORDER BY runs.id"))
             .bind(status)
             .fetch_all(self.pool())
             .await
@@ -339,7 +371,8 @@ impl Store {
             "UPDATE runs SET status = ?, finished_at = ?, best_epoch = coalesce(?, best_epoch),
                  epochs_done = max(epochs_done, ?), hits_at_1 = coalesce(?, hits_at_1),
                  hits_at_10 = coalesce(?, hits_at_10), mrr = coalesce(?, mrr), mr = coalesce(?, mr),
-                 metrics = coalesce(?, metrics), error = NULL WHERE id = ?",
+                 metrics = coalesce(?, metrics), peak_memory_mib = coalesce(?, peak_memory_mib),
+                 error = NULL WHERE id = ?",
         )
         .bind(status)
         .bind(now_millis())
@@ -350,6 +383,7 @@ impl Store {
         .bind(h.map(|h| h[2]))
         .bind(h.map(|h| h[3]))
         .bind(outcome.metrics.as_ref().map(|m| m.to_string()))
+        .bind(outcome.peak_memory_mib.filter(|m| m.is_finite()))
         .bind(id)
         .execute(self.pool())
         .await
@@ -528,7 +562,12 @@ sql_from_row!(RunRow {
     cancel_requested,
     run_dir,
     weight_modalities,
-    similarity_modalities
+    similarity_modalities,
+    peak_memory_mib,
+    seconds_per_epoch,
+    best_hits_at_1,
+    best_hits_at_10,
+    best_mrr
 });
 sql_from_row!(EpochRow {
     epoch,

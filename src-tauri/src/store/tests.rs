@@ -141,3 +141,56 @@ async fn a_new_database_never_reuses_run_ids_and_commits_durably() {
         assert_eq!(level, 2);
     }
 }
+
+#[tokio::test]
+async fn runs_carry_their_peak_memory_time_per_epoch_and_best_epoch_metrics() {
+    use crate::store::{EpochRow, RunId, RunOutcome, RunStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alignscope.db");
+    database_at_version(&path, 5).await;
+    let store = Store::open(&path).await.unwrap();
+    let before = store.run(RunId(3)).await.unwrap().unwrap();
+    assert_eq!(
+        before.peak_memory_mib, None,
+        "measured by no earlier version"
+    );
+    assert_eq!(before.seconds_per_epoch, Some(1.0));
+    assert_eq!(before.best_hits_at_1, None, "no best epoch yet");
+    let epoch = EpochRow {
+        epoch: 2,
+        loss: 0.4,
+        seconds: 3.0,
+        eval_seconds: Some(0.5),
+        hits_at_1: Some(0.7),
+        hits_at_10: Some(0.9),
+        mrr: Some(0.8),
+        valid_hits_at_1: Some(0.75),
+        details: "{}".into(),
+    };
+    store.record_epoch(RunId(3), &epoch).await.unwrap();
+    let outcome = RunOutcome {
+        best_epoch: Some(2),
+        epochs_done: 2,
+        peak_memory_mib: Some(512.0),
+        ..RunOutcome::default()
+    };
+    store
+        .finish_run(RunId(3), RunStatus::Completed, &outcome)
+        .await
+        .unwrap();
+    let after = store.run(RunId(3)).await.unwrap().unwrap();
+    assert_eq!(after.peak_memory_mib, Some(512.0));
+    assert_eq!(
+        after.seconds_per_epoch,
+        Some(2.0),
+        "the mean of 1 s and 3 s"
+    );
+    assert_eq!(
+        (after.best_hits_at_1, after.best_hits_at_10, after.best_mrr),
+        (Some(0.7), Some(0.9), Some(0.8))
+    );
+    let listed = store.list_runs().await.unwrap();
+    let third = listed.iter().find(|r| r.id == RunId(3)).unwrap();
+    assert_eq!(third.best_hits_at_1, Some(0.7));
+    assert_eq!(listed.len(), 3, "the join adds no rows");
+}

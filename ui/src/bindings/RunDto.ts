@@ -99,4 +99,25 @@ run_dir: string,
 /**
  * The earlier run whose training pairs and decisions this one was trained with.
  */
-seeds_from: RunId | null, };
+seeds_from: RunId | null, 
+/**
+ * Peak resident memory (MiB) of the process while it prepared and trained, if
+ * measured.
+ */
+peak_memory_mib: number | null, 
+/**
+ * Mean training seconds per epoch.
+ */
+seconds_per_epoch: number | null, 
+/**
+ * Test H@1 of its best epoch (by validation H@1), where that epoch was evaluated.
+ */
+best_hits_at_1: number | null, 
+/**
+ * Test H@10 of its best epoch.
+ */
+best_hits_at_10: number | null, 
+/**
+ * Test MRR of its best epoch.
+ */
+best_mrr: number | null, };

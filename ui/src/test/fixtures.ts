@@ -24,6 +24,11 @@ export function run(overrides: Partial<RunDto> & { id: number }): RunDto {
     config: null,
     run_dir: `/tmp/runs/${overrides.id}`,
     seeds_from: null,
+    peak_memory_mib: null,
+    seconds_per_epoch: null,
+    best_hits_at_1: null,
+    best_hits_at_10: null,
+    best_mrr: null,
     ...overrides,
   };
 }
