@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use serde::Serialize;
 
 use crate::compute::ComputeDevice;
-use crate::eval::{EvalOptions, Evaluation};
+use crate::eval::{DenseSimilarity, EvalOptions, Evaluation};
 use crate::inputs::{MissingImageStandIn, ModalityKind};
 use crate::run::{PreparedRun, RunError, RunResult, StepProbe};
 use crate::schema::{Schema, SettingError, Settings};
@@ -151,6 +151,16 @@ pub trait ModelFamily: Send + Sync {
         model_path: &Path,
         options: &EvalOptions,
     ) -> Result<Evaluation, RunError>;
+
+    /// The test pairs' scores (left entities' rows, right entities' columns, in the
+    /// split's order, under `options.similarity`) by the model saved at `model_path`.
+    fn test_scores_saved(
+        &self,
+        device: &ComputeDevice,
+        prepared: &PreparedRun,
+        model_path: &Path,
+        options: &EvalOptions,
+    ) -> Result<DenseSimilarity, RunError>;
 
     /// The first training step's loss and the gradient norm of every parameter on
     /// `device`: that each parameter group learns, and that devices agree.
@@ -316,6 +326,22 @@ macro_rules! family_device_methods {
                 type $B = <Outer as burn::tensor::backend::AutodiffBackend>::InnerBackend;
                 let model = $build;
                 $crate::run::evaluate_record::<$B, _>(model, model_path, $prepared, options, $dev)
+            })
+        }
+
+        fn test_scores_saved(
+            &self,
+            device: &$crate::compute::ComputeDevice,
+            $prepared: &$crate::run::PreparedRun,
+            model_path: &std::path::Path,
+            options: &$crate::eval::EvalOptions,
+        ) -> Result<$crate::eval::DenseSimilarity, $crate::run::RunError> {
+            let $c = $config(&$prepared.config.settings)?;
+            let $seed = self.plan(&$prepared.config.settings)?.seed;
+            $crate::compute::with_backend!(device, Outer, $dev => {
+                type $B = <Outer as burn::tensor::backend::AutodiffBackend>::InnerBackend;
+                let model = $build;
+                $crate::run::decode::test_scores_of_record::<$B, _>(model, model_path, $prepared, options, $dev)
             })
         }
 

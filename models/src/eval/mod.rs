@@ -4,6 +4,7 @@
 //! similarity matrix is held only when it fits a memory budget; otherwise it is
 //! recomputed in row blocks on the backend.
 
+pub mod decode;
 mod metrics;
 mod ranking;
 mod similarity;

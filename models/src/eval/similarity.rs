@@ -65,6 +65,11 @@ impl DenseSimilarity {
     pub fn row(&self, i: usize) -> &[f32] {
         &self.values[i * self.cols..(i + 1) * self.cols]
     }
+
+    /// Every row, mutable, in order.
+    pub fn rows_mut(&mut self) -> std::slice::ChunksExactMut<'_, f32> {
+        self.values.chunks_exact_mut(self.cols.max(1))
+    }
 }
 
 impl SimilaritySource for DenseSimilarity {

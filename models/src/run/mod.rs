@@ -7,6 +7,7 @@
 //! [`crate::export`]) and `summary.json`.
 
 mod config;
+pub mod decode;
 mod split;
 
 use std::path::{Path, PathBuf};
@@ -644,26 +645,47 @@ pub fn evaluate_run(
     which: SavedModel,
     options: Option<EvalOptions>,
 ) -> Result<(RunConfig, Evaluation), RunError> {
-    let config = read_config(run_dir)?;
-    let prepared = prepare(&spec_of(&config))?;
-    if prepared.config.dataset.fingerprint != config.dataset.fingerprint {
-        return Err(RunError::DatasetChanged {
-            path: config.dataset.path.clone(),
-            expected: config.dataset.fingerprint.clone(),
-            found: prepared.config.dataset.fingerprint,
-        });
-    }
-    let store = CheckpointStore::new(run_dir);
-    let path = match which {
-        SavedModel::Best => store.best_model(),
-        SavedModel::Latest => store.latest()?.map(|d| d.join("model")),
-    }
-    .ok_or_else(|| CheckpointError::Missing(run_dir.to_path_buf()))?;
+    let saved = SavedRun::open(run_dir, which)?;
     let options = match options {
         Some(o) => o,
-        None => config.eval_options()?,
+        None => saved.config.eval_options()?,
     };
-    let family = registry::find(&config.model)?;
-    let evaluation = family.evaluate_saved(device, &prepared, &path, &options)?;
-    Ok((config, evaluation))
+    let family = registry::find(&saved.config.model)?;
+    let evaluation = family.evaluate_saved(device, &saved.prepared, &saved.model, &options)?;
+    Ok((saved.config, evaluation))
+}
+
+/// A recorded run's config, its data prepared again and the saved model to load.
+pub(crate) struct SavedRun {
+    pub config: RunConfig,
+    pub prepared: PreparedRun,
+    /// The Burn record (without extension).
+    pub model: PathBuf,
+}
+
+impl SavedRun {
+    /// Reads the run in `run_dir` and prepares its data again; refused when the dataset
+    /// changed since the run or the wanted model was never saved.
+    pub(crate) fn open(run_dir: &Path, which: SavedModel) -> Result<Self, RunError> {
+        let config = read_config(run_dir)?;
+        let prepared = prepare(&spec_of(&config))?;
+        if prepared.config.dataset.fingerprint != config.dataset.fingerprint {
+            return Err(RunError::DatasetChanged {
+                path: config.dataset.path.clone(),
+                expected: config.dataset.fingerprint.clone(),
+                found: prepared.config.dataset.fingerprint,
+            });
+        }
+        let store = CheckpointStore::new(run_dir);
+        let model = match which {
+            SavedModel::Best => store.best_model(),
+            SavedModel::Latest => store.latest()?.map(|d| d.join("model")),
+        }
+        .ok_or_else(|| CheckpointError::Missing(run_dir.to_path_buf()))?;
+        Ok(Self {
+            config,
+            prepared,
+            model,
+        })
+    }
 }

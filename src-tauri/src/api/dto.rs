@@ -231,6 +231,13 @@ pub struct StartRunRequest {
 }
 
 impl StartRunRequest {
+    /// Whether a split of `train_ratio` seeds and `valid_ratio` validation pairs leaves
+    /// test pairs: seeds positive, validation not negative (0 holds none out), together
+    /// under 1.
+    pub fn split_fits(train_ratio: f64, valid_ratio: f64) -> bool {
+        train_ratio > 0.0 && valid_ratio >= 0.0 && train_ratio + valid_ratio < 1.0
+    }
+
     /// A request to train `model` with `settings` on `dataset`, its split `train_ratio`
     /// seeds and the rest test pairs (no validation part, no explicit seeds).
     pub fn new(
@@ -354,6 +361,9 @@ pub struct RunDto {
     pub best_hits_at_10: Option<f64>,
     /// Test MRR of its best epoch.
     pub best_mrr: Option<f64>,
+    /// Validation H@1 of its best epoch, where the best epoch was chosen on a validation
+    /// part.
+    pub best_valid_hits_at_1: Option<f64>,
 }
 
 /// One epoch's metrics.

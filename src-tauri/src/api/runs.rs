@@ -1,11 +1,13 @@
-//! Runs: start, list, get, metrics, cancel, resume, delete, compare.
+//! Runs: start, list, get, metrics, cancel, resume, delete, compare, evaluate, decode.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use alignscope_datasets::LoadOptions;
+use alignscope_models::eval::decode::Decoder;
 use alignscope_models::eval::{EvalOptions, Evaluation};
 use alignscope_models::registry;
+use alignscope_models::run::decode::RunDecoding;
 use alignscope_models::run::{RunConfig, RunSpec, SavedModel};
 use alignscope_models::train::EpochRecord;
 
@@ -58,6 +60,7 @@ impl Api {
             best_hits_at_1: row.best_hits_at_1,
             best_hits_at_10: row.best_hits_at_10,
             best_mrr: row.best_mrr,
+            best_valid_hits_at_1: row.best_valid_hits_at_1,
         }
     }
 
@@ -87,10 +90,7 @@ impl Api {
     async fn spec(&self, request: &StartRunRequest) -> ApiResult<RunSpec> {
         let mut request = request.clone();
         request.upgrade();
-        let ratios_ok = request.train_ratio > 0.0
-            && request.valid_ratio >= 0.0
-            && request.train_ratio + request.valid_ratio < 1.0;
-        if !ratios_ok {
+        if !StartRunRequest::split_fits(request.train_ratio, request.valid_ratio) {
             return Err(ApiError::invalid(format!(
                 "invalid split: train ratio {} and validation ratio {} must be positive (validation may be 0) and sum to less than 1",
                 request.train_ratio, request.valid_ratio
@@ -211,6 +211,26 @@ impl Api {
         .await
         .map_err(|e| ApiError::invalid(format!("evaluation stopped: {e}")))??;
         Ok(evaluated)
+    }
+
+    /// Decodes a recorded run's test pairs with each of `decoders` (its newest checkpoint
+    /// or its best epoch's model), on a blocking thread.
+    pub async fn decode_run(
+        &self,
+        id: RunId,
+        which: SavedModel,
+        device: DeviceArg,
+        decoders: Vec<Decoder>,
+    ) -> ApiResult<RunDecoding> {
+        let row = self.run_row(id).await?;
+        let dir = self.data_dir.run_folder(&row);
+        let decoded = tokio::task::spawn_blocking(move || {
+            let (device, _) = crate::device::choose(device);
+            alignscope_models::run::decode::decode_run(&device, &dir, which, &decoders)
+        })
+        .await
+        .map_err(|e| ApiError::invalid(format!("decoding stopped: {e}")))??;
+        Ok(decoded)
     }
 
     /// Continues an interrupted, cancelled or failed run from its newest checkpoint.

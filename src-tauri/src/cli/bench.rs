@@ -118,8 +118,8 @@ fn reported(run: &RunDto, by_validation: bool) -> Result<Reported, CliError> {
             run.epochs_done as f64,
         ]);
     }
-    match (run.best_epoch, run.best_hits_at_1) {
-        (Some(epoch), Some(h1)) => Ok([
+    match (run.best_epoch, run.best_valid_hits_at_1, run.best_hits_at_1) {
+        (Some(epoch), Some(_chosen_by), Some(h1)) => Ok([
             h1,
             run.best_hits_at_10.unwrap_or(nan),
             run.best_mrr.unwrap_or(nan),
@@ -397,7 +397,7 @@ impl BenchArgs {
             self.ratios.clone()
         };
         for &ratio in &ratios {
-            if !(ratio > 0.0 && self.valid_ratio >= 0.0 && ratio + self.valid_ratio < 1.0) {
+            if !StartRunRequest::split_fits(ratio, self.valid_ratio) {
                 return Err(CliError::InvalidSeedRatio {
                     ratio,
                     valid: self.valid_ratio,
@@ -709,6 +709,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("invalid seed ratio 0.95"), "{err}");
+    }
+
+    #[test]
+    fn only_an_epoch_chosen_on_validation_is_reported_as_the_best() {
+        let chosen = crate::cli::train::tests::completed_run(10, 5);
+        assert_eq!(reported(&chosen, true).unwrap(), [0.64, 0.88, 0.73, 5.0]);
+        assert_eq!(
+            reported(&chosen, false).unwrap(),
+            [0.635, 0.879, 0.72, 10.0]
+        );
+        // A best epoch without a validation H@1 was chosen on test H@1.
+        let by_test = RunDto {
+            best_valid_hits_at_1: None,
+            ..chosen
+        };
+        assert!(matches!(
+            reported(&by_test, true),
+            Err(CliError::NoBestEpoch { run: 7 })
+        ));
     }
 
     #[test]

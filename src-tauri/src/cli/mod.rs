@@ -3,6 +3,7 @@
 mod bench;
 mod convert;
 mod decisions;
+mod decode;
 mod demo;
 mod encode;
 mod inspect;
@@ -235,6 +236,9 @@ pub enum CliError {
         /// The run.
         run: i64,
     },
+    /// `runs decode` was given settings no decoder can use.
+    #[error("{0}")]
+    InvalidDecoder(String),
     /// The user stopped the work (what was done is kept).
     #[error("{0}")]
     Cancelled(String),

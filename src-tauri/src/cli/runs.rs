@@ -74,6 +74,9 @@ pub enum RunsCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// A run's test pairs decoded one-to-one (greedy, Hungarian, Sinkhorn) beside plain
+    /// ranking: H@1, and precision and recall at confidence thresholds.
+    Decode(super::decode::DecodeArgs),
     /// Delete a run that is not running, with its files.
     Delete {
         /// Run id.
@@ -493,6 +496,7 @@ pub async fn run(
             }
             Ok(())
         }
+        RunsCommand::Decode(args) => super::decode::decode(api, &args, json, out).await,
         RunsCommand::Delete { id } => {
             api.delete_run(RunId(id)).await?;
             if json {

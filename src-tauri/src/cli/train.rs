@@ -686,14 +686,14 @@ pub fn eval(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use alignscope_models::eval::DirectionMetrics;
 
     use super::*;
     use crate::store::DatasetId;
 
     /// A completed run of `done` epochs whose validation chose `best`.
-    fn run(done: i64, best: i64) -> RunDto {
+    pub(in crate::cli) fn completed_run(done: i64, best: i64) -> RunDto {
         let direction = DirectionMetrics {
             hits_at_1: 0.635,
             hits_at_5: 0.8,
@@ -735,6 +735,7 @@ mod tests {
             best_hits_at_1: Some(0.64),
             best_hits_at_10: Some(0.88),
             best_mrr: Some(0.73),
+            best_valid_hits_at_1: Some(0.66),
         }
     }
 
@@ -746,12 +747,12 @@ mod tests {
 
     #[test]
     fn the_summary_says_when_its_table_is_not_the_best_epochs() {
-        let earlier = printed(&run(150, 75));
+        let earlier = printed(&completed_run(150, 75));
         assert!(
             earlier.contains("best epoch 75 (the table is the last epoch's model; `alignscope eval --run 7 --best` evaluates epoch 75's)"),
             "{earlier}"
         );
-        let last = printed(&run(150, 150));
+        let last = printed(&completed_run(150, 150));
         assert!(last.contains("best epoch 150\n"), "{last}");
         assert!(!last.contains("the table is"), "{last}");
     }

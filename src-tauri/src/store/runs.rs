@@ -114,6 +114,9 @@ pub struct RunRow {
     pub best_hits_at_10: Option<f64>,
     /// Test MRR of its best epoch.
     pub best_mrr: Option<f64>,
+    /// Validation H@1 of its best epoch: set only where the best epoch was chosen on a
+    /// validation part.
+    pub best_valid_hits_at_1: Option<f64>,
 }
 
 /// `SELECT` of whole [`RunRow`]s from `runs` with `$rest` (a `WHERE` or `ORDER BY`):
@@ -129,7 +132,8 @@ macro_rules! select_runs {
                 runs.error, runs.cancel_requested, runs.run_dir, runs.weight_modalities,
                 runs.similarity_modalities, runs.peak_memory_mib,
                 (SELECT avg(e.seconds) FROM run_epochs e WHERE e.run_id = runs.id) AS seconds_per_epoch,
-                b.hits_at_1 AS best_hits_at_1, b.hits_at_10 AS best_hits_at_10, b.mrr AS best_mrr
+                b.hits_at_1 AS best_hits_at_1, b.hits_at_10 AS best_hits_at_10, b.mrr AS best_mrr,
+                b.valid_hits_at_1 AS best_valid_hits_at_1
              FROM runs LEFT JOIN run_epochs b ON b.run_id = runs.id AND b.epoch = runs.best_epoch ",
             $rest
         )
@@ -567,7 +571,8 @@ sql_from_row!(RunRow {
     seconds_per_epoch,
     best_hits_at_1,
     best_hits_at_10,
-    best_mrr
+    best_mrr,
+    best_valid_hits_at_1
 });
 sql_from_row!(EpochRow {
     epoch,

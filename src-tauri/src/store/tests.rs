@@ -186,8 +186,13 @@ async fn runs_carry_their_peak_memory_time_per_epoch_and_best_epoch_metrics() {
         "the mean of 1 s and 3 s"
     );
     assert_eq!(
-        (after.best_hits_at_1, after.best_hits_at_10, after.best_mrr),
-        (Some(0.7), Some(0.9), Some(0.8))
+        (
+            after.best_hits_at_1,
+            after.best_hits_at_10,
+            after.best_mrr,
+            after.best_valid_hits_at_1
+        ),
+        (Some(0.7), Some(0.9), Some(0.8), Some(0.75))
     );
     let listed = store.list_runs().await.unwrap();
     let third = listed.iter().find(|r| r.id == RunId(3)).unwrap();

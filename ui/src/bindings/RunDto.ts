@@ -120,4 +120,9 @@ best_hits_at_10: number | null,
 /**
  * Test MRR of its best epoch.
  */
-best_mrr: number | null, };
+best_mrr: number | null, 
+/**
+ * Validation H@1 of its best epoch, where the best epoch was chosen on a validation
+ * part.
+ */
+best_valid_hits_at_1: number | null, };

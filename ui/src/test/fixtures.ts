@@ -29,6 +29,7 @@ export function run(overrides: Partial<RunDto> & { id: number }): RunDto {
     best_hits_at_1: null,
     best_hits_at_10: null,
     best_mrr: null,
+    best_valid_hits_at_1: null,
     ...overrides,
   };
 }

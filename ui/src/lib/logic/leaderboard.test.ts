@@ -47,6 +47,7 @@ describe('leaderboard', () => {
       best_hits_at_1: 0.65,
       best_hits_at_10: 0.9,
       best_mrr: 0.7,
+      best_valid_hits_at_1: 0.66,
       config: { split: { train_ratio: 0.3, valid_ratio: 0.1 } },
     });
     expect(reportedMetrics(chosen)).toEqual({
@@ -55,7 +56,12 @@ describe('leaderboard', () => {
       mrr: 0.7,
       byValidation: true,
     });
-    const noValidation = { ...chosen, config: { split: { train_ratio: 0.3, valid_ratio: 0 } } };
+    // Without a validation part the best epoch was chosen on test H@1: never reported.
+    const noValidation = {
+      ...chosen,
+      best_valid_hits_at_1: null,
+      config: { split: { train_ratio: 0.3, valid_ratio: 0 } },
+    };
     expect(reportedMetrics(noValidation)?.hitsAt1).toBe(0.6);
     expect(reportedMetrics(noValidation)?.byValidation).toBe(false);
     expect(reportedMetrics(run({ id: 2 }))).toBeNull();

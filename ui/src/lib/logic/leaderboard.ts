@@ -41,7 +41,7 @@ export function meanStd(values: readonly number[]): MeanStd {
 }
 
 interface StoredConfig {
-  split?: { train_ratio?: unknown; valid_ratio?: unknown };
+  split?: { train_ratio?: unknown };
   deviations?: unknown;
 }
 
@@ -61,13 +61,12 @@ export function variantOf(run: RunDto): string {
     .join('; ');
 }
 
-/** The test metrics a run is judged by: its best epoch's (by validation H@1) where it
- * held out a validation part and that epoch was evaluated, else its final ones. */
+/** The test metrics a run is judged by: its best epoch's where that epoch was chosen by
+ * validation H@1 (the run held out a validation part) and evaluated, else its final ones. */
 export function reportedMetrics(
   run: RunDto,
 ): { hitsAt1: number; hitsAt10: number | null; mrr: number | null; byValidation: boolean } | null {
-  const valid = (run.config as StoredConfig | null)?.split?.valid_ratio;
-  if (typeof valid === 'number' && valid > 0 && run.best_hits_at_1 !== null)
+  if (run.best_valid_hits_at_1 !== null && run.best_hits_at_1 !== null)
     return {
       hitsAt1: run.best_hits_at_1,
       hitsAt10: run.best_hits_at_10,
