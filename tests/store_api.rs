@@ -6,13 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use alignscope::api::Api;
+use alignscope::api::decoding::decoders_for;
 use alignscope::api::dto::{
-    DecisionRequest, ExportFormat, ImportRequest, LinkKind, QueryOrder, ReviewStrategy, SideDto,
-    StartRunRequest,
+    DecisionRequest, DecoderMethod, DecodingState, ExportFormat, ImportRequest, LinkKind,
+    QueryOrder, ReviewStrategy, SideDto, StartRunRequest,
 };
 use alignscope::data_dir::DataDir;
 use alignscope::device::DeviceArg;
 use alignscope::store::{DatasetId, DecisionSource, RunId, RunStatus, Verdict, replay};
+use alignscope_models::run::SavedModel;
 use serde_json::json;
 
 fn planted(root: &Path) -> std::path::PathBuf {
@@ -403,7 +405,7 @@ async fn review_queue_seeds_and_exports() {
 
     // SSSOM: metadata, curie map covering every CURIE, required columns, justifications.
     let sssom = api
-        .export_pairs(dataset, ExportFormat::Sssom, Some(run), None)
+        .export_pairs(dataset, ExportFormat::Sssom, Some(run), None, None)
         .await
         .unwrap();
     let header: Vec<&str> = sssom.lines().take_while(|l| l.starts_with('#')).collect();
@@ -462,7 +464,7 @@ async fn review_queue_seeds_and_exports() {
 
     // N-Triples: one owl:sameAs triple per exported pair, IRIs without forbidden characters.
     let nt = api
-        .export_pairs(dataset, ExportFormat::Nt, Some(run), None)
+        .export_pairs(dataset, ExportFormat::Nt, Some(run), None, None)
         .await
         .unwrap();
     assert_eq!(nt.lines().count(), subjects.len());
@@ -480,7 +482,7 @@ async fn review_queue_seeds_and_exports() {
     }
     // Plain TSV without the run: the accepted pair only.
     let tsv = api
-        .export_pairs(dataset, ExportFormat::Tsv, None, None)
+        .export_pairs(dataset, ExportFormat::Tsv, None, None, None)
         .await
         .unwrap();
     let lines: Vec<&str> = tsv.lines().collect();
@@ -498,7 +500,7 @@ async fn review_queue_seeds_and_exports() {
             .collect()
     };
     let all = model_scores(
-        &api.export_pairs(dataset, ExportFormat::Tsv, Some(run), None)
+        &api.export_pairs(dataset, ExportFormat::Tsv, Some(run), None, None)
             .await
             .unwrap(),
     );
@@ -510,13 +512,179 @@ async fn review_queue_seeds_and_exports() {
         .expect("distinct scores");
     let threshold = (sorted[i - 1] + sorted[i]) / 2.0;
     let above = api
-        .export_pairs(dataset, ExportFormat::Tsv, Some(run), Some(threshold))
+        .export_pairs(dataset, ExportFormat::Tsv, Some(run), Some(threshold), None)
         .await
         .unwrap();
     let kept = model_scores(&above);
     assert_eq!(kept.len(), all.iter().filter(|&&s| s >= threshold).count());
     assert!(kept.len() < all.len() && !kept.is_empty());
     assert!(above.contains(&format!("{}\t{}\t", first.left.key, first.right.key)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decodings_are_saved_and_feed_the_export_and_the_review_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let run = train(&api, dataset, 5, 4).await;
+
+    // Nothing decoded yet: idle, and the export and review order that need it say how.
+    let idle = api.decoding(run).await.unwrap();
+    assert_eq!(idle.state, DecodingState::Idle);
+    assert!(idle.result.is_none());
+    let error = api
+        .review_queue(run, ReviewStrategy::OneToOne, None, 10)
+        .await
+        .unwrap_err();
+    assert!(
+        error.message.contains("decode it first"),
+        "{}",
+        error.message
+    );
+    let error = api
+        .export_pairs(
+            dataset,
+            ExportFormat::Tsv,
+            Some(run),
+            None,
+            Some(DecoderMethod::Greedy),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("runs decode"), "{}", error.message);
+
+    // In the background, followed until it ends.
+    let started = api
+        .start_decoding(
+            run,
+            vec![DecoderMethod::Greedy, DecoderMethod::Sinkhorn],
+            None,
+            None,
+            false,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.state, DecodingState::Decoding);
+    assert_eq!(started.total, 4, "scoring, then rank, greedy and Sinkhorn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let done = loop {
+        let state = api.decoding(run).await.unwrap();
+        if state.state != DecodingState::Decoding {
+            break state;
+        }
+        assert!(std::time::Instant::now() < deadline, "decoding never ended");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(done.state, DecodingState::Done, "{:?}", done.message);
+    let result = done.result.expect("a saved decoding");
+    let methods: Vec<DecoderMethod> = result.outcomes.iter().map(|o| o.method).collect();
+    assert_eq!(
+        methods,
+        [
+            DecoderMethod::Rank,
+            DecoderMethod::Greedy,
+            DecoderMethod::Sinkhorn
+        ]
+    );
+    assert!(result.test_pairs > 50, "{} test pairs", result.test_pairs);
+    for o in &result.outcomes {
+        assert_eq!(o.one_to_one, o.method != DecoderMethod::Rank);
+        assert!(o.paired <= result.test_pairs && o.correct <= o.paired);
+        let last = o.curve.last().expect("a curve");
+        assert_eq!(last.kept, o.paired, "{}", o.label);
+        assert!((last.precision * o.paired as f64 - o.correct as f64).abs() < 1e-6);
+        assert!(
+            o.curve
+                .windows(2)
+                .all(|w| w[0].kept < w[1].kept && w[0].threshold >= w[1].threshold)
+        );
+    }
+    let run_row = api.get_run(run).await.unwrap();
+    assert!(run_row.run_dir.join("exports/decoding.json").is_file());
+
+    // A later decoding of the same model adds Hungarian and keeps the others.
+    let decoders = decoders_for(&[DecoderMethod::Hungarian], None, None).unwrap();
+    api.decode_run(run, SavedModel::Latest, DeviceArg::Cpu, decoders, |_| {})
+        .await
+        .unwrap();
+    let merged = api.decoding(run).await.unwrap().result.unwrap();
+    let methods: Vec<DecoderMethod> = merged.outcomes.iter().map(|o| o.method).collect();
+    assert_eq!(
+        methods,
+        [
+            DecoderMethod::Rank,
+            DecoderMethod::Greedy,
+            DecoderMethod::Hungarian,
+            DecoderMethod::Sinkhorn
+        ]
+    );
+    let sinkhorn = &merged.outcomes[3];
+    assert_eq!(sinkhorn.hits_at_1, result.outcomes[2].hits_at_1);
+
+    // The export's model rows are the Sinkhorn pairs: one per left entity and per right
+    // entity, with the decoder's confidence (a share, so within [0, 1]).
+    let exported = api
+        .export_pairs(
+            dataset,
+            ExportFormat::Tsv,
+            Some(run),
+            None,
+            Some(DecoderMethod::Sinkhorn),
+        )
+        .await
+        .unwrap();
+    let rows: Vec<Vec<&str>> = exported
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), sinkhorn.paired);
+    let lefts: BTreeSet<&str> = rows.iter().map(|r| r[0]).collect();
+    let rights: BTreeSet<&str> = rows.iter().map(|r| r[1]).collect();
+    assert_eq!((lefts.len(), rights.len()), (rows.len(), rows.len()));
+    let confidences: Vec<f64> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
+    assert!(confidences.iter().all(|c| (0.0..=1.0).contains(c)));
+    let confident = api
+        .export_pairs(
+            dataset,
+            ExportFormat::Tsv,
+            Some(run),
+            Some(0.5),
+            Some(DecoderMethod::Sinkhorn),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        confident.lines().count() - 1,
+        confidences.iter().filter(|&&c| c >= 0.5).count()
+    );
+
+    // The one-to-one review order: Sinkhorn's pairs, least confident first; a decided
+    // pair leaves it.
+    let queue = api
+        .review_queue(run, ReviewStrategy::OneToOne, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(queue.len(), 10.min(sinkhorn.paired));
+    assert!(queue.windows(2).all(|w| w[0].score <= w[1].score));
+    assert!(queue[0].reason.contains("Sinkhorn"), "{}", queue[0].reason);
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == queue[0].left.key && r[1] == queue[0].right.key)
+    );
+    api.record_decision(decision(
+        dataset,
+        &queue[0].left.key,
+        &queue[0].right.key,
+        Verdict::Reject,
+    ))
+    .await
+    .unwrap();
+    let after = api
+        .review_queue(run, ReviewStrategy::OneToOne, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(after[0].left.key, queue[1].left.key);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1008,7 +1176,7 @@ async fn a_removed_dataset_loses_its_runs_keeps_its_decisions_and_comes_back_on_
         .await
         .unwrap();
     let before = api
-        .export_pairs(dataset, ExportFormat::Tsv, None, None)
+        .export_pairs(dataset, ExportFormat::Tsv, None, None, None)
         .await
         .unwrap();
 
@@ -1020,7 +1188,7 @@ async fn a_removed_dataset_loses_its_runs_keeps_its_decisions_and_comes_back_on_
     assert!(api.dataset(dataset).await.unwrap().removed_at.is_some());
     // The decision history stays exportable; training is refused.
     let after = api
-        .export_pairs(dataset, ExportFormat::Tsv, None, None)
+        .export_pairs(dataset, ExportFormat::Tsv, None, None, None)
         .await
         .unwrap();
     assert_eq!(after, before);

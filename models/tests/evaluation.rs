@@ -80,12 +80,15 @@ fn greedy_pairs_take_the_best_free_pair_first() {
     // next and row 1 falls back to its free column 1 (0.3).
     let matrix = vec![0.9, 0.2, 0.1, 0.8, 0.3, 0.2, 0.1, 0.2, 0.7];
     let mut s = DenseSimilarity::new(3, 3, matrix.clone());
-    assert_eq!(greedy_pairs(&mut s, 3, 10), vec![(0, 0), (2, 2), (1, 1)]);
+    assert_eq!(
+        greedy_pairs(&mut s, 3, 10),
+        vec![(0, 0, 0.9), (2, 2, 0.7), (1, 1, 0.3)]
+    );
     let mut s = DenseSimilarity::new(3, 3, matrix.clone());
-    assert_eq!(greedy_pairs(&mut s, 3, 2), vec![(0, 0), (2, 2)]);
+    assert_eq!(greedy_pairs(&mut s, 3, 2), vec![(0, 0, 0.9), (2, 2, 0.7)]);
     // With one candidate per row, row 1's only candidate (column 0) is taken: no pair.
     let mut s = DenseSimilarity::new(3, 3, matrix);
-    assert_eq!(greedy_pairs(&mut s, 1, 10), vec![(0, 0), (2, 2)]);
+    assert_eq!(greedy_pairs(&mut s, 1, 10), vec![(0, 0, 0.9), (2, 2, 0.7)]);
 }
 
 #[test]

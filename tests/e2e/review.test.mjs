@@ -278,7 +278,7 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
     await panel.waitFor({ timeout: 30_000 });
     await panel.locator(byTestId('export-format')).selectOption('sssom');
     await panel.locator(byTestId('export-with-predictions')).check();
-    await panel.locator('input[type="number"]').fill('0.3');
+    await panel.locator('input[aria-label="Score threshold"]').fill('0.3');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       panel.locator(byTestId('export-button')).click(),
@@ -398,6 +398,60 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
     assert.ok(tip, 'hovering the plot finds a point');
     assert.ok((await page.locator(`${byTestId('projection-tip')} b`).textContent()).length > 0);
     await screenshot(page, 'e2e-analysis');
+  });
+
+  test('one-to-one decoding on the analysis page, then the review order and the export that use it', async () => {
+    await page.goto(`${server.origin}/#/runs/${demoRun.id}/analysis`);
+    const panel = page.locator(byTestId('decoding'));
+    await page.locator(`${byTestId('decoding')}[data-state="idle"]`).waitFor({ timeout: 30_000 });
+    await panel.locator(byTestId('decode-start')).click();
+    await page.locator(`${byTestId('decoding')}[data-state="done"]`).waitFor({ timeout: 180_000 });
+    const rows = panel.locator(`${byTestId('decoding-table')} tbody tr`);
+    assert.equal(await rows.count(), 4, 'ranking, greedy, Hungarian and Sinkhorn');
+    const saved = await callApi(server, 'decoding', { run: demoRun.id });
+    assert.equal(saved.state, 'done');
+    const hungarian = saved.result.outcomes.find((o) => o.method === 'hungarian');
+    assert.ok(hungarian.one_to_one && hungarian.paired === saved.result.test_pairs, 'Hungarian pairs every test entity');
+    const shown = await panel.locator(byTestId('decoding-hits-hungarian')).textContent();
+    assert.equal(shown, `${(hungarian.hits_at_1 * 100).toFixed(2)}%`, 'the table shows the saved H@1');
+    await panel.locator(`${byTestId('decoding-curve')} canvas`).first().waitFor();
+    await screenshot(page, 'e2e-decoding');
+
+    // The review order it feeds: least confident Sinkhorn pairs first.
+    await panel.locator(byTestId('decoding-review')).click();
+    const current = page.locator(byTestId('review-current'));
+    await current.waitFor({ timeout: 30_000 });
+    assert.match(await current.locator('.reason').textContent(), /Sinkhorn .*one-to-one pair of confidence/);
+    assert.equal(await page.locator(byTestId('review-strategy')).inputValue(), 'one_to_one');
+
+    // The export of its pairs with the decoder's confidence.
+    await page.goto(`${server.origin}/#/runs/${demoRun.id}`);
+    const exportPanel = page.locator(byTestId('export-panel'));
+    await exportPanel.locator(byTestId('export-decoded')).check({ timeout: 30_000 });
+    await exportPanel.locator(byTestId('export-decoder')).selectOption('sinkhorn');
+    await exportPanel.locator('input[aria-label="Confidence threshold"]').fill('0');
+    await exportPanel.locator(byTestId('export-format')).selectOption('tsv');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      exportPanel.locator(byTestId('export-button')).click(),
+    ]);
+    const text = readFileSync(await download.path(), 'utf8');
+    const expected = await callApi(server, 'export_pairs', {
+      dataset: demoRun.dataset_id,
+      format: 'tsv',
+      run: demoRun.id,
+      min_score: 0,
+      decoder: 'sinkhorn',
+    });
+    assert.equal(text, expected, 'the download is the API export');
+    const rights = text
+      .trim()
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.includes('SemanticSimilarity'))
+      .map((l) => l.split('\t')[1]);
+    assert.ok(rights.length > 0, 'model pairs exported');
+    assert.equal(new Set(rights).size, rights.length, 'each right entity once');
   });
 
   test('zh_en: click to pair view and key to next pair', { skip: !haveShared && 'shared datasets absent' }, async () => {

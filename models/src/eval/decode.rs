@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ranking::{Similarity, best_candidates, neighbourhood_means};
+use super::ranking::{Similarity, greedy_pairs, neighbourhood_means};
 use super::similarity::{DenseSimilarity, SimilaritySource};
 
 /// How a similarity matrix becomes pairs.
@@ -105,24 +105,10 @@ pub fn rank(scores: &DenseSimilarity) -> Vec<Option<(usize, f32)>> {
 /// Greedy one-to-one pairs, best score first (ties by row, then column), among each
 /// row's [`GREEDY_CANDIDATES`] best columns.
 pub fn greedy(scores: &DenseSimilarity) -> Vec<Option<(usize, f32)>> {
-    let (rows, cols) = scores.shape();
-    let mut order = Vec::new();
-    let mut candidates: Vec<(f32, u32, u32)> = (0..rows)
-        .flat_map(|i| {
-            best_candidates(scores.row(i), GREEDY_CANDIDATES, &mut order)
-                .into_iter()
-                .map(move |(j, s)| (s, i as u32, j))
-        })
-        .collect();
-    candidates.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let rows = scores.shape().0;
     let mut chosen = vec![None; rows];
-    let mut column_taken = vec![false; cols];
-    for (score, i, j) in candidates {
-        let (i, j) = (i as usize, j as usize);
-        if chosen[i].is_none() && !column_taken[j] {
-            chosen[i] = Some((j, score));
-            column_taken[j] = true;
-        }
+    for (i, j, score) in greedy_pairs(&mut &*scores, GREEDY_CANDIDATES, rows) {
+        chosen[i] = Some((j, score));
     }
     chosen
 }

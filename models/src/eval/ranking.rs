@@ -21,6 +21,16 @@ pub enum Similarity {
     },
 }
 
+impl std::fmt::Display for Similarity {
+    /// `cosine` or `CSLS k=3`, as the CLI and reports label a table.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Similarity::Cosine => f.write_str("cosine"),
+            Similarity::Csls { k } => write!(f, "CSLS k={k}"),
+        }
+    }
+}
+
 /// The ranks of one direction and each query's best candidates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DirectionRanking {
@@ -135,7 +145,7 @@ pub fn greedy_pairs(
     source: &mut dyn SimilaritySource,
     per_row: usize,
     count: usize,
-) -> Vec<(usize, usize)> {
+) -> Vec<(usize, usize, f32)> {
     let (rows, cols) = source.shape();
     if rows == 0 || cols == 0 || count == 0 {
         return Vec::new();
@@ -155,7 +165,7 @@ pub fn greedy_pairs(
     candidates.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let (mut row_taken, mut col_taken) = (vec![false; rows], vec![false; cols]);
     let mut pairs = Vec::new();
-    for (_, i, j) in candidates {
+    for (score, i, j) in candidates {
         let (i, j) = (i as usize, j as usize);
         if pairs.len() == count {
             break;
@@ -163,7 +173,7 @@ pub fn greedy_pairs(
         if !row_taken[i] && !col_taken[j] {
             row_taken[i] = true;
             col_taken[j] = true;
-            pairs.push((i, j));
+            pairs.push((i, j, score));
         }
     }
     pairs

@@ -72,7 +72,8 @@ impl DenseSimilarity {
     }
 }
 
-impl SimilaritySource for DenseSimilarity {
+/// A borrowed matrix is read in one block; nothing is copied.
+impl SimilaritySource for &DenseSimilarity {
     fn shape(&self) -> (usize, usize) {
         (self.rows, self.cols)
     }
@@ -81,6 +82,17 @@ impl SimilaritySource for DenseSimilarity {
         if self.rows > 0 {
             visit(0, &self.values);
         }
+    }
+}
+
+impl SimilaritySource for DenseSimilarity {
+    fn shape(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    fn for_each_block(&mut self, visit: &mut dyn FnMut(usize, &[f32])) {
+        let mut borrowed: &DenseSimilarity = self;
+        borrowed.for_each_block(visit);
     }
 }
 

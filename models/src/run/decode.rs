@@ -47,6 +47,18 @@ pub struct RunDecoding {
     pub outcomes: Vec<DecoderOutcome>,
 }
 
+/// Where a decoding stands: `done` of `total` steps (scoring, then one per decoder) and
+/// what runs now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeStep {
+    /// Steps finished.
+    pub done: usize,
+    /// Steps in all.
+    pub total: usize,
+    /// The step that runs now, in words ("scoring the test pairs", "sinkhorn").
+    pub now: String,
+}
+
 /// Decodes the test pairs of the run in `run_dir` (its `which` saved model) with each of
 /// `decoders`; the scores are the evaluation's (cosine or CSLS, as the run evaluates),
 /// over the test pairs' entities, so every score matrix is `test x test`.
@@ -56,6 +68,23 @@ pub fn decode_run(
     which: SavedModel,
     decoders: &[Decoder],
 ) -> Result<RunDecoding, RunError> {
+    decode_run_reporting(device, run_dir, which, decoders, &mut |_| {})
+}
+
+/// [`decode_run`], telling `report` before each step.
+pub fn decode_run_reporting(
+    device: &ComputeDevice,
+    run_dir: &Path,
+    which: SavedModel,
+    decoders: &[Decoder],
+    report: &mut dyn FnMut(DecodeStep),
+) -> Result<RunDecoding, RunError> {
+    let total = decoders.len() + 1;
+    report(DecodeStep {
+        done: 0,
+        total,
+        now: "loading the model and scoring the test pairs".into(),
+    });
     let saved = SavedRun::open(run_dir, which)?;
     let options = saved.config.eval_options()?;
     let family = registry::find(&saved.config.model)?;
@@ -65,7 +94,13 @@ pub fn decode_run(
     let truth: Vec<usize> = (0..saved.prepared.task.test.len()).collect();
     let outcomes = decoders
         .iter()
-        .map(|decoder| {
+        .enumerate()
+        .map(|(step, decoder)| {
+            report(DecodeStep {
+                done: step + 1,
+                total,
+                now: decoder.name().into(),
+            });
             let started = Instant::now();
             let pairs = decoder.decode(&scores);
             let seconds = started.elapsed().as_secs_f64();

@@ -64,7 +64,7 @@ pub fn visual_pivots<B: Backend>(
     let rejected: BTreeSet<&(u32, u32)> = task.rejected.iter().collect();
     let pairs: Vec<(u32, u32)> = greedy_pairs(&mut source, CANDIDATES_PER_ENTITY, count)
         .into_iter()
-        .map(|(i, j)| (left[i], right[j]))
+        .map(|(i, j, _)| (left[i], right[j]))
         .filter(|p| !rejected.contains(p))
         .collect();
     let correct = pairs.iter().filter(|(l, r)| gold.get(l) == Some(r)).count();

@@ -103,7 +103,7 @@ impl Api {
         Ok(out)
     }
 
-    fn exports_of(&self, row: &RunRow) -> PathBuf {
+    pub(super) fn exports_of(&self, row: &RunRow) -> PathBuf {
         self.data_dir.run_folder(row).join("exports")
     }
 }

@@ -4,9 +4,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::datasets::joint_entity_dto;
+use super::decoding::decoder_label;
 use super::dto::{
-    DecisionRequest, PrecisionEstimateDto, ReviewItemDto, ReviewProgressDto, ReviewStrategy,
-    SeedSetDto, SideDto,
+    DecisionRequest, DecoderMethod, PrecisionEstimateDto, ReviewItemDto, ReviewProgressDto,
+    ReviewStrategy, SeedSetDto, SideDto,
 };
 use super::{Api, ApiError, ApiResult, default_author};
 use crate::store::{DatasetId, DecisionRow, NewDecision, PairKey, RunId, Verdict, replay};
@@ -151,6 +152,34 @@ impl Api {
                     ));
                 }
             }
+            ReviewStrategy::OneToOne => {
+                let saved = self.saved_decoding(run).await?;
+                let Some(outcome) = saved.as_ref().and_then(|s| {
+                    [
+                        DecoderMethod::Sinkhorn,
+                        DecoderMethod::Hungarian,
+                        DecoderMethod::Greedy,
+                    ]
+                    .into_iter()
+                    .find_map(|m| s.outcome(m))
+                }) else {
+                    return Err(ApiError::not_found(format!(
+                        "run {run} has no saved one-to-one decoding: decode it first (`alignscope runs decode {run}`, or Decode on the run's analysis page)"
+                    )));
+                };
+                let label = decoder_label(&outcome.decoder);
+                for &(q, c, confidence) in &outcome.pairs {
+                    let confidence = f64::from(confidence);
+                    items.push((
+                        q,
+                        c,
+                        confidence,
+                        None,
+                        format!("{label}: one-to-one pair of confidence {confidence:.3} (least confident first)"),
+                        confidence,
+                    ));
+                }
+            }
             ReviewStrategy::Disagreement => {
                 let (second, what): (HashMap<i64, i64>, &str) = match other {
                     Some(o) => {
@@ -170,21 +199,13 @@ impl Api {
                         (map, "the other run")
                     }
                     None => {
-                        // Right-to-left: candidate -> its own top-1; disagreement when it
-                        // does not point back.
-                        let back: HashMap<i64, i64> = self
-                            .store
-                            .top_two(run, 1)
+                        // Right-to-left: disagreement where the candidate's own top-1 does
+                        // not point back.
+                        let map = self
+                            .mutual_top_ones(run)
                             .await?
                             .into_iter()
-                            .map(|(q, c, ..)| (q, c))
-                            .collect();
-                        let map = top
-                            .iter()
-                            .filter_map(|(q, c, ..)| match back.get(c) {
-                                Some(b) if b == q => Some((*q, *c)),
-                                _ => None,
-                            })
+                            .map(|(q, c, _)| (q, c))
                             .collect();
                         (map, "the right-to-left ranking")
                     }
@@ -220,7 +241,7 @@ impl Api {
                 continue;
             }
             out.push(ReviewItemDto {
-                hub_count: hubs[&c],
+                hub_count: hubs.get(&c).copied().unwrap_or(0),
                 left,
                 right,
                 score,

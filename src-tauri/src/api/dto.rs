@@ -534,6 +534,9 @@ pub enum ReviewStrategy {
     /// A fixed random order per run: decisions on its pairs estimate precision without
     /// bias.
     Random,
+    /// The pairs of the run's saved one-to-one decoding (Sinkhorn's where it has one,
+    /// else Hungarian's, else greedy's), least confident first.
+    OneToOne,
 }
 
 impl ReviewStrategy {
@@ -544,6 +547,7 @@ impl ReviewStrategy {
             Self::Disagreement => "disagreement",
             Self::Hubs => "hubs",
             Self::Random => "random",
+            Self::OneToOne => "one_to_one",
         }
     }
 }
@@ -588,10 +592,16 @@ pub struct ExportRequest {
     #[serde(default)]
     #[ts(optional)]
     pub run: Option<RunId>,
-    /// Only predictions scoring at least this (all mutual top-1s when absent).
+    /// Only predictions scoring at least this (all mutual top-1s when absent); with a
+    /// decoder, its confidence.
     #[serde(default)]
     #[ts(optional)]
     pub min_score: Option<f64>,
+    /// The run's predictions are the pairs of its saved decoding by this method instead
+    /// of its mutual top-1s (a confidence from the decoder).
+    #[serde(default)]
+    #[ts(optional)]
+    pub decoder: Option<DecoderMethod>,
 }
 
 /// Seeds for a new run.
@@ -1084,4 +1094,107 @@ pub struct EncodingDto {
     pub result: Option<EncodedImagesDto>,
     /// The outcome of a text encoding, once done.
     pub text_result: Option<EncodedTextDto>,
+}
+
+/// A decoder by name (its knobs, where it has any, travel beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DecoderMethod {
+    /// Each entity's best candidate (not one-to-one): the reference.
+    Rank,
+    /// Best pairs first while both entities are free.
+    Greedy,
+    /// The one-to-one pairing of largest total score (exact).
+    Hungarian,
+    /// Sinkhorn balancing, then greedy pairs on its plan.
+    Sinkhorn,
+}
+
+/// Where a run's decoding stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodingState {
+    /// Nothing decoding, and no saved decoding.
+    Idle,
+    /// Decoding (see `done`, `total`, `now`).
+    Decoding,
+    /// A saved decoding (see `result`).
+    Done,
+    /// The last decoding failed (see `message`; an older saved one may be in `result`).
+    Failed,
+}
+
+/// A run's one-to-one decoding: in progress, or saved in its folder.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DecodingDto {
+    /// The run.
+    pub run: RunId,
+    /// Where it stands.
+    pub state: DecodingState,
+    /// Steps finished (scoring, then one per decoder).
+    pub done: usize,
+    /// Steps in all.
+    pub total: usize,
+    /// The step that runs now.
+    pub now: Option<String>,
+    /// Seconds since the start.
+    pub elapsed_seconds: f64,
+    /// Why it failed.
+    pub message: Option<String>,
+    /// The saved decoding.
+    pub result: Option<DecodingResultDto>,
+}
+
+/// A run's saved decoding: its test pairs decoded by each method.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DecodingResultDto {
+    /// Which saved model scored them: "last" or "best".
+    pub checkpoint: String,
+    /// The scores the decoders read ("CSLS k=3", "cosine").
+    pub similarity: String,
+    /// Test pairs (rows of the score matrix).
+    pub test_pairs: usize,
+    /// Seconds spent scoring.
+    pub scoring_seconds: f64,
+    /// When it was saved (ms since the epoch).
+    pub saved_at: i64,
+    /// One per decoder, plain ranking first.
+    pub outcomes: Vec<DecoderOutcomeDto>,
+}
+
+/// One decoder's pairs judged against the test pairs.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DecoderOutcomeDto {
+    /// The decoder.
+    pub method: DecoderMethod,
+    /// Its name with its knobs ("Sinkhorn (t = 0.05, 20 rounds)").
+    pub label: String,
+    /// Whether each right entity is paired at most once.
+    pub one_to_one: bool,
+    /// What its confidence is, in words.
+    pub confidence: String,
+    /// Left entities given a partner.
+    pub paired: usize,
+    /// Left entities given their true partner.
+    pub correct: usize,
+    /// H@1 of its pairs: `correct / test pairs`.
+    pub hits_at_1: f64,
+    /// Seconds it took (the scoring excluded).
+    pub seconds: f64,
+    /// Precision and recall of the pairs kept at each confidence threshold, most confident
+    /// first (at most a few hundred points).
+    pub curve: Vec<PrecisionRecallDto>,
+}
+
+/// The pairs kept at one confidence threshold.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, TS)]
+pub struct PrecisionRecallDto {
+    /// Pairs with at least this confidence are kept.
+    pub threshold: f32,
+    /// Pairs kept.
+    pub kept: usize,
+    /// Share of kept pairs that are true.
+    pub precision: f64,
+    /// Share of test pairs whose true pair is kept.
+    pub recall: f64,
 }

@@ -6,12 +6,15 @@
 //! `mapping_justification` tells them apart: `semapv:ManualMappingCuration` for pairs a
 //! person decided (or imported as decided), `semapv:SemanticSimilarityThresholdMatching`
 //! for model predictions, whose `confidence` is the model's score clipped to [0, 1].
+//! With a decoder, a run's predictions are instead the pairs of its saved one-to-one
+//! decoding (see [`super::decoding`]) and their confidence is the decoder's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::datasets::joint_entity_dto;
-use super::dto::{EntityDto, ExportFormat};
+use super::decoding::method_word;
+use super::dto::{DecoderMethod, EntityDto, ExportFormat};
 use super::{Api, ApiError, ApiResult};
 use crate::store::{DatasetId, DecisionSource, RunId, Verdict, now_millis, replay};
 
@@ -30,14 +33,16 @@ struct ExportRow {
 }
 
 impl Api {
-    /// Exports the dataset's accepted pairs (and run `run`'s undecided mutual top-1
-    /// predictions scoring at least `min_score`) in `format`.
+    /// Exports the dataset's accepted pairs (and run `run`'s undecided predictions: its
+    /// mutual top-1s scoring at least `min_score`, or with `decoder` the pairs of its saved
+    /// decoding by that method whose confidence is at least `min_score`) in `format`.
     pub async fn export_pairs(
         &self,
         dataset: DatasetId,
         format: ExportFormat,
         run: Option<RunId>,
         min_score: Option<f64>,
+        decoder: Option<DecoderMethod>,
     ) -> ApiResult<String> {
         let row = self.dataset_row(dataset).await?;
         let standing = replay(&self.store.decision_history(dataset).await?);
@@ -79,15 +84,20 @@ impl Api {
                 )));
             }
             let pair = self.loaded_pair(dataset).await?;
-            let back: HashMap<i64, i64> = self
-                .store
-                .top_two(run, 1)
-                .await?
-                .into_iter()
-                .map(|(q, c, ..)| (q, c))
-                .collect();
-            for (q, c, score, ..) in self.store.top_two(run, 0).await? {
-                if back.get(&c) != Some(&q) || min_score.is_some_and(|m| score < m) {
+            let (predictions, words) = match decoder {
+                Some(method) => (
+                    self.saved_outcome(run, method)
+                        .await?
+                        .pairs
+                        .into_iter()
+                        .map(|(q, c, confidence)| (q, c, f64::from(confidence)))
+                        .collect(),
+                    format!("{} one-to-one pair", method_word(method)),
+                ),
+                None => (self.mutual_top_ones(run).await?, "mutual top-1".to_string()),
+            };
+            for (q, c, score) in predictions {
+                if min_score.is_some_and(|m| score < m) {
                     continue;
                 }
                 let (Some(left), Some(right)) =
@@ -106,7 +116,7 @@ impl Api {
                     justification: MODEL,
                     confidence: Some(score.clamp(0.0, 1.0)),
                     author: None,
-                    comment: format!("mutual top-1 of run {run} ({})", run_row.model),
+                    comment: format!("{words} of run {run} ({})", run_row.model),
                 });
             }
         }
@@ -120,6 +130,26 @@ impl Api {
 }
 
 impl Api {
+    /// Run `run`'s left-to-right top-1s that are also the right-to-left top-1 of their
+    /// candidate: (left, right, score), joint entity indices.
+    pub(super) async fn mutual_top_ones(&self, run: RunId) -> ApiResult<Vec<(i64, i64, f64)>> {
+        let back: HashMap<i64, i64> = self
+            .store
+            .top_two(run, 1)
+            .await?
+            .into_iter()
+            .map(|(q, c, ..)| (q, c))
+            .collect();
+        Ok(self
+            .store
+            .top_two(run, 0)
+            .await?
+            .into_iter()
+            .filter(|(q, c, ..)| back.get(c) == Some(q))
+            .map(|(q, c, score, ..)| (q, c, score))
+            .collect())
+    }
+
     /// Writes [`Api::export_pairs`]'s text to a new file under `<data dir>/exports/`
     /// (atomically) and returns its path: how the desktop app, which has no browser
     /// downloads, hands an export over.
@@ -129,8 +159,11 @@ impl Api {
         format: ExportFormat,
         run: Option<RunId>,
         min_score: Option<f64>,
+        decoder: Option<DecoderMethod>,
     ) -> ApiResult<std::path::PathBuf> {
-        let text = self.export_pairs(dataset, format, run, min_score).await?;
+        let text = self
+            .export_pairs(dataset, format, run, min_score, decoder)
+            .await?;
         let dir = self.data_dir.root().join("exports");
         std::fs::create_dir_all(&dir).map_err(|e| {
             ApiError::new(

@@ -3,7 +3,8 @@
 //!
 //! Grouped by subject: [`datasets`](self::datasets) (import, list, search, entity
 //! detail), [`runs`](self::runs) (start, list, metrics, cancel, resume, delete,
-//! compare), [`candidates`](self::candidates) (an entity's ranked candidates with the
+//! compare), [`decoding`](self::decoding) (one-to-one decodings of a run's test pairs,
+//! saved in its folder), [`candidates`](self::candidates) (an entity's ranked candidates with the
 //! per-modality breakdown), [`decisions`](self::decisions) (record, undo, history, the
 //! review queue, seeds for a new run) and [`exports`](self::exports) (SSSOM, N-Triples,
 //! TSV), [`overview`](self::overview) and [`neighbourhood`](self::neighbourhood) (the
@@ -22,6 +23,7 @@ mod dataset_cache;
 pub mod dataset_removal;
 pub mod datasets;
 pub mod decisions;
+pub mod decoding;
 pub mod demo_status;
 pub mod dto;
 mod error;
@@ -60,6 +62,8 @@ pub struct Api {
     /// Background encodings, per dataset and kind.
     encodings:
         Arc<Mutex<HashMap<(DatasetId, dto::EncodingKind), feature_encoding::BackgroundEncoding>>>,
+    /// Background decodings, per run (running or failed; saved ones are read from disk).
+    decodings: Arc<Mutex<HashMap<RunId, dto::DecodingDto>>>,
 }
 
 impl Api {
@@ -76,6 +80,7 @@ impl Api {
             training_sets: Arc::default(),
             demo: Arc::default(),
             encodings: Arc::default(),
+            decodings: Arc::default(),
         })
     }
 

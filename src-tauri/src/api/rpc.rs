@@ -14,11 +14,11 @@ use serde_json::Value;
 use ts_rs::TS;
 
 use super::dto::{
-    ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DemoStatusDto,
-    EncodingDto, EncodingKind, EntityDetailDto, EntityDto, EpochDto, ExportRequest, ImportRequest,
-    ImportedDataset, NeighbourhoodDto, PairContextDto, ProjectionDto, QueryOrder,
-    RemovedDatasetDto, ReviewItemDto, ReviewProgressDto, ReviewStrategy, RunAnalysisDto,
-    RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto, StartRunRequest,
+    ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DecoderMethod,
+    DecodingDto, DemoStatusDto, EncodingDto, EncodingKind, EntityDetailDto, EntityDto, EpochDto,
+    ExportRequest, ImportRequest, ImportedDataset, NeighbourhoodDto, PairContextDto, ProjectionDto,
+    QueryOrder, RemovedDatasetDto, ReviewItemDto, ReviewProgressDto, ReviewStrategy,
+    RunAnalysisDto, RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto, StartRunRequest,
     TrainingOptionsDto,
 };
 use super::{Api, ApiError, ApiResult, ErrorCode};
@@ -394,6 +394,43 @@ api_calls! {
         /// The run.
         run: RunId,
     } -> RunAnalysisDto => |api| api.run_analysis(run).await;
+    /// Starts decoding a run's test pairs one-to-one in the background (plain ranking
+    /// always, for comparison), unless a decoding of it runs; saved in its folder.
+    StartDecoding {
+        /// The run.
+        run: RunId,
+        /// The decoders (default: greedy, Hungarian and Sinkhorn).
+        #[serde(default)]
+        #[ts(optional)]
+        methods: Option<Vec<DecoderMethod>>,
+        /// Sinkhorn's temperature (default 0.05).
+        #[serde(default)]
+        #[ts(optional)]
+        temperature: Option<f32>,
+        /// Sinkhorn's balancing rounds (default 20).
+        #[serde(default)]
+        #[ts(optional)]
+        iterations: Option<usize>,
+        /// Decode the best epoch's model instead of the newest checkpoint.
+        #[serde(default)]
+        #[ts(optional)]
+        best: Option<bool>,
+        /// Where to compute the scores (default: the CPU).
+        #[serde(default)]
+        #[ts(optional)]
+        device: Option<DeviceArg>,
+    } -> DecodingDto => |api| {
+        let methods = methods.unwrap_or_else(|| {
+            vec![DecoderMethod::Greedy, DecoderMethod::Hungarian, DecoderMethod::Sinkhorn]
+        });
+        api.start_decoding(run, methods, temperature, iterations, best.unwrap_or(false), device)
+            .await
+    };
+    /// Where a run's decoding stands, with its saved outcomes.
+    Decoding {
+        /// The run.
+        run: RunId,
+    } -> DecodingDto => |api| api.decoding(run).await;
     /// A run's test entities on the plane of its embeddings' first two principal components.
     RunProjection {
         /// The run.
@@ -435,8 +472,8 @@ api_calls! {
         #[serde(flatten)]
         request: ExportRequest,
     } -> String => |api| {
-        let ExportRequest { dataset, format, run, min_score } = request;
-        api.export_pairs(dataset, format, run, min_score).await
+        let ExportRequest { dataset, format, run, min_score, decoder } = request;
+        api.export_pairs(dataset, format, run, min_score, decoder).await
     };
     /// The same export written to a new file in the data folder's `exports/`; its path.
     SaveExport {
@@ -444,8 +481,8 @@ api_calls! {
         #[serde(flatten)]
         request: ExportRequest,
     } -> std::path::PathBuf => |api| {
-        let ExportRequest { dataset, format, run, min_score } = request;
-        api.save_export(dataset, format, run, min_score).await
+        let ExportRequest { dataset, format, run, min_score, decoder } = request;
+        api.save_export(dataset, format, run, min_score, decoder).await
     };
 }
 

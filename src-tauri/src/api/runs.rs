@@ -1,13 +1,11 @@
-//! Runs: start, list, get, metrics, cancel, resume, delete, compare, evaluate, decode.
+//! Runs: start, list, get, metrics, cancel, resume, delete, compare, evaluate.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use alignscope_datasets::LoadOptions;
-use alignscope_models::eval::decode::Decoder;
 use alignscope_models::eval::{EvalOptions, Evaluation};
 use alignscope_models::registry;
-use alignscope_models::run::decode::RunDecoding;
 use alignscope_models::run::{RunConfig, RunSpec, SavedModel};
 use alignscope_models::train::EpochRecord;
 
@@ -211,26 +209,6 @@ impl Api {
         .await
         .map_err(|e| ApiError::invalid(format!("evaluation stopped: {e}")))??;
         Ok(evaluated)
-    }
-
-    /// Decodes a recorded run's test pairs with each of `decoders` (its newest checkpoint
-    /// or its best epoch's model), on a blocking thread.
-    pub async fn decode_run(
-        &self,
-        id: RunId,
-        which: SavedModel,
-        device: DeviceArg,
-        decoders: Vec<Decoder>,
-    ) -> ApiResult<RunDecoding> {
-        let row = self.run_row(id).await?;
-        let dir = self.data_dir.run_folder(&row);
-        let decoded = tokio::task::spawn_blocking(move || {
-            let (device, _) = crate::device::choose(device);
-            alignscope_models::run::decode::decode_run(&device, &dir, which, &decoders)
-        })
-        .await
-        .map_err(|e| ApiError::invalid(format!("decoding stopped: {e}")))??;
-        Ok(decoded)
     }
 
     /// Continues an interrupted, cancelled or failed run from its newest checkpoint.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
 
 use super::CliError;
-use crate::api::dto::{DecisionRequest, ExportFormat};
+use crate::api::dto::{DecisionRequest, DecoderMethod, ExportFormat};
 use crate::api::{Api, ApiError};
 use crate::store::{DatasetId, DecisionAction, DecisionSource, RunId, Verdict};
 
@@ -76,9 +76,15 @@ pub enum DecisionsCommand {
         /// Include this run's mutual top-1 predictions that nobody decided.
         #[arg(long)]
         run: Option<i64>,
-        /// With --run: only predictions scoring at least this.
+        /// With --run: only predictions scoring at least this (with --decoder, whose
+        /// decoder confidence is at least this).
         #[arg(long, requires = "run")]
         min_score: Option<f64>,
+        /// With --run: the run's predictions are the pairs of its saved one-to-one
+        /// decoding by this method (`alignscope runs decode` saves one), with the
+        /// decoder's confidence, instead of its mutual top-1s.
+        #[arg(long, value_enum, requires = "run")]
+        decoder: Option<DecoderMethod>,
         /// Write to this file (atomically) instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -217,11 +223,12 @@ pub async fn run(
             dataset: ds,
             run,
             min_score,
+            decoder,
             out: file,
         } => {
             let dataset = dataset(api, ds, run).await?;
             let text = api
-                .export_pairs(dataset, format, run.map(RunId), min_score)
+                .export_pairs(dataset, format, run.map(RunId), min_score, decoder)
                 .await?;
             match file {
                 Some(path) => {

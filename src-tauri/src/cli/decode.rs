@@ -1,10 +1,11 @@
 //! `alignscope runs decode`: a run's test pairs decoded one-to-one (greedy, Hungarian,
-//! Sinkhorn) beside plain ranking, with H@1 and precision/recall by confidence.
+//! Sinkhorn) beside plain ranking, with H@1 and precision/recall by confidence; saved in
+//! the run's folder for `decisions export --decoder` and the one-to-one review order.
 
 use std::io::Write;
 
+use alignscope_models::eval::decode::PrecisionRecall;
 use alignscope_models::eval::decode::{DecodeQuality, Decoder, SINKHORN_DEFAULT};
-use alignscope_models::eval::{Similarity, decode::PrecisionRecall};
 use alignscope_models::run::SavedModel;
 use alignscope_models::run::decode::RunDecoding;
 use clap::Args;
@@ -12,21 +13,10 @@ use serde_json::json;
 
 use super::CliError;
 use crate::api::Api;
+use crate::api::decoding::decoders_for;
+use crate::api::dto::DecoderMethod;
 use crate::device::DeviceArg;
 use crate::store::RunId;
-
-/// A decoder's name on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DecoderArg {
-    /// Each entity's best candidate (not one-to-one): the reference.
-    Rank,
-    /// Best pairs first while both entities are free.
-    Greedy,
-    /// The one-to-one pairing of largest total score (exact).
-    Hungarian,
-    /// Sinkhorn balancing, then greedy pairs on its plan.
-    Sinkhorn,
-}
 
 /// `runs decode` options.
 #[derive(Debug, Args)]
@@ -34,8 +24,8 @@ pub struct DecodeArgs {
     /// Run id.
     pub id: i64,
     /// Decoders, comma-separated (plain ranking is always shown first, for comparison).
-    #[arg(long = "method", value_enum, value_delimiter = ',', default_values_t = [DecoderArg::Greedy, DecoderArg::Hungarian, DecoderArg::Sinkhorn])]
-    pub methods: Vec<DecoderArg>,
+    #[arg(long = "method", value_enum, value_delimiter = ',', default_values_t = [DecoderMethod::Greedy, DecoderMethod::Hungarian, DecoderMethod::Sinkhorn])]
+    pub methods: Vec<DecoderMethod>,
     /// Sinkhorn's temperature (lower is sharper).
     #[arg(long, default_value_t = sinkhorn_default().0)]
     pub temperature: f32,
@@ -63,28 +53,8 @@ fn sinkhorn_default() -> (f32, usize) {
 impl DecodeArgs {
     /// The decoders to run: ranking first, then those asked, each once.
     fn decoders(&self) -> Result<Vec<Decoder>, CliError> {
-        if !(self.temperature > 0.0 && self.temperature.is_finite()) || self.iterations == 0 {
-            return Err(CliError::InvalidDecoder(format!(
-                "Sinkhorn needs a positive temperature and at least one iteration (got --temperature {} --iterations {})",
-                self.temperature, self.iterations
-            )));
-        }
-        let mut decoders = vec![Decoder::Rank];
-        for method in &self.methods {
-            let decoder = match method {
-                DecoderArg::Rank => Decoder::Rank,
-                DecoderArg::Greedy => Decoder::Greedy,
-                DecoderArg::Hungarian => Decoder::Hungarian,
-                DecoderArg::Sinkhorn => Decoder::Sinkhorn {
-                    temperature: self.temperature,
-                    iterations: self.iterations,
-                },
-            };
-            if !decoders.contains(&decoder) {
-                decoders.push(decoder);
-            }
-        }
-        Ok(decoders)
+        decoders_for(&self.methods, Some(self.temperature), Some(self.iterations))
+            .map_err(|e| CliError::InvalidDecoder(e.message))
     }
 }
 
@@ -106,7 +76,7 @@ pub async fn decode(
         SavedModel::Latest
     };
     let decoding = api
-        .decode_run(RunId(args.id), which, args.device, decoders)
+        .decode_run(RunId(args.id), which, args.device, decoders, |_| {})
         .await?;
     if json {
         let outcomes: Vec<_> = decoding
@@ -132,19 +102,22 @@ pub async fn decode(
         writeln!(out, "{value}")?;
         return Ok(());
     }
-    render(args.id, &decoding, out)
+    render(args.id, &decoding, out)?;
+    writeln!(
+        out,
+        "\nsaved in the run's folder (exports/decoding.json): `alignscope decisions export --run {id} --decoder <method> --format sssom` exports its pairs, `alignscope runs review {id} --strategy one-to-one` reviews the least confident first",
+        id = args.id
+    )?;
+    Ok(())
 }
 
 fn render(id: i64, decoding: &RunDecoding, out: &mut dyn Write) -> Result<(), CliError> {
-    let similarity = match decoding.similarity {
-        Similarity::Csls { k } => format!("CSLS k={k}"),
-        Similarity::Cosine => "cosine".into(),
-    };
     writeln!(
         out,
-        "run {id} ({}): {} test pairs, scored by {similarity} in {:.1} s",
+        "run {id} ({}): {} test pairs, scored by {} in {:.1} s",
         decoding.config.model,
         decoding.test_pairs.len(),
+        decoding.similarity,
         decoding.scoring_seconds
     )?;
     writeln!(

@@ -546,15 +546,11 @@ fn report(
 }
 
 fn similarity_label(options: &EvalOptions) -> String {
-    let sim = match options.similarity {
-        Similarity::Csls { k } => format!("CSLS k={k}"),
-        Similarity::Cosine => "cosine".into(),
-    };
     let pool = match options.pool {
         CandidatePool::TestPairs => "test pairs",
         CandidatePool::AllEntities => "all entities",
     };
-    format!("{sim}, candidates: {pool}")
+    format!("{}, candidates: {pool}", options.similarity)
 }
 
 /// The evaluated epochs as a small bar chart of left-to-right H@1.

@@ -4,6 +4,7 @@ import type { CandidatesDto } from "./CandidatesDto";
 import type { DatasetDto } from "./DatasetDto";
 import type { DatasetOverviewDto } from "./DatasetOverviewDto";
 import type { DecisionRow } from "./DecisionRow";
+import type { DecodingDto } from "./DecodingDto";
 import type { DemoStatusDto } from "./DemoStatusDto";
 import type { EncodingDto } from "./EncodingDto";
 import type { EntityDetailDto } from "./EntityDetailDto";
@@ -56,6 +57,8 @@ export type ApiResults = {
   review_queue: Array<ReviewItemDto>;
   retrain_with_decisions: RunDto;
   run_analysis: RunAnalysisDto;
+  start_decoding: DecodingDto;
+  decoding: DecodingDto;
   run_projection: ProjectionDto;
   review_progress: ReviewProgressDto;
   run_queries: Array<RunQueryDto>;

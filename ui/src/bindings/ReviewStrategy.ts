@@ -3,4 +3,4 @@
 /**
  * How to order the review queue.
  */
-export type ReviewStrategy = "lowest_margin" | "disagreement" | "hubs" | "random";
+export type ReviewStrategy = "lowest_margin" | "disagreement" | "hubs" | "random" | "one_to_one";

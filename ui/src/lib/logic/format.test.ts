@@ -6,8 +6,19 @@ import {
   formatEta,
   formatMetric,
   formatPercent,
+  formatSeconds,
   progressFraction,
 } from './format';
+
+describe('formatSeconds', () => {
+  it('keeps fractions of short timings and falls back to minutes', () => {
+    expect(formatSeconds(0.0412)).toBe('0.04 s');
+    expect(formatSeconds(12.34)).toBe('12.3 s');
+    expect(formatSeconds(65)).toBe('1m 05s');
+    expect(formatSeconds(null)).toBe('–');
+    expect(formatSeconds(-1)).toBe('–');
+  });
+});
 
 describe('formatDuration', () => {
   it('uses the two largest units', () => {

@@ -14,6 +14,16 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${sec}s`;
 }
 
+/** A short timing: `0.04 s`, `12.3 s` under a minute, else as [`formatDuration`]. */
+export function formatSeconds(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
+    return '–';
+  }
+  if (seconds < 10) return `${seconds.toFixed(2)} s`;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  return formatDuration(seconds);
+}
+
 /** The ETA label of a progress event: `about 1m 05s left`, or `estimating…` before timing. */
 export function formatEta(etaSeconds: number | null | undefined): string {
   if (etaSeconds === null || etaSeconds === undefined || !Number.isFinite(etaSeconds)) {

@@ -65,6 +65,7 @@ describe('href', () => {
       { name: 'inspect', run: 9, left: 'a&b', right: 'c=d' },
       { name: 'review', run: 9, strategy: 'random' },
       { name: 'review', run: 9, strategy: 'lowest_margin' },
+      { name: 'review', run: 9, strategy: 'one_to_one' },
       { name: 'review', run: 9, strategy: 'disagreement', other: 4 },
       { name: 'compare', a: null, b: null },
       { name: 'compare', a: 2, b: null },

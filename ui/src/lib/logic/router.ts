@@ -96,7 +96,13 @@ export function parseHash(hash: string): Route {
   }
 }
 
-const STRATEGIES: readonly ReviewStrategy[] = ['lowest_margin', 'disagreement', 'hubs', 'random'];
+const STRATEGIES: readonly ReviewStrategy[] = [
+  'lowest_margin',
+  'disagreement',
+  'hubs',
+  'random',
+  'one_to_one',
+];
 
 function isStrategy(text: string): text is ReviewStrategy {
   return (STRATEGIES as readonly string[]).includes(text);
