@@ -517,3 +517,103 @@ fn bench_sets_a_model_beside_its_ablation_on_the_same_splits() {
         wrong.stderr
     );
 }
+
+#[test]
+fn runs_decode_saves_pairs_that_export_and_review_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let home = tmp.path().join("home");
+    let home_str = home.to_string_lossy().into_owned();
+    let trained = train_in(&home, &data, &["--epochs", "3", "--seed", "2", "--json"]);
+    assert_eq!(trained.code, Some(0), "{}", trained.stderr);
+    let id = last_json(&trained.stdout)["run_id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+
+    // Before a decoding, the export by a decoder says how to make one.
+    let early = alignscope(&[
+        "--data-dir",
+        &home_str,
+        "decisions",
+        "export",
+        "--format",
+        "tsv",
+        "--run",
+        &id,
+        "--decoder",
+        "greedy",
+    ]);
+    assert_ne!(early.code, Some(0));
+    assert!(early.stderr.contains("runs decode"), "{}", early.stderr);
+
+    let decoded = alignscope(&[
+        "--data-dir",
+        &home_str,
+        "--json",
+        "runs",
+        "decode",
+        &id,
+        "--method",
+        "greedy,sinkhorn",
+    ]);
+    assert_eq!(decoded.code, Some(0), "{}", decoded.stderr);
+    let result = last_json(&decoded.stdout);
+    let outcomes = result["outcomes"].as_array().unwrap();
+    let names: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["decoder"]["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["rank", "greedy", "sinkhorn"]);
+    let greedy_paired = outcomes[1]["quality"]["paired"].as_u64().unwrap() as usize;
+    assert!(greedy_paired > 0);
+    assert!(
+        home.join(format!("runs/{id}/exports/decoding.json"))
+            .is_file()
+    );
+
+    let exported = alignscope(&[
+        "--data-dir",
+        &home_str,
+        "decisions",
+        "export",
+        "--format",
+        "tsv",
+        "--run",
+        &id,
+        "--decoder",
+        "greedy",
+    ]);
+    assert_eq!(exported.code, Some(0), "{}", exported.stderr);
+    let rows: Vec<&str> = exported.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), greedy_paired, "one row per greedy pair");
+    let rights: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.split('\t').nth(1).unwrap()).collect();
+    assert_eq!(rights.len(), rows.len(), "each right entity once");
+
+    let review = alignscope(&[
+        "--data-dir",
+        &home_str,
+        "--json",
+        "runs",
+        "review",
+        &id,
+        "--strategy",
+        "one-to-one",
+        "--limit",
+        "5",
+    ]);
+    assert_eq!(review.code, Some(0), "{}", review.stderr);
+    let items: Value = serde_json::from_str(review.stdout.trim()).unwrap();
+    let scores: Vec<f64> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    assert_eq!(scores.len(), 5);
+    assert!(
+        scores.windows(2).all(|w| w[0] <= w[1]),
+        "least confident first: {scores:?}"
+    );
+}

@@ -3,6 +3,7 @@
 //! ARCHITECTURE.md).
 #![deny(missing_docs)]
 
+pub mod allocator;
 pub mod api;
 pub mod cli;
 pub mod data_dir;
@@ -19,6 +20,11 @@ pub mod run_files;
 pub mod server;
 pub mod store;
 pub mod text_features;
+
+/// Every binary and test that links this library allocates through [`allocator`]:
+/// mimalloc unless `ALIGNSCOPE_ALLOCATOR=system`.
+#[global_allocator]
+static ALLOCATOR: allocator::Allocator = allocator::Allocator;
 
 /// This build's version: the crate version and the commit it was built from.
 pub fn code_version() -> String {

@@ -6,7 +6,10 @@
 //! [`crate::kernels::reflection`], with a hand-written backward pass, so no
 //! pairs x width tensor is ever built. [`GraphBackend::sparse_matmul`] likewise: tensor
 //! ops by default, the fused kernel of [`crate::kernels::spmm`] on the CPU backend.
+//! [`GraphBackend::low_rank_fusion`]: tensor ops by default, row blocks with a backward
+//! pass that recomputes them on the CPU backend ([`low_rank`]).
 
+pub mod low_rank;
 mod sparse;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -17,12 +20,14 @@ use burn::backend::ndarray::NdArrayDevice;
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData, TensorMetadata, TensorPrimitive};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::graph::GraphTensors;
 use crate::kernels::reflection::{self, KernelGraph};
 use crate::ops::{scatter_rows, segment_softmax, to_host};
 use crate::sparse::DeviceSparse;
+use low_rank::LowRankInputs;
 
 /// A backend the alignment models run on.
 pub trait GraphBackend: Backend {
@@ -42,6 +47,11 @@ pub trait GraphBackend: Backend {
     /// `matrix · x`, a sparse `rows x cols` matrix times a dense `cols x d` one.
     fn sparse_matmul(matrix: &DeviceSparse<Self>, x: Tensor<Self, 2>) -> Tensor<Self, 2> {
         matrix.matmul_composed(x)
+    }
+
+    /// Low-rank fusion (see [`low_rank`]).
+    fn low_rank_fusion(inputs: LowRankInputs<Self>) -> Tensor<Self, 2> {
+        inputs.composed()
     }
 }
 
@@ -66,11 +76,24 @@ pub fn reflection_layer_composed<B: Backend>(
     scatter_rows(graph.entity_count, graph.heads.clone(), messages * weights)
 }
 
-pub(crate) fn host<B: Backend>(primitive: B::FloatTensorPrimitive) -> Vec<f32> {
-    to_host(Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(
-        primitive,
-    )))
-    .2
+/// A CPU tensor's values in row-major order: borrowed where the tensor is laid out
+/// contiguously (no copy; the usual case), copied otherwise. Burn's `into_data` copies
+/// element by element through a generic iterator whenever the tensor is shared, as the
+/// ones autodiff keeps always are (a tenth of a LoginMEA epoch went there).
+pub(crate) fn host(tensor: &CpuTensor) -> Cow<'_, [f32]> {
+    if let burn::backend::ndarray::NdArrayTensor::F32(storage) = tensor {
+        let view = storage.view();
+        return match view.to_slice() {
+            Some(values) => Cow::Borrowed(values),
+            None => Cow::Owned(view.iter().copied().collect()),
+        };
+    }
+    Cow::Owned(
+        to_host(Tensor::<NdArray, 2>::from_primitive(
+            TensorPrimitive::Float(tensor.clone()),
+        ))
+        .2,
+    )
 }
 
 pub(crate) type CpuTensor = burn::backend::ndarray::NdArrayTensor;
@@ -84,13 +107,7 @@ fn fused_forward(
 ) -> CpuTensor {
     let shape = h.shape();
     let (n, d) = (shape[0], shape[1]);
-    let out = reflection::forward(
-        graph,
-        &host::<NdArray>(h),
-        &host::<NdArray>(relations),
-        &host::<NdArray>(attention),
-        d,
-    );
+    let out = reflection::forward(graph, &host(&h), &host(&relations), &host(&attention), d);
     device_tensor::<NdArray>(out, [n, d], &NdArrayDevice::Cpu)
 }
 
@@ -122,6 +139,10 @@ impl GraphBackend for NdArray {
 
     fn sparse_matmul(matrix: &DeviceSparse<Self>, x: Tensor<Self, 2>) -> Tensor<Self, 2> {
         sparse::cpu(matrix.kernel(), x)
+    }
+
+    fn low_rank_fusion(inputs: LowRankInputs<Self>) -> Tensor<Self, 2> {
+        low_rank::cpu(inputs)
     }
 }
 
@@ -155,11 +176,11 @@ impl Backward<NdArray, 3> for ReflectionBackward {
         let n = state.graph.entities;
         let (grad_h, grad_rel, grad_a) = reflection::backward(
             &state.graph,
-            &host::<NdArray>(state.h),
-            &host::<NdArray>(state.relations),
-            &host::<NdArray>(state.attention),
+            &host(&state.h),
+            &host(&state.relations),
+            &host(&state.attention),
             d,
-            &host::<NdArray>(grad_out),
+            &host(&grad_out),
         );
         let [h_node, rel_node, a_node] = ops.parents;
         if let Some(node) = h_node {
@@ -224,6 +245,10 @@ impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
 
     fn sparse_matmul(matrix: &DeviceSparse<Self>, x: Tensor<Self, 2>) -> Tensor<Self, 2> {
         sparse::autodiff::<C>(matrix.kernel(), x)
+    }
+
+    fn low_rank_fusion(inputs: LowRankInputs<Self>) -> Tensor<Self, 2> {
+        low_rank::autodiff::<C>(inputs)
     }
 }
 

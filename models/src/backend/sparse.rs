@@ -19,7 +19,7 @@ use crate::kernels::spmm::{CompressedRows, SparseKernel};
 /// `matrix · x` on CPU tensors.
 fn multiply(matrix: &CompressedRows, x: CpuTensor) -> CpuTensor {
     let width = x.shape()[1];
-    let out = matrix.multiply(&host::<NdArray>(x), width);
+    let out = matrix.multiply(&host(&x), width);
     device_tensor::<NdArray>(out, [matrix.rows, width], &NdArrayDevice::Cpu)
 }
 

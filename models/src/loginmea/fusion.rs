@@ -10,6 +10,8 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Tensor, activation, backend::Backend};
 
+use crate::backend::GraphBackend;
+use crate::backend::low_rank::LowRankInputs;
 use crate::ops::{l2_normalize, param_from, xavier_normal, xavier_uniform};
 use crate::rng::SeededRng;
 
@@ -127,43 +129,36 @@ impl<B: Backend> LowRankFusion<B> {
     }
 
     /// Fuses the weighted embeddings: `weights` is `N x M` (column `m` scales input `m`),
-    /// `inputs[m]` the unit-normalised embedding (shared or per entity).
+    /// `inputs[m]` the unit-normalised embedding (shared or per entity). One
+    /// [`GraphBackend::low_rank_fusion`] over the weighted inputs side by side (a shared
+    /// row is expanded to `N x d_in`, the width of the inputs, not of the projections).
     pub fn forward(
         &self,
         inputs: &[ModalityEmbedding<B>],
         weights: Option<Tensor<B, 2>>,
         entities: usize,
-    ) -> Tensor<B, 2> {
-        let rank = self.rank();
-        let mut product: Option<Tensor<B, 2>> = None;
-        for (m, input) in inputs.iter().enumerate() {
-            let weight = weights.clone().map(|w| w.slice([0..entities, m..m + 1]));
-            let projected = if input.shared {
-                // ([w_i x] W) = w_i (x W): one row projected, scaled per entity.
-                let row = input.values.clone().matmul(self.factors[m].val());
+    ) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
+        let weighted: Vec<Tensor<B, 2>> = inputs
+            .iter()
+            .enumerate()
+            .map(|(m, input)| {
+                let weight = weights.clone().map(|w| w.slice([0..entities, m..m + 1]));
                 match weight {
-                    Some(w) => w * row + self.factor_bias[m].val(),
-                    None => (row + self.factor_bias[m].val())
-                        .expand([entities, self.factor_bias[m].dims()[1]]),
-                }
-            } else {
-                let x = match weight {
                     Some(w) => input.values.clone() * w,
-                    None => input.values.clone(),
-                };
-                x.matmul(self.factors[m].val()) + self.factor_bias[m].val()
-            };
-            product = Some(match product {
-                None => projected,
-                Some(p) => p * projected,
-            });
-        }
-        let product = product.expect("low-rank fusion needs at least one modality");
-        let [n, width] = product.dims();
-        let d_out = width / rank;
-        let slices = product.reshape([n, rank, d_out]);
-        let weighted = slices * self.rank_weights.val().reshape([1, rank, 1]);
-        weighted.sum_dim(1).reshape([n, d_out]) + self.bias.val()
+                    None => input.expanded(entities),
+                }
+            })
+            .collect();
+        B::low_rank_fusion(LowRankInputs {
+            x: Tensor::cat(weighted, 1),
+            factors: Tensor::cat(self.factors.iter().map(|f| f.val()).collect(), 0),
+            factor_bias: Tensor::cat(self.factor_bias.iter().map(|b| b.val()).collect(), 0),
+            rank_weights: self.rank_weights.val(),
+            bias: self.bias.val(),
+        })
     }
 }
 
