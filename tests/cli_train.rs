@@ -531,19 +531,22 @@ fn runs_decode_saves_pairs_that_export_and_review_use() {
         .unwrap()
         .to_string();
 
+    let export_greedy = || {
+        alignscope(&[
+            "--data-dir",
+            &home_str,
+            "decisions",
+            "export",
+            "--format",
+            "tsv",
+            "--run",
+            &id,
+            "--decoder",
+            "greedy",
+        ])
+    };
     // Before a decoding, the export by a decoder says how to make one.
-    let early = alignscope(&[
-        "--data-dir",
-        &home_str,
-        "decisions",
-        "export",
-        "--format",
-        "tsv",
-        "--run",
-        &id,
-        "--decoder",
-        "greedy",
-    ]);
+    let early = export_greedy();
     assert_ne!(early.code, Some(0));
     assert!(early.stderr.contains("runs decode"), "{}", early.stderr);
 
@@ -572,18 +575,7 @@ fn runs_decode_saves_pairs_that_export_and_review_use() {
             .is_file()
     );
 
-    let exported = alignscope(&[
-        "--data-dir",
-        &home_str,
-        "decisions",
-        "export",
-        "--format",
-        "tsv",
-        "--run",
-        &id,
-        "--decoder",
-        "greedy",
-    ]);
+    let exported = export_greedy();
     assert_eq!(exported.code, Some(0), "{}", exported.stderr);
     let rows: Vec<&str> = exported.stdout.lines().skip(1).collect();
     assert_eq!(rows.len(), greedy_paired, "one row per greedy pair");
