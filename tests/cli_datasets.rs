@@ -166,3 +166,51 @@ fn convert_writes_our_format_with_the_same_content() {
         original["fingerprint"]
     );
 }
+
+#[test]
+fn synth_writes_a_pair_that_inspect_reads_and_refuses_bad_options() {
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("synthetic");
+    let run = alignscope(&[
+        "--json",
+        "dataset",
+        "synth",
+        "--entities",
+        "2000",
+        "--to",
+        dest.to_str().unwrap(),
+    ]);
+    run.assert_no_panic();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let summary: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(summary["entities_per_side"], 2000);
+    assert_eq!(summary["gold_pairs"], 1800);
+    assert_eq!(summary["triples_left"], 8000);
+
+    let report = inspect_json(dest.to_str().unwrap());
+    assert_eq!(report["format"], "alignscope");
+    assert_eq!(report["gold_pairs"], 1800);
+    assert_eq!(report["left"]["entities"], 2000);
+    assert_eq!(report["left"]["triples"], 8000);
+    assert_eq!(report["right"]["triples"], summary["triples_right"]);
+
+    let bad = alignscope(&[
+        "dataset",
+        "synth",
+        "--entities",
+        "2000",
+        "--matched-share",
+        "0",
+        "--to",
+        out.path().join("other").to_str().unwrap(),
+    ]);
+    bad.assert_no_panic();
+    assert_eq!(bad.code, Some(1));
+    assert!(
+        bad.stderr
+            .contains("matched share must be in (0, 1], got 0"),
+        "{}",
+        bad.stderr
+    );
+    assert!(!out.path().join("other").exists(), "nothing written");
+}

@@ -30,6 +30,7 @@ pub mod problem;
 pub mod split;
 pub mod statements;
 pub mod stats;
+pub mod synthetic;
 mod text;
 
 pub use demo::{DemoError, DemoOptions, DemoReport, DemoSources, build_demo_pair};
@@ -44,3 +45,4 @@ pub use images::is_decodable_image;
 pub use model::{EntityKeys, MmkgPair, Side};
 pub use split::{SplitSpec, split_gold};
 pub use stats::{DatasetStats, dataset_stats};
+pub use synthetic::{SyntheticError, SyntheticOptions, SyntheticReport, synthetic_pair};

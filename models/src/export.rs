@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use alignscope_datasets::MmkgPair;
 use alignscope_datasets::npy::{NpyMatrix, write_npy_matrix};
 use burn::tensor::backend::Backend;
+
+use crate::backend::GraphBackend;
 use serde::{Deserialize, Serialize};
 
 use crate::eval::{
@@ -249,7 +251,7 @@ fn tables_as_tsv(
 
 /// Writes the exports of `explanation` and `evaluation` (made with `options`) into `dir`
 /// and returns them.
-pub fn export<B: Backend>(
+pub fn export<B: GraphBackend>(
     dir: &Path,
     pair: &MmkgPair,
     explanation: &Explanation<B>,
@@ -320,7 +322,7 @@ pub fn export<B: Backend>(
 
 /// The test metrics of `unit` under cosine and CSLS: `evaluation` already holds the one
 /// the run ranks by; the other is computed on the same test pairs.
-fn both_similarities<B: Backend>(
+fn both_similarities<B: GraphBackend>(
     unit: &burn::tensor::Tensor<B, 2>,
     pair: &MmkgPair,
     evaluation: &Evaluation,

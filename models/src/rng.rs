@@ -83,6 +83,22 @@ impl SeededRng {
     }
 }
 
+/// A tracked `rows x cols` CPU tensor of normal values with standard deviation `std`
+/// (the kernels' tests compare gradients on such leaves).
+#[cfg(test)]
+pub(crate) fn tracked_normal(
+    rng: &mut SeededRng,
+    rows: usize,
+    cols: usize,
+    std: f64,
+) -> burn::tensor::Tensor<burn::backend::Autodiff<burn::backend::NdArray>, 2> {
+    burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(rng.normal_vec(rows * cols, std), [rows, cols]),
+        &burn::backend::ndarray::NdArrayDevice::Cpu,
+    )
+    .require_grad()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -235,8 +235,6 @@ pub(crate) fn autodiff<C: CheckpointStrategy>(
 
 #[cfg(test)]
 mod tests {
-    use burn::backend::ndarray::NdArrayDevice;
-    use burn::tensor::TensorData;
 
     use super::*;
     use crate::rng::SeededRng;
@@ -244,11 +242,7 @@ mod tests {
     type Train = Autodiff<NdArray>;
 
     fn random(rng: &mut SeededRng, rows: usize, cols: usize) -> Tensor<Train, 2> {
-        Tensor::from_data(
-            TensorData::new(rng.normal_vec(rows * cols, 0.5), [rows, cols]),
-            &NdArrayDevice::Cpu,
-        )
-        .require_grad()
+        crate::rng::tracked_normal(rng, rows, cols, 0.5)
     }
 
     fn host(t: Tensor<NdArray, 2>) -> Vec<f32> {

@@ -8,7 +8,12 @@
 //! ops by default, the fused kernel of [`crate::kernels::spmm`] on the CPU backend.
 //! [`GraphBackend::low_rank_fusion`]: tensor ops by default, row blocks with a backward
 //! pass that recomputes them on the CPU backend ([`low_rank`]).
+//! [`GraphBackend::cat_columns`]: Burn's `cat` by default, one row-major copy on the CPU
+//! backend ([`columns`]). [`GraphBackend::similarity_matrix`]: Burn's `matmul` in row
+//! blocks by default, one `gemm` product on the CPU backend ([`dense`]).
 
+pub mod columns;
+pub mod dense;
 pub mod low_rank;
 mod sparse;
 
@@ -23,6 +28,7 @@ use burn::tensor::{Tensor, TensorData, TensorMetadata, TensorPrimitive};
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::eval::{DenseSimilarity, EmbeddingSimilarity};
 use crate::graph::GraphTensors;
 use crate::kernels::reflection::{self, KernelGraph};
 use crate::ops::{scatter_rows, segment_softmax, to_host};
@@ -52,6 +58,23 @@ pub trait GraphBackend: Backend {
     /// Low-rank fusion (see [`low_rank`]).
     fn low_rank_fusion(inputs: LowRankInputs<Self>) -> Tensor<Self, 2> {
         inputs.composed()
+    }
+
+    /// Matrices with the same rows side by side (`Tensor::cat(parts, 1)`).
+    fn cat_columns(parts: Vec<Tensor<Self, 2>>) -> Tensor<Self, 2> {
+        Tensor::cat(parts, 1)
+    }
+
+    /// The held `q x c` similarity matrix of unit rows `queries` (`q x d`) and
+    /// `candidates` (`c x d`), computed `block_rows` queries at a time where blocks apply.
+    fn similarity_matrix(
+        queries: Tensor<Self, 2>,
+        candidates: Tensor<Self, 2>,
+        block_rows: usize,
+    ) -> DenseSimilarity {
+        DenseSimilarity::collect(&mut EmbeddingSimilarity::new(
+            queries, candidates, block_rows,
+        ))
     }
 }
 
@@ -143,6 +166,18 @@ impl GraphBackend for NdArray {
 
     fn low_rank_fusion(inputs: LowRankInputs<Self>) -> Tensor<Self, 2> {
         low_rank::cpu(inputs)
+    }
+
+    fn cat_columns(parts: Vec<Tensor<Self, 2>>) -> Tensor<Self, 2> {
+        columns::cpu(parts)
+    }
+
+    fn similarity_matrix(
+        queries: Tensor<Self, 2>,
+        candidates: Tensor<Self, 2>,
+        _block_rows: usize,
+    ) -> DenseSimilarity {
+        dense::cpu(queries, candidates)
     }
 }
 
@@ -249,6 +284,10 @@ impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
 
     fn low_rank_fusion(inputs: LowRankInputs<Self>) -> Tensor<Self, 2> {
         low_rank::autodiff::<C>(inputs)
+    }
+
+    fn cat_columns(parts: Vec<Tensor<Self, 2>>) -> Tensor<Self, 2> {
+        columns::autodiff::<C>(parts)
     }
 }
 

@@ -4,6 +4,7 @@
 //! similarity matrix is held only when it fits a memory budget; otherwise it is
 //! recomputed in row blocks on the backend.
 
+pub mod ann;
 pub mod decode;
 mod metrics;
 mod ranking;
@@ -17,10 +18,11 @@ use serde::{Deserialize, Serialize};
 pub use metrics::{AlignmentMetrics, DirectionMetrics, rank_of};
 pub use ranking::{
     DirectionRanking, Similarity, best_candidates, greedy_pairs, mutual_nearest,
-    neighbourhood_means, rank_rows,
+    neighbourhood_means, rank_rows, rank_rows_with_hubness,
 };
-pub use similarity::{DenseSimilarity, EmbeddingSimilarity, SimilaritySource};
+pub use similarity::{Columns, DenseSimilarity, EmbeddingSimilarity, SimilaritySource};
 
+use crate::backend::GraphBackend;
 use crate::graph::int_tensor;
 
 /// Which entities a query ranks.
@@ -86,7 +88,7 @@ pub struct Evaluation {
 
 /// Evaluates unit-normalised embeddings `unit` (`N x D`, joint index) on `pairs` (joint
 /// indices, left then right); `left`/`right` are the joint index ranges of the graphs.
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: GraphBackend>(
     unit: &Tensor<B, 2>,
     pairs: &[(u32, u32)],
     left: Range<usize>,
@@ -103,20 +105,20 @@ pub fn evaluate<B: Backend>(
     match options.pool {
         CandidatePool::TestPairs => {
             let truth: Vec<usize> = (0..pairs.len()).collect();
-            let mut source =
-                EmbeddingSimilarity::new(rows_of(&lefts), rows_of(&rights), options.block_rows);
             let fits = pairs.len() * pairs.len() * 4 <= options.dense_budget_bytes;
             let (l2r, r2l) = if fits {
-                let mut dense = DenseSimilarity::collect(&mut source);
+                let mut dense =
+                    B::similarity_matrix(rows_of(&lefts), rows_of(&rights), options.block_rows);
                 let l2r = rank_rows(&mut dense, &truth, options.similarity, options.top_k);
-                let r2l = rank_rows(
-                    &mut dense.transposed(),
-                    &truth,
-                    options.similarity,
-                    options.top_k,
-                );
+                // The right-to-left direction reads the matrix's columns, with the
+                // hubness of the first pass swapped (the same values, not computed twice).
+                let swapped = l2r.hubness.clone().map(|(rows, cols)| (cols, rows));
+                let r2l =
+                    rank_rows_with_hubness(&mut dense.columns(), &truth, swapped, options.top_k);
                 (l2r, r2l)
             } else {
+                let mut source =
+                    EmbeddingSimilarity::new(rows_of(&lefts), rows_of(&rights), options.block_rows);
                 let l2r = rank_rows(&mut source, &truth, options.similarity, options.top_k);
                 let mut back =
                     EmbeddingSimilarity::new(rows_of(&rights), rows_of(&lefts), options.block_rows);
@@ -134,19 +136,16 @@ pub fn evaluate<B: Backend>(
                 |queries: &[u32], candidates: &[u32], offset: usize, truth_ids: &[u32]| {
                     let truth: Vec<usize> =
                         truth_ids.iter().map(|&t| t as usize - offset).collect();
-                    let mut source = EmbeddingSimilarity::new(
-                        rows_of(queries),
-                        rows_of(candidates),
-                        options.block_rows,
-                    );
+                    let (q, c) = (rows_of(queries), rows_of(candidates));
                     if queries.len() * candidates.len() * 4 <= options.dense_budget_bytes {
                         rank_rows(
-                            &mut DenseSimilarity::collect(&mut source),
+                            &mut B::similarity_matrix(q, c, options.block_rows),
                             &truth,
                             options.similarity,
                             options.top_k,
                         )
                     } else {
+                        let mut source = EmbeddingSimilarity::new(q, c, options.block_rows);
                         rank_rows(&mut source, &truth, options.similarity, options.top_k)
                     }
                 };

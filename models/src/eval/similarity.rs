@@ -1,6 +1,7 @@
 //! Similarity matrices read in row blocks, so a 40k x 40k matrix never has to be held.
 
 use burn::tensor::{Tensor, backend::Backend};
+use rayon::prelude::*;
 
 use crate::ops::to_host;
 
@@ -61,6 +62,11 @@ impl DenseSimilarity {
         Self::new(self.cols, self.rows, values)
     }
 
+    /// The matrix read column by column, as a source whose rows are this one's columns.
+    pub fn columns(&self) -> Columns<'_> {
+        Columns { matrix: self }
+    }
+
     /// Row `i`.
     pub fn row(&self, i: usize) -> &[f32] {
         &self.values[i * self.cols..(i + 1) * self.cols]
@@ -69,6 +75,52 @@ impl DenseSimilarity {
     /// Every row, mutable, in order.
     pub fn rows_mut(&mut self) -> std::slice::ChunksExactMut<'_, f32> {
         self.values.chunks_exact_mut(self.cols.max(1))
+    }
+}
+
+/// A held matrix's transpose, read in row blocks transposed on demand (in parallel), so
+/// the whole transpose is never held.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    matrix: &'a DenseSimilarity,
+}
+
+impl Columns<'_> {
+    /// Columns per block handed to the visitor.
+    const BLOCK: usize = 512;
+    /// Columns one parallel task transposes together (one cache line of each row).
+    const GROUP: usize = 16;
+}
+
+impl SimilaritySource for Columns<'_> {
+    fn shape(&self) -> (usize, usize) {
+        (self.matrix.cols, self.matrix.rows)
+    }
+
+    fn for_each_block(&mut self, visit: &mut dyn FnMut(usize, &[f32])) {
+        let DenseSimilarity { rows, cols, values } = self.matrix;
+        let (rows, cols) = (*rows, *cols);
+        if rows == 0 {
+            return;
+        }
+        let mut block = vec![0.0f32; Self::BLOCK.min(cols) * rows];
+        for first in (0..cols).step_by(Self::BLOCK) {
+            let width = Self::BLOCK.min(cols - first);
+            let out = &mut block[..width * rows];
+            out.par_chunks_mut(Self::GROUP * rows)
+                .enumerate()
+                .for_each(|(group, chunk)| {
+                    let start = first + group * Self::GROUP;
+                    let count = chunk.len() / rows;
+                    for i in 0..rows {
+                        let source = &values[i * cols + start..i * cols + start + count];
+                        for (t, &v) in source.iter().enumerate() {
+                            chunk[t * rows + i] = v;
+                        }
+                    }
+                });
+            visit(first, out);
+        }
     }
 }
 

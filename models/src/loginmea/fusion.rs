@@ -153,7 +153,7 @@ impl<B: Backend> LowRankFusion<B> {
             })
             .collect();
         B::low_rank_fusion(LowRankInputs {
-            x: Tensor::cat(weighted, 1),
+            x: B::cat_columns(weighted),
             factors: Tensor::cat(self.factors.iter().map(|f| f.val()).collect(), 0),
             factor_bias: Tensor::cat(self.factor_bias.iter().map(|b| b.val()).collect(), 0),
             rank_weights: self.rank_weights.val(),
@@ -164,7 +164,7 @@ impl<B: Backend> LowRankFusion<B> {
 
 /// Weighted, unit-normalised modality embeddings concatenated (the ablation without
 /// low-rank fusion, and the joint stream's layer 0 with global weights).
-pub fn weighted_concat<B: Backend>(
+pub fn weighted_concat<B: GraphBackend>(
     inputs: &[ModalityEmbedding<B>],
     weights: Tensor<B, 2>,
     entities: usize,
@@ -178,7 +178,7 @@ pub fn weighted_concat<B: Backend>(
             (input.values.clone() * w).expand([entities, input.values.dims()[1]])
         })
         .collect();
-    Tensor::cat(parts, 1)
+    B::cat_columns(parts)
 }
 
 /// Unit-normalises a modality embedding.

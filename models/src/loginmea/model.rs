@@ -216,7 +216,7 @@ impl<B: Backend> LoginMea<B> {
             let x0 = neighbour_mean(e.val(), graph).tanh();
             let mut parts = vec![x0.clone()];
             parts.extend(propagate(&self.structure_layers, x0, &relation_table));
-            Tensor::cat(parts, 1)
+            B::cat_columns(parts)
         });
 
         let fused_kinds = self.config.fused_modalities();
@@ -241,7 +241,7 @@ impl<B: Backend> LoginMea<B> {
                 Some(fusion) => fusion.forward(&unit, weights.clone(), n),
                 None => match &weights {
                     Some(w) => weighted_concat(&unit, w.clone(), n),
-                    None => Tensor::cat(unit.iter().map(|u| u.expanded(n)).collect(), 1),
+                    None => B::cat_columns(unit.iter().map(|u| u.expanded(n)).collect()),
                 },
             };
             let relations = match &self.joint_relation_embeddings {
@@ -250,7 +250,7 @@ impl<B: Backend> LoginMea<B> {
             };
             let mut parts = vec![layer0];
             parts.extend(propagate(&self.joint_layers, fused.tanh(), &relations));
-            Tensor::cat(parts, 1)
+            B::cat_columns(parts)
         });
         let modality_embeddings = fused_kinds.into_iter().zip(embeddings).collect();
         Forward {
@@ -265,7 +265,7 @@ impl<B: Backend> LoginMea<B> {
 impl<B: GraphBackend> AlignmentModel<B> for LoginMea<B> {
     fn embed(&self, inputs: &ModelInputs<B>) -> Tensor<B, 2> {
         let f = self.run(inputs);
-        Tensor::cat(f.structure.into_iter().chain(f.joint).collect(), 1)
+        B::cat_columns(f.structure.into_iter().chain(f.joint).collect())
     }
 
     fn explain(&self, inputs: &ModelInputs<B>) -> Explanation<B> {
@@ -286,7 +286,7 @@ impl<B: GraphBackend> AlignmentModel<B> for LoginMea<B> {
             .map(|kind| (kind, self.embed(&inputs.without(kind))))
             .collect();
         Explanation {
-            joint: Tensor::cat(f.structure.into_iter().chain(f.joint).collect(), 1),
+            joint: B::cat_columns(f.structure.into_iter().chain(f.joint).collect()),
             blocks: self.config.score_blocks(),
             occluded,
             modalities,

@@ -37,6 +37,7 @@ pub use pivots::{PivotReport, visual_pivots};
 use progress::DiagnosticMeans;
 pub use progress::{EpochRecord, PseudoSeedReport, TrainEvent};
 
+use crate::backend::GraphBackend;
 use crate::eval::{Evaluation, evaluate, mutual_nearest_pairs};
 use crate::model::{AlignmentModel, ModelInputs, StepContext, TrainableModel};
 use crate::ops::l2_normalize;
@@ -131,6 +132,7 @@ pub fn train<B, M>(
 ) -> Result<TrainOutcome<M>, TrainError>
 where
     B: AutodiffBackend,
+    B::InnerBackend: GraphBackend,
     M: TrainableModel<B>,
     M::InnerModule: AlignmentModel<B::InnerBackend>,
 {

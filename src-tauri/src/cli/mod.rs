@@ -12,6 +12,7 @@ mod render;
 mod runs;
 #[cfg(feature = "server")]
 mod serve;
+mod synth;
 mod train;
 
 use std::io::Write;
@@ -104,6 +105,9 @@ pub enum DatasetCommand {
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// Write a synthetic pair of any size (power-law degrees like DBP15K's, a planted
+    /// alignment, image-like features) in AlignScope's format, for scale tests.
+    Synth(synth::SynthArgs),
     /// Validate a dataset folder and register it in the data directory.
     Import {
         /// The dataset folder.
@@ -199,6 +203,9 @@ pub enum CliError {
     /// The dataset could not be read, validated or written.
     #[error(transparent)]
     Dataset(#[from] DatasetError),
+    /// Synthetic-pair options out of range.
+    #[error(transparent)]
+    Synthetic(#[from] alignscope_datasets::SyntheticError),
     /// Training or evaluation failed.
     #[error(transparent)]
     Run(#[from] alignscope_models::run::RunError),
@@ -278,6 +285,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             json,
             out,
         ),
+        Command::Dataset(DatasetCommand::Synth(args)) => synth::synth(&args, json, out),
         Command::Dataset(DatasetCommand::Import {
             dir,
             source,
