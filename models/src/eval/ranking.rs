@@ -156,7 +156,6 @@ pub fn rank_rows_with_hubness(
 ) -> DirectionRanking {
     let (rows, cols) = source.shape();
     assert_eq!(truth.len(), rows, "one true column per row");
-    let adjust = hubness;
     let mut ranks = vec![0u32; rows];
     let mut top = vec![Vec::new(); rows];
     source.for_each_block(&mut |first, block| {
@@ -168,7 +167,7 @@ pub fn rank_rows_with_hubness(
             .enumerate()
             .for_each(|(offset, ((row, rank), best))| {
                 let i = first + offset;
-                (*rank, *best) = match adjust.as_ref() {
+                (*rank, *best) = match hubness.as_ref() {
                     None => rank_and_best(|j| row[j], cols, truth[i], top_k),
                     Some((row_means, col_means)) => {
                         let r = row_means[i];
@@ -180,7 +179,7 @@ pub fn rank_rows_with_hubness(
     DirectionRanking {
         ranks,
         top,
-        hubness: adjust,
+        hubness,
     }
 }
 

@@ -2,7 +2,7 @@
 //! alignment, image-like features) written in AlignScope's format, for scale tests.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use alignscope_datasets::{SyntheticOptions, synthetic_pair, write_alignscope};
@@ -75,7 +75,7 @@ pub(super) fn synth(args: &SynthArgs, json: bool, out: &mut dyn Write) -> Result
     let (pair, report) = synthetic_pair(&args.options())?;
     write_alignscope(&pair, &args.to)?;
     let summary = SynthSummary {
-        destination: display(&args.to),
+        destination: args.to.display().to_string(),
         entities_per_side: report.entities,
         gold_pairs: report.gold,
         triples_left: report.triples.0,
@@ -106,8 +106,4 @@ pub(super) fn synth(args: &SynthArgs, json: bool, out: &mut dyn Write) -> Result
         )?;
     }
     Ok(())
-}
-
-fn display(path: &Path) -> String {
-    path.display().to_string()
 }
