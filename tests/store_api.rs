@@ -711,11 +711,27 @@ async fn inspector_lists_pair_context_and_precision_from_random_samples() {
             .windows(2)
             .all(|w| w[0].true_rank.unwrap() >= w[1].true_rank.unwrap())
     );
+    // The worst ten are the ten worst of all queries (ties: lower entity first).
+    let mut worst: Vec<(i64, i64)> = by_confidence
+        .iter()
+        .map(|q| (q.true_rank.unwrap(), q.entity.entity))
+        .collect();
+    worst.sort_by_key(|&(rank, entity)| (std::cmp::Reverse(rank), entity));
+    assert_eq!(
+        by_error.iter().map(|q| q.entity.entity).collect::<Vec<_>>(),
+        worst[..10].iter().map(|w| w.1).collect::<Vec<_>>()
+    );
     let by_degree = api
         .run_queries(run, QueryOrder::Degree, 1000)
         .await
         .unwrap();
+    assert_eq!(by_degree.len(), 84);
     assert!(by_degree.windows(2).all(|w| w[0].degree >= w[1].degree));
+    let few = api.run_queries(run, QueryOrder::Degree, 5).await.unwrap();
+    let ids = |queries: &[alignscope::api::dto::RunQueryDto]| -> Vec<i64> {
+        queries.iter().map(|q| q.entity.entity).collect()
+    };
+    assert_eq!(ids(&few), ids(&by_degree[..5]));
     assert!(by_degree[0].degree > 0);
 
     // Corpus views: H@1 by degree and by modality add up to the run's H@1; hubs; both

@@ -5,6 +5,7 @@
 //! for every entity. A pair's cosine over the joint embedding is then exactly the
 //! weighted sum of its modality cosines, so the explanation's blocks are exact.
 
+use crate::backend::GraphBackend;
 use burn::module::{Module, Param};
 use burn::tensor::{Int, Tensor, activation, backend::Backend};
 
@@ -129,7 +130,10 @@ impl<B: Backend> FeatureEncoders<B> {
         &self,
         structure: Option<Tensor<B, 2>>,
         inputs: &ModelInputs<B>,
-    ) -> Vec<Tensor<B, 2>> {
+    ) -> Vec<Tensor<B, 2>>
+    where
+        B: GraphBackend,
+    {
         self.encode_rows(structure, inputs, None)
     }
 
@@ -140,7 +144,10 @@ impl<B: Backend> FeatureEncoders<B> {
         structure: Option<Tensor<B, 2>>,
         inputs: &ModelInputs<B>,
         rows: Option<&Tensor<B, 1, Int>>,
-    ) -> Vec<Tensor<B, 2>> {
+    ) -> Vec<Tensor<B, 2>>
+    where
+        B: GraphBackend,
+    {
         let pick = |x: Tensor<B, 2>| match rows {
             Some(rows) => x.select(0, rows.clone()),
             None => x,

@@ -2,13 +2,15 @@
 
 use burn::tensor::{Int, Tensor, backend::Backend};
 
+use crate::backend::GraphBackend;
+
 use crate::ops::log_sum_exp_rows;
 
 /// InfoNCE over one chunk of seed pairs: `unit` are the unit-normalised embeddings of all
 /// entities; row `k` of `left`/`right` is a seed pair; every other right entity of the
 /// chunk is a negative for left entity `k`. Cosine similarity over `temperature`; the
 /// mean over the chunk. With `both`, the mean of both directions.
-pub fn contrastive_loss<B: Backend>(
+pub fn contrastive_loss<B: GraphBackend>(
     unit: &Tensor<B, 2>,
     left: Tensor<B, 1, Int>,
     right: Tensor<B, 1, Int>,
@@ -21,7 +23,7 @@ pub fn contrastive_loss<B: Backend>(
 /// [`contrastive_loss`] per seed pair (`k x 1`): pair `k`'s left-to-right term, or with
 /// `both` the mean of its left-to-right term and the right-to-left term of its right
 /// entity. Their mean is [`contrastive_loss`]; a model may weigh them.
-pub fn contrastive_rows<B: Backend>(
+pub fn contrastive_rows<B: GraphBackend>(
     unit: &Tensor<B, 2>,
     left: Tensor<B, 1, Int>,
     right: Tensor<B, 1, Int>,
@@ -31,7 +33,7 @@ pub fn contrastive_rows<B: Backend>(
     let l = unit.clone().select(0, left);
     let r = unit.clone().select(0, right);
     let scale = 1.0 / temperature;
-    let logits = l.clone().matmul(r.clone().transpose()).mul_scalar(scale);
+    let logits = B::matrix_product(l.clone(), r.clone().transpose()).mul_scalar(scale);
     let positive = (l * r).sum_dim(1).mul_scalar(scale);
     let left_to_right = log_sum_exp_rows(logits.clone()) - positive.clone();
     if both {
@@ -68,7 +70,7 @@ pub fn l1_margin_loss<B: Backend>(
 /// for the seed pair itself (`i = j`), `1 / (2|H|) Σ (1 − y) s² + y max(γ − s, 0)²` over
 /// all `|H| = k²` (left, right) combinations of the `k` pairs (as the authors' code
 /// forms them).
-pub fn margin_contrastive_loss<B: Backend>(
+pub fn margin_contrastive_loss<B: GraphBackend>(
     embeddings: &Tensor<B, 2>,
     left: Tensor<B, 1, Int>,
     right: Tensor<B, 1, Int>,
@@ -77,7 +79,9 @@ pub fn margin_contrastive_loss<B: Backend>(
     let k = left.dims()[0];
     let l = crate::ops::l2_normalize(embeddings.clone().select(0, left));
     let r = crate::ops::l2_normalize(embeddings.clone().select(0, right));
-    let all = l.clone().matmul(r.clone().transpose()).powi_scalar(2).sum();
+    let all = B::matrix_product(l.clone(), r.clone().transpose())
+        .powi_scalar(2)
+        .sum();
     let positive = (l * r).sum_dim(1);
     let negatives = all - positive.clone().powi_scalar(2).sum();
     let positives = positive
@@ -94,7 +98,7 @@ pub fn margin_contrastive_loss<B: Backend>(
 /// `E = exp(α (S − ε))` off the diagonal (0 on it), the mean over pairs `k` of
 /// `(1/α) log(1 + Σ_i E[i,k]) + (1/α) log(1 + Σ_j E[k,j]) − β log(1 + relu(S[k,k]))`:
 /// the other pairs of the chunk are the negatives, on both sides.
-pub fn nca_loss<B: Backend>(
+pub fn nca_loss<B: GraphBackend>(
     embeddings: &Tensor<B, 2>,
     left: Tensor<B, 1, Int>,
     right: Tensor<B, 1, Int>,
@@ -106,7 +110,7 @@ pub fn nca_loss<B: Backend>(
     let device = embeddings.device();
     let l = crate::ops::l2_normalize(embeddings.clone().select(0, left));
     let r = crate::ops::l2_normalize(embeddings.clone().select(0, right));
-    let similarity = l.clone().matmul(r.clone().transpose());
+    let similarity = B::matrix_product(l.clone(), r.clone().transpose());
     let off_diagonal = Tensor::<B, 2>::eye(k, &device).neg().add_scalar(1.0);
     let exponentials = similarity.sub_scalar(epsilon).mul_scalar(alpha).exp() * off_diagonal;
     let log1p_sum = |sums: Tensor<B, 2>| sums.add_scalar(1.0).log().div_scalar(alpha);
@@ -129,7 +133,7 @@ fn log_softmax_rows<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
 /// MCLEA's logits over one chunk of `k` seed pairs: for each left entity `a_i`, its
 /// cosines to every right entity of the chunk and to the other left entities (itself
 /// masked), over `temperature` (`k x 2k`); and the same for each right entity.
-fn both_sides_logits<B: Backend>(
+fn both_sides_logits<B: GraphBackend>(
     embeddings: &Tensor<B, 2>,
     left: Tensor<B, 1, Int>,
     right: Tensor<B, 1, Int>,
@@ -139,7 +143,8 @@ fn both_sides_logits<B: Backend>(
     let a = crate::ops::l2_normalize(embeddings.clone().select(0, left));
     let b = crate::ops::l2_normalize(embeddings.clone().select(0, right));
     let own = Tensor::<B, 2>::eye(k, &a.device()).mul_scalar(-1e9);
-    let cos = |x: &Tensor<B, 2>, y: &Tensor<B, 2>| x.clone().matmul(y.clone().transpose());
+    let cos =
+        |x: &Tensor<B, 2>, y: &Tensor<B, 2>| B::matrix_product(x.clone(), y.clone().transpose());
     let side = |x: &Tensor<B, 2>, y: &Tensor<B, 2>| {
         Tensor::cat(vec![cos(x, y), cos(x, x) + own.clone()], 1).div_scalar(temperature)
     };
@@ -149,7 +154,7 @@ fn both_sides_logits<B: Backend>(
 /// MCLEA's intra-modal contrastive loss (ICL) over one chunk of seed pairs: each
 /// entity's counterpart against the other side's and its own side's entities of the
 /// chunk (cross entropy over [`both_sides_logits`]), the mean of both directions.
-pub fn intra_modal_contrastive_loss<B: Backend>(
+pub fn intra_modal_contrastive_loss<B: GraphBackend>(
     embeddings: &Tensor<B, 2>,
     left: Tensor<B, 1, Int>,
     right: Tensor<B, 1, Int>,
@@ -179,7 +184,7 @@ pub fn intra_modal_contrastive_loss<B: Backend>(
 /// joint embedding's distribution `Q` (detached: the teacher) and the modality's `P`,
 /// both softmaxes of [`both_sides_logits`] at `temperature`; the mean over all entries,
 /// the mean of both directions (the authors' code's reduction).
-pub fn inter_modal_alignment_loss<B: Backend>(
+pub fn inter_modal_alignment_loss<B: GraphBackend>(
     modality: &Tensor<B, 2>,
     joint: &Tensor<B, 2>,
     left: Tensor<B, 1, Int>,

@@ -369,6 +369,7 @@ mod two_groups {
     use burn::tensor::backend::{AutodiffBackend, Backend};
     use burn::tensor::{Int, Tensor, TensorData};
 
+    use alignscope_models::GraphBackend;
     use alignscope_models::inputs::ModalityKind;
     use alignscope_models::loss::contrastive_loss;
     use alignscope_models::model::{
@@ -426,7 +427,7 @@ mod two_groups {
         }
     }
 
-    impl<B: AutodiffBackend> TrainableModel<B> for TwoGroups<B> {
+    impl<B: AutodiffBackend + GraphBackend> TrainableModel<B> for TwoGroups<B> {
         type Forward = Tensor<B, 2>;
 
         fn forward_train(&self, inputs: &ModelInputs<B>, _: &mut StepContext<'_>) -> Tensor<B, 2> {

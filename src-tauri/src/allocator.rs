@@ -97,7 +97,7 @@ unsafe impl GlobalAlloc for Allocator {
             match route(layout) {
                 Route::System => System.alloc(layout),
                 Route::Mimalloc => mimalloc::MiMalloc.alloc(layout),
-                Route::Large => large::alloc(layout),
+                Route::Large => large::alloc(layout, false),
             }
         }
     }
@@ -108,8 +108,7 @@ unsafe impl GlobalAlloc for Allocator {
             match route(layout) {
                 Route::System => System.alloc_zeroed(layout),
                 Route::Mimalloc => mimalloc::MiMalloc.alloc_zeroed(layout),
-                // A fresh mapping reads as zeros.
-                Route::Large => large::alloc(layout),
+                Route::Large => large::alloc(layout, true),
             }
         }
     }
@@ -155,6 +154,7 @@ unsafe impl GlobalAlloc for Allocator {
 #[cfg(target_os = "linux")]
 mod large {
     use std::alloc::Layout;
+    use std::sync::Mutex;
 
     /// Blocks from this size on are mapped on their own.
     const THRESHOLD: usize = 8 << 20;
@@ -170,13 +170,132 @@ mod large {
         size.div_ceil(HUGE_PAGE) * HUGE_PAGE
     }
 
-    /// A fresh zeroed mapping of at least `layout.size()` bytes, starting on a huge-page
-    /// boundary, advised to use huge pages; null when the system refuses.
+    /// Freed blocks kept mapped for the next allocation of about their size, so that
+    /// blocks made and dropped over and over (each training step's tensors, the matrix
+    /// products' packing buffers) do not fault in fresh pages every time: the kernel
+    /// zeroes every page of a new mapping, which took a quarter of a LoginMEA epoch.
+    ///
+    /// Kept blocks never raise the process's peak: live and kept bytes together stay
+    /// within the most that was ever live at once (a fresh block past that first unmaps
+    /// kept ones), so the cache only fills the room the peak already paid for.
+    static CACHE: Mutex<Cache> = Mutex::new(Cache {
+        blocks: [(0, 0); CACHE_SLOTS],
+        kept: 0,
+        live: 0,
+        peak: 0,
+    });
+    const CACHE_SLOTS: usize = 256;
+
+    /// The kept blocks and the byte counts that bound them.
+    struct Cache {
+        /// (address, mapped length); length 0 marks a free slot.
+        blocks: [(usize, usize); CACHE_SLOTS],
+        /// Bytes in kept blocks.
+        kept: usize,
+        /// Bytes in blocks handed out and not yet freed.
+        live: usize,
+        /// The most `live` has been.
+        peak: usize,
+    }
+
+    impl Cache {
+        /// Takes the smallest kept block of `len` to `len + len / 4` bytes.
+        fn take(&mut self, len: usize) -> Option<(usize, usize)> {
+            let slot = (0..CACHE_SLOTS)
+                .filter(|&i| {
+                    let kept = self.blocks[i].1;
+                    kept >= len && kept <= len + len / 4
+                })
+                .min_by_key(|&i| self.blocks[i].1)?;
+            let block = std::mem::take(&mut self.blocks[slot]);
+            self.kept -= block.1;
+            Some(block)
+        }
+
+        /// Counts `len` more live bytes, unmapping kept blocks (largest first) until
+        /// live and kept bytes fit under the peak.
+        fn grow_live(&mut self, len: usize) {
+            self.live += len;
+            self.peak = self.peak.max(self.live);
+            while self.live + self.kept > self.peak {
+                let Some(slot) = (0..CACHE_SLOTS)
+                    .filter(|&i| self.blocks[i].1 > 0)
+                    .max_by_key(|&i| self.blocks[i].1)
+                else {
+                    break;
+                };
+                let (address, kept) = std::mem::take(&mut self.blocks[slot]);
+                self.kept -= kept;
+                // SAFETY: a kept block is a mapping of `kept` bytes that nothing uses.
+                unsafe {
+                    libc::munmap(address as *mut libc::c_void, kept);
+                }
+            }
+        }
+
+        /// Counts `len` fewer live bytes and keeps the freed block if a slot is free;
+        /// whether it did.
+        fn release(&mut self, address: usize, len: usize) -> bool {
+            self.live -= len;
+            match self.blocks.iter().position(|b| b.1 == 0) {
+                Some(slot) => {
+                    self.blocks[slot] = (address, len);
+                    self.kept += len;
+                    true
+                }
+                None => false,
+            }
+        }
+    }
+
+    fn cache() -> std::sync::MutexGuard<'static, Cache> {
+        CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A block of at least `layout.size()` bytes starting on a huge-page boundary: a kept
+    /// one (zeroed first when `zeroed`), else a fresh mapping (zero already) advised to
+    /// use huge pages; null when the system refuses.
     ///
     /// # Safety
     /// `layout` must be one that [`serves`] accepts.
-    pub unsafe fn alloc(layout: Layout) -> *mut u8 {
+    pub unsafe fn alloc(layout: Layout, zeroed: bool) -> *mut u8 {
         let len = mapped_len(layout.size());
+        let kept = {
+            let mut cache = cache();
+            let kept = cache.take(len);
+            cache.grow_live(len);
+            kept
+        };
+        if let Some((address, kept_len)) = kept {
+            // SAFETY: the kept mapping is `kept_len >= len` bytes from `address`; its tail
+            // past `len` is unmapped so that the block is exactly `len` bytes, as
+            // `dealloc` and `realloc` expect.
+            unsafe {
+                if kept_len > len {
+                    libc::munmap((address + len) as *mut libc::c_void, kept_len - len);
+                }
+                if zeroed {
+                    std::ptr::write_bytes(address as *mut u8, 0, layout.size());
+                }
+            }
+            return address as *mut u8;
+        }
+        // SAFETY: `len` is a multiple of the huge-page size.
+        let fresh = unsafe { map_aligned(len) };
+        if fresh.is_null() {
+            cache().live -= len;
+        }
+        fresh
+    }
+
+    /// A fresh mapping of `len` bytes on a huge-page boundary, advised to use huge
+    /// pages; null when the system refuses.
+    ///
+    /// # Safety
+    /// `len` must be a multiple of [`HUGE_PAGE`].
+    unsafe fn map_aligned(len: usize) -> *mut u8 {
         // Map a huge page more, then unmap the unaligned head and the tail.
         // SAFETY: an anonymous private mapping; the trimmed ranges lie inside it.
         unsafe {
@@ -206,14 +325,18 @@ mod large {
         }
     }
 
-    /// Unmaps a block from [`alloc`] or [`realloc`].
+    /// Keeps a block from [`alloc`] or [`realloc`] for reuse, or unmaps it.
     ///
     /// # Safety
     /// `ptr` must come from this module with the same `layout.size()`.
     pub unsafe fn dealloc(ptr: *mut u8, layout: Layout) {
-        // SAFETY: the mapping is `mapped_len(size)` bytes from `ptr`.
+        let len = mapped_len(layout.size());
+        if cache().release(ptr as usize, len) {
+            return;
+        }
+        // SAFETY: the mapping is `len` bytes from `ptr`.
         unsafe {
-            libc::munmap(ptr.cast(), mapped_len(layout.size()));
+            libc::munmap(ptr.cast(), len);
         }
     }
 
@@ -227,10 +350,17 @@ mod large {
         if old == new {
             return ptr;
         }
+        {
+            let mut cache = cache();
+            cache.live -= old;
+            cache.grow_live(new);
+        }
         // SAFETY: the mapping is `old` bytes from `ptr`; the kernel moves it if needed.
         unsafe {
             let moved = libc::mremap(ptr.cast(), old, new, libc::MREMAP_MAYMOVE);
             if moved == libc::MAP_FAILED {
+                let mut cache = cache();
+                cache.live = cache.live + old - new;
                 return std::ptr::null_mut();
             }
             libc::madvise(moved, new, libc::MADV_HUGEPAGE);
@@ -248,7 +378,7 @@ mod large {
         false
     }
 
-    pub unsafe fn alloc(_layout: Layout) -> *mut u8 {
+    pub unsafe fn alloc(_layout: Layout, _zeroed: bool) -> *mut u8 {
         unreachable!("no block is routed here")
     }
 
@@ -284,6 +414,18 @@ mod tests {
         big.truncate(1 << 10);
         big.shrink_to_fit();
         assert!(big.iter().enumerate().all(|(i, &x)| x == i as u32));
+        // Freed big blocks are kept and handed out again, zeroed where zeros are asked for
+        // (`vec![0; n]`), whole where not.
+        for round in 0..4u8 {
+            let mut dirty = vec![0u8; 20 << 20];
+            dirty.fill(0xA0 | round);
+            drop(dirty);
+            let clean = vec![0u8; 19 << 20];
+            assert!(clean.iter().all(|&x| x == 0), "round {round}");
+            let mut reused: Vec<u8> = Vec::with_capacity(18 << 20);
+            reused.resize(18 << 20, round);
+            assert!(reused.iter().all(|&x| x == round));
+        }
         assert_eq!(uses_system_allocator(), wanted);
         assert_ne!(CHOICE.load(Ordering::Relaxed), UNDECIDED);
     }

@@ -8,42 +8,21 @@ use burn::backend::NdArray;
 use burn::tensor::{Tensor, TensorMetadata};
 
 use super::host;
+use super::matmul::Strided;
 use crate::eval::DenseSimilarity;
 
 /// `queries · candidatesᵀ` (`q x d` and `c x d`, row-major) as a `q x c` matrix.
 pub fn product(queries: &[f32], candidates: &[f32], d: usize) -> DenseSimilarity {
     let rows = queries.len().checked_div(d).unwrap_or(0);
     let cols = candidates.len().checked_div(d).unwrap_or(0);
-    let mut values = vec![0.0f32; rows * cols];
-    if rows > 0 && cols > 0 {
-        // SAFETY: `values` is `rows x cols` (column stride 1, row stride `cols`), `queries`
-        // `rows x d` (row-major) and the right operand `d x cols` read from the row-major
-        // `cols x d` candidates (row stride 1, column stride `d`); every index lies inside
-        // those buffers and the output does not overlap the inputs.
-        unsafe {
-            gemm::gemm(
-                rows,
-                cols,
-                d,
-                values.as_mut_ptr(),
-                1,
-                cols as isize,
-                false,
-                queries.as_ptr(),
-                1,
-                d as isize,
-                candidates.as_ptr(),
-                d as isize,
-                1,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(0),
-            );
-        }
-    }
+    // SAFETY: both views lie inside the borrowed slices (`rows x d` and `cols x d`,
+    // row-major), which outlive the call.
+    let values = unsafe {
+        super::matmul::product(
+            Strided::row_major(queries.as_ptr(), rows, d),
+            Strided::row_major(candidates.as_ptr(), cols, d).t(),
+        )
+    };
     DenseSimilarity::new(rows, cols, values)
 }
 

@@ -18,6 +18,8 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorPrimitive};
 
+use super::GraphBackend;
+
 /// Rows per block of the CPU op.
 const BLOCK_ROWS: usize = 4096;
 
@@ -37,7 +39,7 @@ pub struct LowRankInputs<B: Backend> {
     pub bias: Tensor<B, 2>,
 }
 
-impl<B: Backend> LowRankInputs<B> {
+impl<B: GraphBackend> LowRankInputs<B> {
     fn modalities(&self) -> usize {
         self.factor_bias.dims()[0]
     }
@@ -54,7 +56,8 @@ impl<B: Backend> LowRankInputs<B> {
     fn projection(&self, x: &Tensor<B, 2>, m: usize) -> Tensor<B, 2> {
         let (d_in, width) = (self.d_in(), self.factors.dims()[1]);
         let rows = x.dims()[0];
-        x.clone().slice([0..rows, m * d_in..(m + 1) * d_in]).matmul(
+        B::matrix_product(
+            x.clone().slice([0..rows, m * d_in..(m + 1) * d_in]),
             self.factors
                 .clone()
                 .slice([m * d_in..(m + 1) * d_in, 0..width]),
@@ -146,8 +149,11 @@ impl<B: Backend> LowRankInputs<B> {
                     .factors
                     .clone()
                     .slice([m * d_in..(m + 1) * d_in, 0..width]);
-                block_grad_x.push(grad_projection.clone().matmul(factor.transpose()));
-                let w = x_m.transpose().matmul(grad_projection.clone());
+                block_grad_x.push(B::matrix_product(
+                    grad_projection.clone(),
+                    factor.transpose(),
+                ));
+                let w = B::matrix_product(x_m.transpose(), grad_projection.clone());
                 let b = grad_projection.sum_dim(0);
                 if start == 0 {
                     grad_w.push(w);
@@ -237,26 +243,13 @@ pub(crate) fn autodiff<C: CheckpointStrategy>(
 mod tests {
 
     use super::*;
+    use crate::backend::test_support::{assert_close, values};
     use crate::rng::SeededRng;
 
     type Train = Autodiff<NdArray>;
 
     fn random(rng: &mut SeededRng, rows: usize, cols: usize) -> Tensor<Train, 2> {
         crate::rng::tracked_normal(rng, rows, cols, 0.5)
-    }
-
-    fn host(t: Tensor<NdArray, 2>) -> Vec<f32> {
-        t.into_data().into_vec::<f32>().unwrap()
-    }
-
-    fn assert_close(a: &[f32], b: &[f32], what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                "{what}[{i}]: blockwise {x} vs composed {y}"
-            );
-        }
     }
 
     /// The blockwise op and its backward equal the tensor-op composition and Burn's
@@ -283,13 +276,13 @@ mod tests {
             // A loss that weighs every output differently.
             let probe = random(&mut rng, rows, d_out).detach();
             let run = |out: Tensor<Train, 2>| {
-                let values = host(out.clone().inner());
+                let forward = values(out.clone().inner());
                 let grads = (out * probe.clone()).sum().backward();
                 let by_leaf: Vec<Vec<f32>> = leaves
                     .iter()
-                    .map(|l| host(l.grad(&grads).expect("every input gets a gradient")))
+                    .map(|l| values(l.grad(&grads).expect("every input gets a gradient")))
                     .collect();
-                (values, by_leaf)
+                (forward, by_leaf)
             };
             let (fused, fused_grads) = run(autodiff(inputs()));
             let (composed, composed_grads) = run(inputs().composed());

@@ -11,11 +11,16 @@
 //! [`GraphBackend::cat_columns`]: Burn's `cat` by default, one row-major copy on the CPU
 //! backend ([`columns`]). [`GraphBackend::similarity_matrix`]: Burn's `matmul` in row
 //! blocks by default, one `gemm` product on the CPU backend ([`dense`]).
+//! [`GraphBackend::matrix_product`]: Burn's `matmul` by default, `gemm` reading both
+//! operands through their strides on the CPU backend ([`matmul`]).
 
 pub mod columns;
 pub mod dense;
 pub mod low_rank;
+mod matmul;
 mod sparse;
+#[cfg(test)]
+mod test_support;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -63,6 +68,11 @@ pub trait GraphBackend: Backend {
     /// Matrices with the same rows side by side (`Tensor::cat(parts, 1)`).
     fn cat_columns(parts: Vec<Tensor<Self, 2>>) -> Tensor<Self, 2> {
         Tensor::cat(parts, 1)
+    }
+
+    /// `lhs · rhs` (`m x k` and `k x n`); either may be a transposed or sliced view.
+    fn matrix_product(lhs: Tensor<Self, 2>, rhs: Tensor<Self, 2>) -> Tensor<Self, 2> {
+        lhs.matmul(rhs)
     }
 
     /// The held `q x c` similarity matrix of unit rows `queries` (`q x d`) and
@@ -170,6 +180,10 @@ impl GraphBackend for NdArray {
 
     fn cat_columns(parts: Vec<Tensor<Self, 2>>) -> Tensor<Self, 2> {
         columns::cpu(parts)
+    }
+
+    fn matrix_product(lhs: Tensor<Self, 2>, rhs: Tensor<Self, 2>) -> Tensor<Self, 2> {
+        matmul::cpu(lhs, rhs)
     }
 
     fn similarity_matrix(
@@ -288,6 +302,10 @@ impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
 
     fn cat_columns(parts: Vec<Tensor<Self, 2>>) -> Tensor<Self, 2> {
         columns::autodiff::<C>(parts)
+    }
+
+    fn matrix_product(lhs: Tensor<Self, 2>, rhs: Tensor<Self, 2>) -> Tensor<Self, 2> {
+        matmul::autodiff::<C>(lhs, rhs)
     }
 }
 

@@ -52,11 +52,14 @@ impl<B: Backend> AdaptiveWeights<B> {
 
     /// Per-entity softmax weights over the modalities (`N x M`): a score
     /// `v . tanh(h_m)` per modality, softmax across modalities.
-    pub fn forward(&self, embeddings: &[ModalityEmbedding<B>], entities: usize) -> Tensor<B, 2> {
+    pub fn forward(&self, embeddings: &[ModalityEmbedding<B>], entities: usize) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
         let scores: Vec<Tensor<B, 2>> = embeddings
             .iter()
             .map(|m| {
-                let s = m.values.clone().tanh().matmul(self.score.val());
+                let s = B::matrix_product(m.values.clone().tanh(), self.score.val());
                 if m.shared { s.expand([entities, 1]) } else { s }
             })
             .collect();

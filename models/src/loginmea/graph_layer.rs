@@ -78,14 +78,12 @@ impl<B: Backend> GraphLayer<B> {
             }
             Some(neighbour_attention) => {
                 let h = match &self.weight {
-                    Some(weight) => h.matmul(weight.val()),
+                    Some(weight) => B::matrix_product(h, weight.val()),
                     None => h,
                 };
                 let neighbours = h.clone().select(0, graph.tails.clone());
-                let own = h
-                    .matmul(self.attention.val())
-                    .select(0, graph.heads.clone());
-                let other = neighbours.clone().matmul(neighbour_attention.val());
+                let own = B::matrix_product(h, self.attention.val()).select(0, graph.heads.clone());
+                let other = B::matrix_product(neighbours.clone(), neighbour_attention.val());
                 let weights = segment_softmax(
                     activation::leaky_relu(own + other, 0.2),
                     graph.heads.clone(),

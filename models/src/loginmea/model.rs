@@ -63,8 +63,11 @@ impl<B: Backend> Projection<B> {
     }
 
     /// Applies the projection.
-    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        x.matmul(self.weight.val()) + self.bias.val()
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
+        B::matrix_product(x, self.weight.val()) + self.bias.val()
     }
 }
 

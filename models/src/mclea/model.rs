@@ -1,5 +1,6 @@
 //! The MCLEA network (see the module docs of [`crate::mclea`]).
 
+use crate::backend::GraphBackend;
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -62,13 +63,16 @@ impl McleaConfig {
 impl<B: Backend> Mclea<B> {
     /// Each modality's embedding (not normalised), in joint-embedding order (structure,
     /// if used, first).
-    fn modalities(&self, inputs: &ModelInputs<B>) -> Vec<Tensor<B, 2>> {
+    fn modalities(&self, inputs: &ModelInputs<B>) -> Vec<Tensor<B, 2>>
+    where
+        B: GraphBackend,
+    {
         let structure = self.structure.as_ref().map(|s| s.forward(&inputs.graph));
         self.features.encode_after(structure, inputs)
     }
 }
 
-impl<B: Backend> AlignmentModel<B> for Mclea<B> {
+impl<B: GraphBackend> AlignmentModel<B> for Mclea<B> {
     fn embed(&self, inputs: &ModelInputs<B>) -> Tensor<B, 2> {
         self.weights.joint(&self.modalities(inputs))
     }
@@ -83,7 +87,7 @@ impl<B: Backend> AlignmentModel<B> for Mclea<B> {
 /// uncertainty weighting and the outer `alignment_weight`.
 const KL_ZOOM: f64 = 0.1;
 
-impl<B: AutodiffBackend> TrainableModel<B> for Mclea<B> {
+impl<B: AutodiffBackend + GraphBackend> TrainableModel<B> for Mclea<B> {
     type Forward = WeightedForward<B>;
 
     fn forward_train(

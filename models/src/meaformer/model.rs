@@ -1,5 +1,6 @@
 //! The MEAformer network (see the module docs of [`crate::meaformer`]).
 
+use crate::backend::GraphBackend;
 use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
@@ -101,7 +102,10 @@ impl<B: Backend> Meaformer<B> {
         structure: Option<Tensor<B, 2>>,
         inputs: &ModelInputs<B>,
         rows: Option<&Tensor<B, 1, Int>>,
-    ) -> MeaformerPass<B> {
+    ) -> MeaformerPass<B>
+    where
+        B: GraphBackend,
+    {
         let tokens = self.features.encode_rows(structure, inputs, rows);
         // The authors' code masks nothing: an entity without an image has its random
         // stand-in, one without relations or attributes the layer's bias.
@@ -118,12 +122,15 @@ impl<B: Backend> Meaformer<B> {
         }
     }
 
-    fn pass_all(&self, inputs: &ModelInputs<B>) -> MeaformerPass<B> {
+    fn pass_all(&self, inputs: &ModelInputs<B>) -> MeaformerPass<B>
+    where
+        B: GraphBackend,
+    {
         self.pass(self.encode_structure(inputs), inputs, None)
     }
 }
 
-impl<B: Backend> AlignmentModel<B> for Meaformer<B> {
+impl<B: GraphBackend> AlignmentModel<B> for Meaformer<B> {
     fn embed(&self, inputs: &ModelInputs<B>) -> Tensor<B, 2> {
         let pass = self.pass_all(inputs);
         weighted_joint(&pass.tokens, &pass.weights)
@@ -135,7 +142,7 @@ impl<B: Backend> AlignmentModel<B> for Meaformer<B> {
     }
 }
 
-impl<B: AutodiffBackend> TrainableModel<B> for Meaformer<B> {
+impl<B: AutodiffBackend + GraphBackend> TrainableModel<B> for Meaformer<B> {
     type Forward = MeaformerForward<B>;
 
     fn forward_train(

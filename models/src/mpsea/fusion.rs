@@ -27,6 +27,7 @@
 //! and weights from the attention summed over queries, the same block is MEAformer's
 //! meta-modality hybrid ([`crate::meaformer`]).
 
+use crate::backend::GraphBackend;
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig};
 use burn::tensor::{Tensor, TensorData, activation, backend::Backend};
@@ -190,7 +191,10 @@ impl<B: Backend> PreSynergyFusion<B> {
 
     /// Fuses `tokens` (`N x d` each, roles as built); `present` is each token's presence
     /// mask (`N x 1`, 1 where the entity has the modality).
-    pub fn forward(&self, tokens: Vec<Tensor<B, 2>>, present: &[Tensor<B, 2>]) -> Fused<B> {
+    pub fn forward(&self, tokens: Vec<Tensor<B, 2>>, present: &[Tensor<B, 2>]) -> Fused<B>
+    where
+        B: GraphBackend,
+    {
         let m = tokens.len();
         assert_eq!(m, self.roles.len(), "one token per role");
         let [n, d] = tokens[0].dims();
@@ -247,7 +251,10 @@ impl<B: Backend> PreSynergyFusion<B> {
     }
 
     /// Token `t`'s feed-forward sub-layer.
-    fn feed_forward(&self, t: usize, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    fn feed_forward(&self, t: usize, x: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
         let mut x = x;
         let visual = self.roles[t] == TokenRole::Visual;
         if visual && let (Some(outlook), Some(norm)) = (&self.outlook, &self.outlook_norm) {

@@ -21,6 +21,7 @@
 //! - the modal-adaptive contrastive loss weighs each seed pair's per-modality InfoNCE by
 //!   `M·sqrt(w_m(i) w_m(j))` (detached), so a modality either entity lacks counts 0.
 
+use crate::backend::GraphBackend;
 use std::cell::RefCell;
 
 use burn::module::{Module, Param};
@@ -233,7 +234,10 @@ impl<B: Backend> Mpsea<B> {
         &self,
         encoder: &EncoderInputs<B>,
         rows: Option<&Tensor<B, 1, Int>>,
-    ) -> (Vec<Tensor<B, 2>>, Vec<Tensor<B, 2>>) {
+    ) -> (Vec<Tensor<B, 2>>, Vec<Tensor<B, 2>>)
+    where
+        B: GraphBackend,
+    {
         let pick = |x: Tensor<B, 2>| match rows {
             Some(rows) => x.select(0, rows.clone()),
             None => x,
@@ -279,12 +283,18 @@ impl<B: Backend> Mpsea<B> {
     }
 
     /// The pass over every entity.
-    fn pass(&self, inputs: &ModelInputs<B>) -> Pass<B> {
+    fn pass(&self, inputs: &ModelInputs<B>) -> Pass<B>
+    where
+        B: GraphBackend,
+    {
         self.pass_of(self.tokens(&self.encoder_inputs(inputs), None))
     }
 
     /// The pass over the rows of `tokens` (each `n x d`) with their presence masks.
-    fn pass_of(&self, (tokens, present): (Vec<Tensor<B, 2>>, Vec<Tensor<B, 2>>)) -> Pass<B> {
+    fn pass_of(&self, (tokens, present): (Vec<Tensor<B, 2>>, Vec<Tensor<B, 2>>)) -> Pass<B>
+    where
+        B: GraphBackend,
+    {
         let n = tokens[0].dims()[0];
         let early: Vec<Tensor<B, 2>> = tokens.into_iter().map(l2_normalize).collect();
         let fused = self.fusion.forward(early.clone(), &present);
@@ -351,7 +361,7 @@ impl<B: Backend> Mpsea<B> {
     }
 }
 
-impl<B: Backend> AlignmentModel<B> for Mpsea<B> {
+impl<B: GraphBackend> AlignmentModel<B> for Mpsea<B> {
     fn embed(&self, inputs: &ModelInputs<B>) -> Tensor<B, 2> {
         self.pass(inputs).joint()
     }
@@ -495,7 +505,7 @@ impl<B: AutodiffBackend> Mpsea<B> {
     }
 }
 
-impl<B: AutodiffBackend> TrainableModel<B> for Mpsea<B> {
+impl<B: AutodiffBackend + GraphBackend> TrainableModel<B> for Mpsea<B> {
     type Forward = MpseaForward<B>;
 
     fn forward_train(&self, inputs: &ModelInputs<B>, _step: &mut StepContext<'_>) -> Self::Forward {

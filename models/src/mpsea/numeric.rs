@@ -12,6 +12,7 @@
 //! An entity without numbers gets the projection of zeros; its presence mask says so
 //! and the fusion masks it.
 
+use crate::backend::GraphBackend;
 use burn::module::{Module, Param};
 use burn::tensor::{Tensor, activation, backend::Backend};
 
@@ -64,7 +65,10 @@ impl<B: Backend> NumberEmbedding<B> {
     }
 
     /// The vectors of `input` rows (`rows x 2K`): `rows x dim`.
-    pub fn forward(&self, input: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub fn forward(&self, input: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
         let [rows, width] = input.dims();
         let k = self.keys;
         assert_eq!(width, 2 * k, "the number input has 2 columns per key");

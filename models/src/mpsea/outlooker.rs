@@ -14,6 +14,7 @@
 //!   convolution over the positions (window `k`, zero padding), GELU, and a projection
 //!   back to `c` channels.
 
+use crate::backend::GraphBackend;
 use burn::module::{Module, Param};
 use burn::tensor::{Tensor, activation, backend::Backend};
 
@@ -54,7 +55,10 @@ impl<B: Backend> OutlookAttention<B> {
     }
 
     /// Each position's weights over its window (`n x P x k`, rows sum to 1).
-    pub fn window_weights(&self, x: Tensor<B, 2>) -> Tensor<B, 3> {
+    pub fn window_weights(&self, x: Tensor<B, 2>) -> Tensor<B, 3>
+    where
+        B: GraphBackend,
+    {
         let [n, d] = x.dims();
         let (p, c) = (self.positions, d / self.positions);
         let logits = self.weights.forward(x.reshape([n * p, c]));
@@ -62,7 +66,10 @@ impl<B: Backend> OutlookAttention<B> {
     }
 
     /// The attention output for tokens `x` (`n x d`; the caller adds the residual).
-    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
         let [n, d] = x.dims();
         let (p, c) = (self.positions, d / self.positions);
         let weights = self.window_weights(x.clone());
@@ -106,7 +113,10 @@ impl<B: Backend> ConvFeedForward<B> {
     }
 
     /// The feed-forward output for tokens `x` (`n x d`; the caller adds the residual).
-    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
         let [n, d] = x.dims();
         let (p, c) = (self.positions, d / self.positions);
         let expanded = self.expand.forward(x.reshape([n * p, c]));

@@ -11,6 +11,7 @@
 //!   over actions; the loss is `−mean_i (r_i − b) log π(a_i | s_i) − η mean_i H(π(· | s_i))`
 //!   with `b` a baseline (REINFORCE with a baseline, entropy bonus `η`).
 
+use crate::backend::GraphBackend;
 use burn::module::{Module, Param};
 use burn::tensor::{Tensor, TensorData, activation, backend::Backend};
 
@@ -101,7 +102,10 @@ impl<B: Backend> Policy<B> {
     }
 
     /// The logits of `π(· | s)` for each state row (`n x A`).
-    pub fn logits(&self, states: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub fn logits(&self, states: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
         self.logits
             .forward(activation::relu(self.hidden.forward(states)))
     }

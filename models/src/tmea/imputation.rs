@@ -37,6 +37,7 @@
 //!   filled them in (the stand-in), not from each other's pseudo feature;
 //! - log-variances are clamped to ±10 before `exp`.
 
+use crate::backend::GraphBackend;
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData, activation, backend::Backend};
 
@@ -86,7 +87,10 @@ impl<B: Backend> Vae<B> {
     }
 
     /// The posterior's mean and log-variance of each row.
-    pub fn encode(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    pub fn encode(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>)
+    where
+        B: GraphBackend,
+    {
         let h = activation::relu(self.hidden.forward(x));
         (
             self.mean.forward(h.clone()),
@@ -95,7 +99,10 @@ impl<B: Backend> Vae<B> {
     }
 
     /// The reconstruction of latent rows.
-    pub fn decode(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub fn decode(&self, z: Tensor<B, 2>) -> Tensor<B, 2>
+    where
+        B: GraphBackend,
+    {
         self.decode_output
             .forward(activation::relu(self.decode_hidden.forward(z)))
     }
@@ -108,7 +115,10 @@ impl<B: Backend> Vae<B> {
         x: Tensor<B, 2>,
         noise: Tensor<B, 2>,
         kl_weight: f64,
-    ) -> (Tensor<B, 1>, Tensor<B, 2>) {
+    ) -> (Tensor<B, 1>, Tensor<B, 2>)
+    where
+        B: GraphBackend,
+    {
         let (mean, log_variance) = self.encode(x.clone());
         let z = mean.clone() + log_variance.clone().mul_scalar(0.5).exp() * noise;
         let reconstruction = (self.decode(z) - x)
@@ -220,7 +230,10 @@ impl<B: Backend> Imputation<B> {
     }
 
     /// The pseudo feature of every entity for each target (unit rows, `N x dim`).
-    pub fn pseudo_features(&self, tokens: &[Tensor<B, 2>]) -> Vec<Tensor<B, 2>> {
+    pub fn pseudo_features(&self, tokens: &[Tensor<B, 2>]) -> Vec<Tensor<B, 2>>
+    where
+        B: GraphBackend,
+    {
         self.targets
             .iter()
             .zip(&self.token_of_target)
@@ -234,7 +247,10 @@ impl<B: Backend> Imputation<B> {
 
     /// `tokens` with each target's rows of entities without it (`present` 0) replaced
     /// by their pseudo features; `present[i]` is token `i`'s mask (`N x 1`).
-    pub fn fill(&self, tokens: &[Tensor<B, 2>], present: &[Tensor<B, 2>]) -> Vec<Tensor<B, 2>> {
+    pub fn fill(&self, tokens: &[Tensor<B, 2>], present: &[Tensor<B, 2>]) -> Vec<Tensor<B, 2>>
+    where
+        B: GraphBackend,
+    {
         let mut filled = tokens.to_vec();
         for (pseudo, &token) in self
             .pseudo_features(tokens)
@@ -256,7 +272,10 @@ impl<B: Backend> Imputation<B> {
         rows: Tensor<B, 1, Int>,
         weights: ImputationWeights,
         rng: &mut SeededRng,
-    ) -> ImputationLosses<B> {
+    ) -> ImputationLosses<B>
+    where
+        B: GraphBackend,
+    {
         let device = rows.device();
         let count = rows.dims()[0];
         let zero = || Tensor::<B, 1>::zeros([1], &device);

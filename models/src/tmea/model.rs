@@ -1,6 +1,7 @@
 //! The TMEA network: tokens from the knowledge encoder, imputation of missing feature
 //! modalities, commonality enhancement, the joint embedding, and its training losses.
 
+use crate::backend::GraphBackend;
 use std::sync::Arc;
 
 use burn::module::{Module, Param};
@@ -145,7 +146,10 @@ impl<B: Backend> Tmea<B> {
 
     /// Every entity's pseudo image (unit rows), whether or not it has a real one; `None`
     /// without imputation or an image token.
-    pub fn pseudo_images(&self, inputs: &ModelInputs<B>) -> Option<Tensor<B, 2>> {
+    pub fn pseudo_images(&self, inputs: &ModelInputs<B>) -> Option<Tensor<B, 2>>
+    where
+        B: GraphBackend,
+    {
         let imputation = self.imputation.as_ref()?;
         let image = self
             .config
@@ -162,7 +166,10 @@ impl<B: Backend> Tmea<B> {
 
     /// Each token of every entity before and after imputation: what a missing modality
     /// became (`examples/tmea_imputation.rs` compares it with the real feature).
-    pub fn token_views(&self, inputs: &ModelInputs<B>) -> Vec<TokenView<B>> {
+    pub fn token_views(&self, inputs: &ModelInputs<B>) -> Vec<TokenView<B>>
+    where
+        B: GraphBackend,
+    {
         let pass = self.pass(inputs);
         self.config
             .tokens()
@@ -179,7 +186,10 @@ impl<B: Backend> Tmea<B> {
             .collect()
     }
 
-    fn pass(&self, inputs: &ModelInputs<B>) -> Pass<B> {
+    fn pass(&self, inputs: &ModelInputs<B>) -> Pass<B>
+    where
+        B: GraphBackend,
+    {
         let n = inputs.entity_count();
         let mut projections = self.projections.iter();
         let (mut raw, mut present) = (Vec::new(), Vec::new());
@@ -220,7 +230,7 @@ impl<B: Backend> Tmea<B> {
     }
 }
 
-impl<B: Backend> AlignmentModel<B> for Tmea<B> {
+impl<B: GraphBackend> AlignmentModel<B> for Tmea<B> {
     fn embed(&self, inputs: &ModelInputs<B>) -> Tensor<B, 2> {
         self.pass(inputs).joint()
     }
@@ -281,7 +291,7 @@ fn rows_with_all<B: Backend>(masks: &[Tensor<B, 2>]) -> Vec<u32> {
         .collect()
 }
 
-impl<B: AutodiffBackend> TrainableModel<B> for Tmea<B> {
+impl<B: AutodiffBackend + GraphBackend> TrainableModel<B> for Tmea<B> {
     type Forward = TmeaForward<B>;
 
     fn passes_per_epoch(&self) -> usize {

@@ -18,6 +18,9 @@ use crate::store::{PairKey, RunId, RunRow, Verdict, replay};
 /// enough to read.
 const PAIR_NEIGHBOURS: usize = 24;
 
+/// Entities checked per store call when listing queries by degree.
+const DEGREE_BATCH: usize = 2_000;
+
 /// Runs whose training pairs are kept computed (the inspector and a comparison use two).
 const KEPT_TRAINING_SETS: usize = 4;
 
@@ -118,31 +121,53 @@ impl Api {
     ) -> ApiResult<Vec<RunQueryDto>> {
         let row = self.run_row(run).await?;
         let pair = self.loaded_pair(row.dataset_id).await?;
-        let top = self.store.top_two(run, 0).await?;
-        let true_rank: HashMap<i64, i64> = self
-            .store
-            .ranks(run)
-            .await?
-            .into_iter()
-            .filter(|r| r.direction == 0)
-            .map(|r| (r.query, r.rank))
-            .collect();
         let mut degree = vec![0usize; pair.left.entities.len()];
         for t in &pair.left.triples {
             degree[t.head as usize] += 1;
             degree[t.tail as usize] += 1;
         }
-        let standing = replay(&self.store.decision_history(row.dataset_id).await?);
         let degree_of = |q: i64| degree.get(q as usize).copied().unwrap_or(0);
-        // Sorted and cut before any DTO is built: a DBP15K run has 10,500 queries.
-        let mut top = top;
-        match order {
-            QueryOrder::Confidence => top.sort_by(|a, b| a.2.total_cmp(&b.2)),
-            QueryOrder::Error => {
-                top.sort_by_key(|t| std::cmp::Reverse(true_rank.get(&t.0).copied().unwrap_or(0)))
+        // Only the `limit` queries shown are read: a run at a million entities has
+        // hundreds of thousands (the store's indexes give the first by confidence and by
+        // error; by degree, the best connected entities are checked in turn).
+        let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (queries, mut top) = match order {
+            QueryOrder::Confidence => {
+                let queries = self.store.least_confident_queries(run, 0, wanted).await?;
+                let top = self.store.top_two_of(run, 0, &queries).await?;
+                (queries, top)
             }
-            QueryOrder::Degree => top.sort_by_key(|t| std::cmp::Reverse(degree_of(t.0))),
-        }
+            QueryOrder::Error => {
+                let queries = self.store.worst_ranked_queries(run, 0, wanted).await?;
+                let top = self.store.top_two_of(run, 0, &queries).await?;
+                (queries, top)
+            }
+            QueryOrder::Degree => {
+                let mut by_degree: Vec<u32> = (0..pair.left.entities.len() as u32).collect();
+                by_degree.sort_unstable_by_key(|&e| (std::cmp::Reverse(degree[e as usize]), e));
+                let mut top = Vec::new();
+                for batch in by_degree.chunks(DEGREE_BATCH) {
+                    let batch: Vec<i64> = batch.iter().map(|&e| i64::from(e)).collect();
+                    top.extend(self.store.top_two_of(run, 0, &batch).await?);
+                    if top.len() >= limit {
+                        break;
+                    }
+                }
+                top.sort_by_key(|t| (std::cmp::Reverse(degree_of(t.0)), t.0));
+                top.truncate(limit);
+                (top.iter().map(|t| t.0).collect(), top)
+            }
+        };
+        let position: HashMap<i64, usize> =
+            queries.iter().enumerate().map(|(i, &q)| (q, i)).collect();
+        top.sort_by_key(|t| position.get(&t.0).copied().unwrap_or(usize::MAX));
+        let true_rank: HashMap<i64, i64> = self
+            .store
+            .ranks_of(run, 0, &queries)
+            .await?
+            .into_iter()
+            .collect();
+        let standing = replay(&self.store.decision_history(row.dataset_id).await?);
         Ok(top
             .into_iter()
             .filter_map(|(q, c, score, _, score2)| {
@@ -161,7 +186,6 @@ impl Api {
                     decision,
                 })
             })
-            .take(limit)
             .collect())
     }
 

@@ -24,8 +24,9 @@ pub struct DemoArgs {
     /// Where to encode the images and train.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
-    /// Training epochs of each of the two runs.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Training epochs of each of the two runs (10 keep a first run short and already
+    /// show what images add; a full run at the paper's schedule has 600).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub epochs: u32,
     /// Share of the gold pairs used as training seeds.
     #[arg(long, default_value_t = 0.3)]

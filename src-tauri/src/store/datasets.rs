@@ -75,6 +75,40 @@ pub struct EntityRow {
     pub label: String,
 }
 
+/// Search needles at least this long (in characters) are looked up in the trigram index.
+pub const INDEXED_NEEDLE_CHARS: usize = 3;
+
+/// How many substring matches a search ranks (besides exact label matches, always
+/// ranked): the first ones in entity order, all of them where fewer match.
+pub const MATCHES_RANKED: i64 = 5_000;
+
+/// Search: ?1 dataset, ?2 side or NULL, ?3 the needle as an FTS5 phrase (trigram index)
+/// or a LIKE pattern (scan), ?4 the needle, ?5 the limit, ?6 [`MATCHES_RANKED`]. Exact
+/// label matches come from the label index (named: the side filter's `OR` would make the
+/// planner walk the whole dataset instead); the substring matches from `{matches}`.
+const SEARCH: &str = "SELECT entity, side, key, name, label FROM (
+         SELECT entity, side, key, name, label FROM entities INDEXED BY entities_by_label
+         WHERE dataset_id = ?1 AND label = ?4 COLLATE NOCASE AND (?2 IS NULL OR side = ?2)
+         UNION
+         SELECT entity, side, key, name, label FROM ({matches}))
+     ORDER BY (lower(label) = lower(?4)) DESC, length(label), entity
+     LIMIT ?5";
+
+/// Substring matches through the trigram index, whose rowid is dataset * 2^32 + entity.
+const MATCHES_INDEXED: &str = "SELECT e.entity, e.side, e.key, e.name, e.label
+     FROM (SELECT rowid FROM entity_search
+           WHERE entity_search MATCH ?3
+             AND rowid >= ?1 * 4294967296 AND rowid < (?1 + 1) * 4294967296
+           LIMIT ?6) s
+     JOIN entities e ON e.dataset_id = ?1 AND e.entity = s.rowid - ?1 * 4294967296
+     WHERE ?2 IS NULL OR e.side = ?2";
+
+/// Substring matches by scanning the dataset's entities.
+const MATCHES_SCANNING: &str = "SELECT entity, side, key, name, label FROM entities
+     WHERE dataset_id = ?1 AND (?2 IS NULL OR side = ?2)
+       AND (label LIKE ?3 ESCAPE '\\' OR key LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\')
+     LIMIT ?6";
+
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound values).
 pub(crate) const INSERT_BATCH: usize = 2000;
 
@@ -203,8 +237,15 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Entities whose label or key contains `needle` (case-insensitive for ASCII),
-    /// exact label matches first.
+    /// Entities whose label, key or name contains `needle` (case-insensitive), exact label
+    /// matches first, then shorter labels.
+    ///
+    /// Needles of [`INDEXED_NEEDLE_CHARS`] characters or more are looked up in the
+    /// trigram index (`entity_search`), shorter ones by scanning the dataset's entities.
+    /// Exact label matches are always ranked (through the label index); of the other
+    /// matches, the first [`MATCHES_RANKED`] in entity order: all of them where fewer
+    /// match, a sample where a needle matches hundreds of thousands in a huge graph (so a
+    /// search stays in milliseconds at millions of entities).
     pub async fn search_entities(
         &self,
         dataset: DatasetId,
@@ -212,26 +253,27 @@ impl Store {
         side: Option<i64>,
         limit: i64,
     ) -> Result<Vec<EntityRow>, StoreError> {
-        let escaped = needle
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        sqlx::query_as(
-            "SELECT entity, side, key, name, label FROM entities
-             WHERE dataset_id = ?1 AND (?2 IS NULL OR side = ?2)
-               AND (label LIKE ?3 ESCAPE '\\' OR key LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\')
-             ORDER BY (lower(label) = lower(?4)) DESC, length(label), entity
-             LIMIT ?5",
-        )
-        .bind(dataset)
-        .bind(side)
-        .bind(pattern)
-        .bind(needle)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| self.err(e))
+        let (matches, pattern) = if needle.chars().count() >= INDEXED_NEEDLE_CHARS {
+            let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+            (MATCHES_INDEXED, phrase)
+        } else {
+            let escaped = needle
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            (MATCHES_SCANNING, format!("%{escaped}%"))
+        };
+        let sql = SEARCH.replace("{matches}", matches);
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(dataset)
+            .bind(side)
+            .bind(pattern)
+            .bind(needle)
+            .bind(limit)
+            .bind(MATCHES_RANKED)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))
     }
 
     /// The entity with `key` on `side`.

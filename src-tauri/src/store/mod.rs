@@ -10,6 +10,8 @@ mod error;
 mod ids;
 mod predictions;
 mod runs;
+#[cfg(test)]
+mod search_tests;
 mod sql_types;
 #[cfg(test)]
 mod tests;
@@ -207,6 +209,12 @@ fn migrator(up_to: usize) -> sqlx::migrate::Migrator {
             6,
             "run_peak_memory",
             include_str!("../../migrations/0006_run_peak_memory.sql"),
+            true,
+        ),
+        migration(
+            7,
+            "inspector_indexes",
+            include_str!("../../migrations/0007_inspector_indexes.sql"),
             true,
         ),
     ];

@@ -32,6 +32,14 @@ pub struct PredictionRow {
 /// A query's two best candidates: `(query, top1, score1, top2, score2)`.
 pub type TopTwoRow = (i64, i64, f64, Option<i64>, Option<f64>);
 
+/// The top two candidates per query: ?1 run, ?2 direction, `{filter}` more conditions.
+const TOP_TWO: &str = "SELECT p1.query, p1.candidate, p1.score, p2.candidate, p2.score
+     FROM predictions p1
+     LEFT JOIN predictions p2 ON p2.run_id = p1.run_id AND p2.direction = p1.direction
+                             AND p2.query = p1.query AND p2.rank = 2
+     WHERE p1.run_id = ?1 AND p1.direction = ?2 AND p1.rank = 1 {filter}
+     ORDER BY p1.query";
+
 /// The rank of a test pair's true match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RankRow {
@@ -179,21 +187,111 @@ impl Store {
             .collect())
     }
 
-    /// The top two candidates of every query of a direction.
-    pub async fn top_two(&self, run: RunId, direction: i64) -> Result<Vec<TopTwoRow>, StoreError> {
+    /// The `limit` queries of `direction` whose top-1 scores lowest (ties: lower query
+    /// first), through the index of top-1 scores.
+    pub async fn least_confident_queries(
+        &self,
+        run: RunId,
+        direction: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.first_queries(
+            "SELECT query FROM predictions WHERE run_id = ? AND direction = ? AND rank = 1
+             ORDER BY score, query LIMIT ?",
+            (run, direction, limit),
+        )
+        .await
+    }
+
+    /// The `limit` queries of `direction` whose true match ranks worst (ties: lower query
+    /// first), through the index of ranks.
+    pub async fn worst_ranked_queries(
+        &self,
+        run: RunId,
+        direction: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.first_queries(
+            "SELECT query FROM run_ranks WHERE run_id = ? AND direction = ?
+             ORDER BY rank DESC, query LIMIT ?",
+            (run, direction, limit),
+        )
+        .await
+    }
+
+    /// The queries `sql` selects for `(run, direction, limit)`.
+    async fn first_queries(
+        &self,
+        sql: &'static str,
+        (run, direction, limit): (RunId, i64, i64),
+    ) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar(sql)
+            .bind(run)
+            .bind(direction)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// The true match's rank of each of `queries` that has one in `direction`.
+    pub async fn ranks_of(
+        &self,
+        run: RunId,
+        direction: i64,
+        queries: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
         sqlx::query_as(
-            "SELECT p1.query, p1.candidate, p1.score, p2.candidate, p2.score
-             FROM predictions p1
-             LEFT JOIN predictions p2 ON p2.run_id = p1.run_id AND p2.direction = p1.direction
-                                     AND p2.query = p1.query AND p2.rank = 2
-             WHERE p1.run_id = ? AND p1.direction = ? AND p1.rank = 1
-             ORDER BY p1.query",
+            "SELECT query, rank FROM run_ranks WHERE run_id = ? AND direction = ?
+               AND query IN (SELECT value FROM json_each(?))",
         )
         .bind(run)
         .bind(direction)
+        .bind(serde_json::to_string(queries).expect("integers serialise"))
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.err(e))
+    }
+
+    /// The top two candidates of every query of a direction.
+    pub async fn top_two(&self, run: RunId, direction: i64) -> Result<Vec<TopTwoRow>, StoreError> {
+        self.top_two_where("", run, direction, None).await
+    }
+
+    /// The top two candidates of those of `queries` that are queries of `direction` in
+    /// `run` (in query order).
+    pub async fn top_two_of(
+        &self,
+        run: RunId,
+        direction: i64,
+        queries: &[i64],
+    ) -> Result<Vec<TopTwoRow>, StoreError> {
+        let listed = serde_json::to_string(queries).expect("integers serialise");
+        self.top_two_where(
+            "AND p1.query IN (SELECT value FROM json_each(?3))",
+            run,
+            direction,
+            Some(listed),
+        )
+        .await
+    }
+
+    /// [`TOP_TWO`] with `filter` (binding ?3 to `listed` where given).
+    async fn top_two_where(
+        &self,
+        filter: &'static str,
+        run: RunId,
+        direction: i64,
+        listed: Option<String>,
+    ) -> Result<Vec<TopTwoRow>, StoreError> {
+        let sql = TOP_TWO.replace("{filter}", filter);
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(run)
+            .bind(direction);
+        if let Some(listed) = listed {
+            query = query.bind(listed);
+        }
+        query.fetch_all(self.pool()).await.map_err(|e| self.err(e))
     }
 
     /// The top-1 candidate of each of `queries` (joint indices) that is a test query of
