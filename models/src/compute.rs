@@ -22,7 +22,9 @@ pub enum ComputeDevice {
     Cpu,
     /// The CPU without the fused kernels: Burn's Flex backend runs the tensor-op paths
     /// that GPU backends run (sparse products, the reflection layer). Slower than
-    /// [`Self::Cpu`]; it exists to check the GPU path's numbers on a machine without one.
+    /// [`Self::Cpu`]; it exists to check the GPU path's numbers on a machine without one,
+    /// so only builds with the `cpu-tensor-ops` feature (tests, examples) have it.
+    #[cfg(feature = "cpu-tensor-ops")]
     CpuTensorOps,
     /// An NVIDIA GPU through CUDA.
     #[cfg(feature = "cuda")]
@@ -60,6 +62,7 @@ macro_rules! with_backend {
                 let $dev = &burn::backend::ndarray::NdArrayDevice::Cpu;
                 $body
             }
+            #[cfg(feature = "cpu-tensor-ops")]
             $crate::compute::ComputeDevice::CpuTensorOps => {
                 type $B = burn::backend::Autodiff<burn::backend::Flex>;
                 let $dev = &burn::backend::flex::FlexDevice;
@@ -116,22 +119,21 @@ pub fn encode_images(
     progress: &mut dyn FnMut(EncodeProgress),
 ) -> Result<CachedEncoding, VisionError> {
     match device {
-        ComputeDevice::Cpu | ComputeDevice::CpuTensorOps => {
-            DirectEncoder::load(weights)?.encode_files_cached(paths, cache, cancel, progress)
-        }
         #[cfg(feature = "cuda")]
         ComputeDevice::Cuda(cuda) => {
             alignscope_vision::ImageEncoder::<burn::backend::Cuda>::load(weights, cuda)?
                 .encode_files_cached(paths, 32, cache, cancel, progress)
         }
+        // Every CPU device.
+        _ => DirectEncoder::load(weights)?.encode_files_cached(paths, cache, cancel, progress),
     }
 }
 
 /// The sentence encoder (all-MiniLM-L6-v2) loaded on a device chosen at run time.
 #[derive(Debug)]
 pub enum DeviceSentenceEncoder {
-    /// On the CPU (Burn's Flex backend).
-    Cpu(SentenceEncoder<burn::backend::Flex>),
+    /// On the CPU (Burn's ndarray backend).
+    Cpu(SentenceEncoder<burn::backend::NdArray>),
     /// On an NVIDIA GPU.
     #[cfg(feature = "cuda")]
     Cuda(SentenceEncoder<burn::backend::Cuda>),
@@ -144,11 +146,10 @@ impl DeviceSentenceEncoder {
     /// Loads the model folder `dir` onto `device`.
     pub fn load(device: &ComputeDevice, dir: &Path) -> Result<Self, TextError> {
         Ok(match device {
-            ComputeDevice::Cpu | ComputeDevice::CpuTensorOps => {
-                Self::Cpu(SentenceEncoder::load(dir, &Default::default())?)
-            }
             #[cfg(feature = "cuda")]
             ComputeDevice::Cuda(cuda) => Self::Cuda(SentenceEncoder::load(dir, cuda)?),
+            // Every CPU device.
+            _ => Self::Cpu(SentenceEncoder::load(dir, &Default::default())?),
         })
     }
 

@@ -122,12 +122,19 @@ impl<B: Backend> Weights<'_, B> {
         Ok(Tensor::from_data(TensorData::new(data, [len]), self.device))
     }
 
-    /// A PyTorch `Linear` (`weight` stored `[out, in]`) as a [`Dense`].
+    /// A PyTorch `Linear` (`weight` stored `[out, in]`) as a [`Dense`]. The weight is
+    /// transposed here, on the host, into a contiguous `[in, out]` tensor: a transposed
+    /// view would be copied by the CPU backend's matrix product on every call.
     fn dense(&mut self, prefix: &str, input: usize, output: usize) -> Result<Dense<B>, TextError> {
+        let stored = self.take(&format!("{prefix}.weight"), &[output, input])?;
+        let mut weight = vec![0.0; stored.len()];
+        for (row, values) in stored.chunks_exact(input).enumerate() {
+            for (col, &value) in values.iter().enumerate() {
+                weight[col * output + row] = value;
+            }
+        }
         Ok(Dense {
-            weight: self
-                .matrix(&format!("{prefix}.weight"), output, input)?
-                .transpose(),
+            weight: Tensor::from_data(TensorData::new(weight, [input, output]), self.device),
             bias: self.vector(&format!("{prefix}.bias"), output)?,
         })
     }

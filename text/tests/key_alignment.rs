@@ -6,7 +6,7 @@ use alignscope_datasets::abstracts::{KEY_SIMILARITY_THRESHOLD, align_keys};
 use alignscope_datasets::model::Vocabulary;
 use alignscope_datasets::statements::key_words;
 use alignscope_text::{SentenceEncoder, locate_model};
-use burn::backend::Flex;
+use burn::backend::NdArray;
 
 #[test]
 fn keys_that_mean_the_same_align_and_the_rest_are_filtered() {
@@ -20,7 +20,7 @@ fn keys_that_mean_the_same_align_and_the_rest_are_filtered() {
             return;
         }
     };
-    let encoder = SentenceEncoder::<Flex>::load(&dir, &Default::default()).expect("loads");
+    let encoder = SentenceEncoder::<NdArray>::load(&dir, &Default::default()).expect("loads");
     let left = [
         "http://dbpedia.org/ontology/releaseDate",
         "http://dbpedia.org/ontology/runtime",

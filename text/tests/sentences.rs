@@ -3,9 +3,9 @@
 //! splits words into the model's WordPieces. Needs `scripts/setup.sh` (the model).
 
 use alignscope_text::{SentenceEncoder, locate_model};
-use burn::backend::Flex;
+use burn::backend::NdArray;
 
-fn encoder() -> Option<SentenceEncoder<Flex>> {
+fn encoder() -> Option<SentenceEncoder<NdArray>> {
     match locate_model(&[]) {
         Ok(dir) => Some(SentenceEncoder::load(&dir, &Default::default()).expect("the model loads")),
         Err(error) => {

@@ -9,7 +9,7 @@
 use std::process::Command;
 
 use alignscope_text::{SentenceEncoder, locate_model};
-use burn::backend::Flex;
+use burn::backend::NdArray;
 
 const REFERENCE: &str = r#"
 import json, sys
@@ -58,7 +58,7 @@ fn embeddings_and_tokens_match_the_pytorch_reference() {
         String::from_utf8_lossy(&output.stderr)
     );
     let reference: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let encoder = SentenceEncoder::<Flex>::load(&dir, &Default::default()).unwrap();
+    let encoder = SentenceEncoder::<NdArray>::load(&dir, &Default::default()).unwrap();
     let ours = encoder.embed(&sentences, 4, &mut |_, _| {}).unwrap();
     for (i, sentence) in sentences.iter().enumerate() {
         let ids: Vec<u32> = serde_json::from_value(reference["ids"][i].clone()).unwrap();

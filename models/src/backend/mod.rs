@@ -310,8 +310,10 @@ impl<C: CheckpointStrategy> GraphBackend for Autodiff<NdArray, C> {
 }
 
 /// The tensor-op paths on the CPU (see [`crate::compute::ComputeDevice::CpuTensorOps`]).
+#[cfg(feature = "cpu-tensor-ops")]
 impl GraphBackend for burn::backend::Flex {}
 
+#[cfg(feature = "cpu-tensor-ops")]
 impl<C: CheckpointStrategy> GraphBackend for Autodiff<burn::backend::Flex, C> {}
 
 #[cfg(feature = "cuda")]
