@@ -9,13 +9,17 @@ use alignscope::api::Api;
 use alignscope::api::decoding::decoders_for;
 use alignscope::api::dto::{
     DecisionRequest, DecoderMethod, DecodingState, ExportFormat, ImportRequest, LinkKind,
-    QueryOrder, ReviewStrategy, SideDto, StartRunRequest,
+    QueryOrder, ReviewItemDto, ReviewStrategy, SideDto, StartRunRequest,
 };
+use alignscope::api::review_queue::QueueView;
 use alignscope::data_dir::DataDir;
 use alignscope::device::DeviceArg;
 use alignscope::store::{DatasetId, DecisionSource, RunId, RunStatus, Verdict, replay};
 use alignscope_models::run::SavedModel;
 use serde_json::json;
+
+#[path = "store_api/team_review.rs"]
+mod team_review;
 
 fn planted(root: &Path) -> std::path::PathBuf {
     let dir = root.join("planted");
@@ -66,6 +70,18 @@ async fn train(api: &Api, dataset: DatasetId, seed: u64, epochs: usize) -> RunId
     run.id
 }
 
+/// Run `run`'s undecided predictions in `strategy`'s order, at most `limit`.
+async fn undecided(
+    api: &Api,
+    run: RunId,
+    strategy: ReviewStrategy,
+    limit: usize,
+) -> Vec<ReviewItemDto> {
+    api.review_queue(run, strategy, None, limit, QueueView::default())
+        .await
+        .unwrap()
+}
+
 fn decision(dataset: DatasetId, left: &str, right: &str, verdict: Verdict) -> DecisionRequest {
     DecisionRequest {
         dataset,
@@ -79,6 +95,8 @@ fn decision(dataset: DatasetId, left: &str, right: &str, verdict: Verdict) -> De
         author: Some("tester".into()),
         strategy: None,
         session: None,
+        blind: None,
+        adjudication: None,
     }
 }
 
@@ -314,10 +332,7 @@ async fn review_queue_seeds_and_exports() {
     let (api, dataset) = open(tmp.path()).await;
     let run = train(&api, dataset, 7, 4).await;
 
-    let queue = api
-        .review_queue(run, ReviewStrategy::LowestMargin, None, 15)
-        .await
-        .unwrap();
+    let queue = undecided(&api, run, ReviewStrategy::LowestMargin, 15).await;
     assert_eq!(queue.len(), 15);
     assert!(
         queue
@@ -337,26 +352,17 @@ async fn review_queue_seeds_and_exports() {
     ))
     .await
     .unwrap();
-    let again = api
-        .review_queue(run, ReviewStrategy::LowestMargin, None, 15)
-        .await
-        .unwrap();
+    let again = undecided(&api, run, ReviewStrategy::LowestMargin, 15).await;
     assert!(
         again
             .iter()
             .all(|i| i.left.key != first.left.key || i.right.key != first.right.key)
     );
     assert_eq!(again[0].left.key, queue[2].left.key);
-    let hubs = api
-        .review_queue(run, ReviewStrategy::Hubs, None, 50)
-        .await
-        .unwrap();
+    let hubs = undecided(&api, run, ReviewStrategy::Hubs, 50).await;
     assert!(hubs.iter().all(|h| h.hub_count > 1));
     assert!(hubs.windows(2).all(|w| w[0].hub_count >= w[1].hub_count));
-    let disagreements = api
-        .review_queue(run, ReviewStrategy::Disagreement, None, 1000)
-        .await
-        .unwrap();
+    let disagreements = undecided(&api, run, ReviewStrategy::Disagreement, 1000).await;
     for d in &disagreements {
         let back = api
             .candidates(run, SideDto::Right, &d.right.key)
@@ -532,7 +538,13 @@ async fn decodings_are_saved_and_feed_the_export_and_the_review_queue() {
     assert_eq!(idle.state, DecodingState::Idle);
     assert!(idle.result.is_none());
     let error = api
-        .review_queue(run, ReviewStrategy::OneToOne, None, 10)
+        .review_queue(
+            run,
+            ReviewStrategy::OneToOne,
+            None,
+            10,
+            QueueView::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -661,10 +673,7 @@ async fn decodings_are_saved_and_feed_the_export_and_the_review_queue() {
 
     // The one-to-one review order: Sinkhorn's pairs, least confident first; a decided
     // pair leaves it.
-    let queue = api
-        .review_queue(run, ReviewStrategy::OneToOne, None, 10)
-        .await
-        .unwrap();
+    let queue = undecided(&api, run, ReviewStrategy::OneToOne, 10).await;
     assert_eq!(queue.len(), 10.min(sinkhorn.paired));
     assert!(queue.windows(2).all(|w| w[0].score <= w[1].score));
     assert!(queue[0].reason.contains("Sinkhorn"), "{}", queue[0].reason);
@@ -680,10 +689,7 @@ async fn decodings_are_saved_and_feed_the_export_and_the_review_queue() {
     ))
     .await
     .unwrap();
-    let after = api
-        .review_queue(run, ReviewStrategy::OneToOne, None, 10)
-        .await
-        .unwrap();
+    let after = undecided(&api, run, ReviewStrategy::OneToOne, 10).await;
     assert_eq!(after[0].left.key, queue[1].left.key);
 }
 
@@ -849,18 +855,10 @@ async fn inspector_lists_pair_context_and_precision_from_random_samples() {
     assert_eq!(api.training_pairs(run).await.unwrap(), seeds);
 
     // Random order: every prediction once, in an order that is not the query order.
-    let random = api
-        .review_queue(run, ReviewStrategy::Random, None, 1000)
-        .await
-        .unwrap();
+    let random = undecided(&api, run, ReviewStrategy::Random, 1000).await;
     assert_eq!(random.len(), 84);
-    let again = api
-        .review_queue(run, ReviewStrategy::Random, None, 1000)
-        .await
-        .unwrap();
-    let keys = |q: &[alignscope::api::dto::ReviewItemDto]| {
-        q.iter().map(|i| i.left.key.clone()).collect::<Vec<_>>()
-    };
+    let again = undecided(&api, run, ReviewStrategy::Random, 1000).await;
+    let keys = |q: &[ReviewItemDto]| q.iter().map(|i| i.left.key.clone()).collect::<Vec<_>>();
     assert_eq!(keys(&random), keys(&again), "the order is fixed per run");
     let mut sorted = keys(&random);
     sorted.sort();
@@ -887,10 +885,7 @@ async fn inspector_lists_pair_context_and_precision_from_random_samples() {
         d.strategy = Some(ReviewStrategy::Random);
         api.record_decision(d).await.unwrap();
     }
-    let margin = api
-        .review_queue(run, ReviewStrategy::LowestMargin, None, 1)
-        .await
-        .unwrap();
+    let margin = undecided(&api, run, ReviewStrategy::LowestMargin, 1).await;
     let mut d = decision(
         dataset,
         &margin[0].left.key,
@@ -951,11 +946,7 @@ async fn inspector_lists_pair_context_and_precision_from_random_samples() {
     // Run ids are never used again: the newest run's decisions (its random-sample review)
     // stay its own after it is deleted, instead of becoming the next run's.
     let doomed = train(&api, dataset, 14, 1).await;
-    for item in api
-        .review_queue(doomed, ReviewStrategy::Random, None, 1000)
-        .await
-        .unwrap()
-    {
+    for item in undecided(&api, doomed, ReviewStrategy::Random, 1000).await {
         let mut request = decision(dataset, &item.left.key, &item.right.key, Verdict::Accept);
         request.run = Some(doomed);
         request.strategy = Some(ReviewStrategy::Random);

@@ -97,6 +97,27 @@ export async function waitForRun(server, id, timeoutMs = 600_000) {
   }
 }
 
+/** Waits for the server's built-in demo dataset, trains LoginMEA on it for `epochs`
+ *  epochs (30% seeds, CPU) and resolves with the finished run; fails if none appears or
+ *  the run does not complete. */
+export async function trainedDemoRun(server, epochs) {
+  let demo;
+  for (let tries = 0; !demo && tries < 360; tries += 1) {
+    demo = (await callApi(server, 'list_datasets')).find((d) => d.name.startsWith('emoji'));
+    if (!demo) await new Promise((done) => setTimeout(done, 500));
+  }
+  if (!demo) throw new Error('the demo dataset was not built within 3 minutes');
+  const queued = await callApi(server, 'start_run', {
+    dataset: demo.id,
+    settings: { epochs, eval_every: 2 },
+    train_ratio: 0.3,
+    device: 'cpu',
+  });
+  const run = await waitForRun(server, queued.id);
+  if (run.status !== 'completed') throw new Error(`the demo run ended ${run.status}: ${run.error ?? ''}`);
+  return run;
+}
+
 /** Headless Chromium with a fresh profile, as TESTING.md prescribes. */
 export async function launchBrowser() {
   return chromium.launch({

@@ -19,6 +19,7 @@ import {
   sharedDatasets,
   startServer,
   tempHome,
+  trainedDemoRun,
   waitForRun,
 } from './harness.mjs';
 
@@ -148,20 +149,7 @@ describe('inspect, review, retrain and export against alignscope serve', () => {
   });
 
   test('a trained demo run to work on', async () => {
-    let demo;
-    for (let tries = 0; !demo && tries < 360; tries += 1) {
-      demo = (await callApi(server, 'list_datasets')).find((d) => d.name.startsWith('emoji'));
-      if (!demo) await new Promise((done) => setTimeout(done, 500));
-    }
-    assert.ok(demo, 'the demo dataset was built');
-    const queued = await callApi(server, 'start_run', {
-      dataset: demo.id,
-      settings: { epochs: 4, eval_every: 2 },
-      train_ratio: 0.3,
-      device: 'cpu',
-    });
-    demoRun = await waitForRun(server, queued.id);
-    assert.equal(demoRun.status, 'completed', demoRun.error ?? '');
+    demoRun = await trainedDemoRun(server, 4);
     await page.goto(server.url);
   });
 

@@ -1,19 +1,22 @@
-//! Decisions: record, undo, history, standing state, the review queue, and seeds for
-//! a new run.
+//! Decisions: record, undo, history, standing state, review progress, and seeds for a
+//! new run.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use super::datasets::joint_entity_dto;
-use super::decoding::decoder_label;
 use super::dto::{
-    DecisionRequest, DecoderMethod, PrecisionEstimateDto, ReviewItemDto, ReviewProgressDto,
-    ReviewStrategy, SeedSetDto, SideDto,
+    DecisionRequest, PrecisionEstimateDto, ReviewProgressDto, ReviewStrategy, SeedSetDto, SideDto,
 };
-use super::{Api, ApiError, ApiResult, default_author};
-use crate::store::{DatasetId, DecisionRow, NewDecision, PairKey, RunId, Verdict, replay};
+use super::{Api, ApiError, ApiResult};
+use crate::store::{
+    DatasetId, DecisionRow, NewDecision, PairKey, PairState, RunId, Verdict, replay, reviews,
+};
 
 impl Api {
-    /// Appends a decision about a pair (both keys must exist in the dataset).
+    /// Appends a decision about a pair (both keys must exist in the dataset), by the
+    /// request's author, else the data directory's reviewer. An adjudicated pair takes no
+    /// more reviews (its adjudication is final until undone); an adjudication is taken
+    /// only on a pair the reviewers disagree about (or one adjudicated before).
     pub async fn record_decision(&self, request: DecisionRequest) -> ApiResult<DecisionRow> {
         if request.verdict == Verdict::None {
             return Err(ApiError::invalid(
@@ -35,6 +38,38 @@ impl Api {
                 "confidence {c} is not between 0 and 1"
             )));
         }
+        let author = self.reviewer(request.author.as_deref()).await?;
+        let adjudication = request.adjudication.unwrap_or(false);
+        let history = self
+            .store
+            .pair_history(request.dataset, &request.left, &request.right)
+            .await?;
+        let pair = reviews(&history)
+            .remove(&(request.left.clone(), request.right.clone()))
+            .unwrap_or_default();
+        let what = format!("{} ↔ {}", request.left, request.right);
+        match (pair.state(), adjudication) {
+            (PairState::Final(row), false) => {
+                return Err(ApiError::conflict(format!(
+                    "{what} was adjudicated by {} ({}): that decision is final; undo it to review the pair again",
+                    row.author,
+                    row.verdict.as_str()
+                )));
+            }
+            (PairState::Agreed(_), true) if pair.by_reviewer.len() < 2 => {
+                return Err(ApiError::conflict(format!(
+                    "{what} has {} reviewer: an adjudication settles a disagreement between reviewers",
+                    pair.by_reviewer.len()
+                )));
+            }
+            (PairState::Agreed(row), true) => {
+                return Err(ApiError::conflict(format!(
+                    "the reviewers of {what} agree ({}): there is nothing to adjudicate",
+                    row.verdict.as_str()
+                )));
+            }
+            _ => {}
+        }
         Ok(self
             .store
             .record_decision(&NewDecision {
@@ -46,15 +81,18 @@ impl Api {
                 run: request.run,
                 confidence: request.confidence,
                 note: request.note,
-                author: request.author.unwrap_or_else(default_author),
+                author,
                 review_strategy: request.strategy.map(|s| s.as_str().to_string()),
                 session: request.session,
+                blind: request.blind,
+                adjudication,
+                batch: None,
             })
             .await?)
     }
 
     /// Undoes the newest decision of a dataset that is still standing and was taken by
-    /// `author` (the OS user when `None`) in `session` (any of the author's when `None`);
+    /// `author` (the data directory's reviewer when `None`) in `session` (any of the author's when `None`);
     /// the undo row, or `None` when there is nothing to undo. Another reviewer's or another
     /// window's decisions are never taken back.
     pub async fn undo_decision(
@@ -64,13 +102,10 @@ impl Api {
         session: Option<String>,
     ) -> ApiResult<Option<DecisionRow>> {
         self.dataset_row(dataset).await?;
+        let author = self.reviewer(author.as_deref()).await?;
         Ok(self
             .store
-            .undo_latest_decision(
-                dataset,
-                &author.unwrap_or_else(default_author),
-                session.as_deref(),
-            )
+            .undo_latest_decision(dataset, &author, session.as_deref())
             .await?)
     }
 
@@ -85,171 +120,6 @@ impl Api {
         Ok(replay(&self.decision_history(dataset).await?)
             .into_values()
             .collect())
-    }
-
-    /// Pairs to review next, from run `run`'s left-to-right top-1 predictions, ordered by
-    /// `strategy`; pairs with a standing decision are left out. `other` is a second run
-    /// for the disagreement strategy (without it, the two directions of `run` are
-    /// compared).
-    pub async fn review_queue(
-        &self,
-        run: RunId,
-        strategy: ReviewStrategy,
-        other: Option<RunId>,
-        limit: usize,
-    ) -> ApiResult<Vec<ReviewItemDto>> {
-        let row = self.run_row(run).await?;
-        let dataset = row.dataset_id;
-        let pair = self.loaded_pair(dataset).await?;
-        let top = self.store.top_two(run, 0).await?;
-        let mut hubs: HashMap<i64, usize> = HashMap::new();
-        for (_, c, ..) in &top {
-            *hubs.entry(*c).or_default() += 1;
-        }
-        let decided: BTreeSet<PairKey> = replay(&self.store.decision_history(dataset).await?)
-            .into_keys()
-            .collect();
-        // (query, candidate, score, margin, reason, sort key)
-        let mut items: Vec<(i64, i64, f64, Option<f64>, String, f64)> = Vec::new();
-        match strategy {
-            ReviewStrategy::LowestMargin => {
-                for (q, c, s, _, s2) in &top {
-                    let margin = s2.map(|s2| s - s2);
-                    items.push((
-                        *q,
-                        *c,
-                        *s,
-                        margin,
-                        "small gap between the first and second candidate".into(),
-                        margin.unwrap_or(f64::INFINITY),
-                    ));
-                }
-            }
-            ReviewStrategy::Hubs => {
-                for (q, c, s, _, s2) in &top {
-                    let n = hubs[c];
-                    if n > 1 {
-                        items.push((
-                            *q,
-                            *c,
-                            *s,
-                            s2.map(|s2| s - s2),
-                            format!("the candidate is the first choice of {n} entities"),
-                            -(n as f64) + s * 1e-6,
-                        ));
-                    }
-                }
-            }
-            ReviewStrategy::Random => {
-                for (q, c, s, _, s2) in &top {
-                    items.push((
-                        *q,
-                        *c,
-                        *s,
-                        s2.map(|s2| s - s2),
-                        "a random sample of the run's predictions".into(),
-                        random_position(run, *q),
-                    ));
-                }
-            }
-            ReviewStrategy::OneToOne => {
-                let saved = self.saved_decoding(run).await?;
-                let Some(outcome) = saved.as_ref().and_then(|s| {
-                    [
-                        DecoderMethod::Sinkhorn,
-                        DecoderMethod::Hungarian,
-                        DecoderMethod::Greedy,
-                    ]
-                    .into_iter()
-                    .find_map(|m| s.outcome(m))
-                }) else {
-                    return Err(ApiError::not_found(format!(
-                        "run {run} has no saved one-to-one decoding: decode it first (`alignscope runs decode {run}`, or Decode on the run's analysis page)"
-                    )));
-                };
-                let label = decoder_label(&outcome.decoder);
-                for &(q, c, confidence) in &outcome.pairs {
-                    let confidence = f64::from(confidence);
-                    items.push((
-                        q,
-                        c,
-                        confidence,
-                        None,
-                        format!("{label}: one-to-one pair of confidence {confidence:.3} (least confident first)"),
-                        confidence,
-                    ));
-                }
-            }
-            ReviewStrategy::Disagreement => {
-                let (second, what): (HashMap<i64, i64>, &str) = match other {
-                    Some(o) => {
-                        let o_row = self.run_row(o).await?;
-                        if o_row.dataset_id != dataset {
-                            return Err(ApiError::invalid(format!(
-                                "runs {run} and {o} are on different datasets"
-                            )));
-                        }
-                        let map = self
-                            .store
-                            .top_two(o, 0)
-                            .await?
-                            .into_iter()
-                            .map(|(q, c, ..)| (q, c))
-                            .collect();
-                        (map, "the other run")
-                    }
-                    None => {
-                        // Right-to-left: disagreement where the candidate's own top-1 does
-                        // not point back.
-                        let map = self
-                            .mutual_top_ones(run)
-                            .await?
-                            .into_iter()
-                            .map(|(q, c, _)| (q, c))
-                            .collect();
-                        (map, "the right-to-left ranking")
-                    }
-                };
-                for (q, c, s, _, s2) in &top {
-                    if second.get(q) != Some(c) {
-                        items.push((
-                            *q,
-                            *c,
-                            *s,
-                            s2.map(|s2| s - s2),
-                            format!("{what} does not agree on this top-1"),
-                            *s,
-                        ));
-                    }
-                }
-            }
-        }
-        items.sort_by(|a, b| a.5.total_cmp(&b.5).then(a.0.cmp(&b.0)));
-        let mut out = Vec::new();
-        for (q, c, score, margin, reason, _) in items {
-            if out.len() >= limit {
-                break;
-            }
-            let (Some(left), Some(right)) =
-                (joint_entity_dto(&pair, q), joint_entity_dto(&pair, c))
-            else {
-                return Err(ApiError::conflict(format!(
-                    "run {run}'s predictions name entities that dataset {dataset} does not have"
-                )));
-            };
-            if decided.contains(&(left.key.clone(), right.key.clone())) {
-                continue;
-            }
-            out.push(ReviewItemDto {
-                hub_count: hubs.get(&c).copied().unwrap_or(0),
-                left,
-                right,
-                score,
-                margin,
-                reason,
-            });
-        }
-        Ok(out)
     }
 
     /// Seeds for a new run on `run`'s dataset: its training pairs, plus accepted
@@ -280,17 +150,6 @@ impl Api {
     }
 }
 
-/// A query's place in run `run`'s fixed random review order: a hash of the two (the
-/// splitmix64 finaliser), so the order is the same on every call and differs per run.
-fn random_position(run: RunId, query: i64) -> f64 {
-    let mut z = (run.0 as u64).rotate_left(32) ^ (query as u64);
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64
-}
-
 impl Api {
     /// How far the review of run `run`'s left-to-right top-1 predictions has come, with
     /// its precision estimated from the decisions on pairs of its random order.
@@ -309,18 +168,30 @@ impl Api {
                 ))
             })
             .collect();
-        let standing = replay(&self.store.decision_history(row.dataset_id).await?);
+        let pairs = reviews(&self.store.decision_history(row.dataset_id).await?);
         let mut progress = ReviewProgressDto {
             predictions: predicted.len(),
             accepted: 0,
             rejected: 0,
             unsure: 0,
+            disputed: 0,
             random_sample: PrecisionEstimateDto::default(),
         };
         let random = Some(ReviewStrategy::Random.as_str());
-        for (_, decision) in standing.iter().filter(|(k, _)| predicted.contains(*k)) {
+        for (_, pair) in pairs.iter().filter(|(k, _)| predicted.contains(*k)) {
+            let Some(decision) = pair.standing() else {
+                progress.disputed += 1;
+                continue;
+            };
             let sampled =
                 decision.run_id == Some(run) && decision.review_strategy.as_deref() == random;
+            if sampled && matches!(decision.verdict, Verdict::Accept | Verdict::Reject) {
+                if decision.blind == Some(true) {
+                    progress.random_sample.blind += 1;
+                } else {
+                    progress.random_sample.sighted += 1;
+                }
+            }
             match decision.verdict {
                 Verdict::Accept => {
                     progress.accepted += 1;
@@ -376,19 +247,5 @@ mod tests {
         let mut none = PrecisionEstimateDto::default();
         none.estimate();
         assert_eq!(none.precision, None);
-    }
-
-    #[test]
-    fn the_random_order_is_fixed_per_run_and_differs_between_runs() {
-        let order = |run: i64| {
-            let mut q: Vec<i64> = (0..50).collect();
-            q.sort_by(|a, b| {
-                random_position(RunId(run), *a).total_cmp(&random_position(RunId(run), *b))
-            });
-            q
-        };
-        assert_eq!(order(3), order(3));
-        assert_ne!(order(3), order(4));
-        assert_ne!(order(3), (0..50).collect::<Vec<_>>());
     }
 }

@@ -515,6 +515,14 @@ pub struct DecisionRequest {
     #[serde(default)]
     #[ts(optional)]
     pub session: Option<String>,
+    /// Taken in blind mode (no score, rank or gold badge shown).
+    #[serde(default)]
+    #[ts(optional)]
+    pub blind: Option<bool>,
+    /// An adjudication of a pair the reviewers disagree about: final.
+    #[serde(default)]
+    #[ts(optional)]
+    pub adjudication: Option<bool>,
 }
 
 fn default_source() -> crate::store::DecisionSource {
@@ -552,21 +560,56 @@ impl ReviewStrategy {
     }
 }
 
+/// Which pairs a review queue holds.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewScope {
+    /// The run's top-1 predictions nobody decided yet, in the strategy's order.
+    #[default]
+    Undecided,
+    /// Pairs another reviewer decided by hand and you have not, oldest first; their
+    /// verdicts stay hidden until yours is in.
+    SecondOpinion,
+    /// Pairs the reviewers disagree about, with what each said; a decision here is an
+    /// adjudication, and final.
+    Disagreements,
+}
+
+/// What one reviewer said about a pair.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ReviewerVerdictDto {
+    /// The reviewer.
+    pub reviewer: String,
+    /// Their standing verdict.
+    pub verdict: Verdict,
+    /// Their note.
+    pub note: Option<String>,
+    /// When (Unix ms).
+    pub decided_at: i64,
+}
+
 /// A pair to review.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ReviewItemDto {
     /// Left entity (the query).
     pub left: EntityDto,
-    /// Right entity (the model's top-1).
+    /// Right entity (the model's top-1, or the pair a reviewer decided).
     pub right: EntityDto,
-    /// Score of the pair.
-    pub score: f64,
+    /// The right entity's rank among the left's candidates in the run (`None`: not
+    /// among them, or blind mode).
+    pub rank: Option<i64>,
+    /// Score of the pair (`None`: not among the run's candidates, or blind mode).
+    pub score: Option<f64>,
     /// Gap to the second candidate.
     pub margin: Option<f64>,
     /// How many queries have this candidate as their top-1.
     pub hub_count: usize,
     /// Why it is in the queue.
     pub reason: String,
+    /// What each reviewer said (only in the disagreements queue).
+    pub reviews: Vec<ReviewerVerdictDto>,
 }
 
 /// Export formats for pairs.
@@ -896,6 +939,10 @@ pub struct PrecisionEstimateDto {
     pub accepted: usize,
     /// Random-sample pairs rejected.
     pub rejected: usize,
+    /// Of the accepted and rejected, decided in blind mode (no score shown).
+    pub blind: usize,
+    /// Of the accepted and rejected, decided with the model's score in view.
+    pub sighted: usize,
     /// accepted / (accepted + rejected), when any were decided.
     pub precision: Option<f64>,
     /// Lower end of the 95% Wilson interval.
@@ -915,6 +962,8 @@ pub struct ReviewProgressDto {
     pub rejected: usize,
     /// Predictions marked unsure.
     pub unsure: usize,
+    /// Predictions the reviewers disagree about (not counted above until adjudicated).
+    pub disputed: usize,
     /// Precision from the random sample.
     pub random_sample: PrecisionEstimateDto,
 }

@@ -33,6 +33,8 @@ pub mod image;
 pub mod inspector;
 pub mod neighbourhood;
 pub mod overview;
+pub mod review_queue;
+pub mod reviewers;
 pub mod rpc;
 pub mod runs;
 pub mod training_options;

@@ -17,9 +17,13 @@ use super::dto::{
     ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DecoderMethod,
     DecodingDto, DemoStatusDto, EncodingDto, EncodingKind, EntityDetailDto, EntityDto, EpochDto,
     ExportRequest, ImportRequest, ImportedDataset, NeighbourhoodDto, PairContextDto, ProjectionDto,
-    QueryOrder, RemovedDatasetDto, ReviewItemDto, ReviewProgressDto, ReviewStrategy,
+    QueryOrder, RemovedDatasetDto, ReviewItemDto, ReviewProgressDto, ReviewScope, ReviewStrategy,
     RunAnalysisDto, RunComparisonDto, RunDto, RunQueryDto, SeedSetDto, SideDto, StartRunRequest,
     TrainingOptionsDto,
+};
+use super::review_queue::QueueView;
+use super::reviewers::{
+    AgreementDto, PairReviewsDto, ReviewSettingsDto, ReviewSettingsUpdate, reviewer_identity,
 };
 use super::{Api, ApiError, ApiResult, ErrorCode};
 use crate::device::DeviceArg;
@@ -382,7 +386,53 @@ api_calls! {
         #[serde(default = "default_review_limit")]
         #[ts(as = "Option<usize>", optional)]
         limit: usize,
-    } -> Vec<ReviewItemDto> => |api| api.review_queue(run, strategy, other, limit).await;
+        /// Which pairs (default: the run's undecided predictions).
+        #[serde(default)]
+        #[ts(optional)]
+        scope: Option<ReviewScope>,
+        /// Who reviews (the data directory's reviewer when absent).
+        #[serde(default)]
+        #[ts(optional)]
+        reviewer: Option<String>,
+        /// Blind mode: no score, rank, margin or hub count in the items.
+        #[serde(default)]
+        #[ts(optional)]
+        blind: Option<bool>,
+    } -> Vec<ReviewItemDto> => |api| {
+        let view = QueueView {
+            scope: scope.unwrap_or_default(),
+            reviewer,
+            blind: blind.unwrap_or(false),
+        };
+        api.review_queue(run, strategy, other, limit, view).await
+    };
+    /// The data directory's review settings (reviewer, blind mode, shortcuts).
+    ReviewSettings {} -> ReviewSettingsDto => |api| api.review_settings().await;
+    /// Changes the review settings; the settings after the change.
+    SetReviewSettings {
+        /// The changes.
+        #[serde(flatten)]
+        update: ReviewSettingsUpdate,
+    } -> ReviewSettingsDto => |api| api.set_review_settings(update).await;
+    /// A reviewer name or ORCID iD as it is stored (checked; ORCID iDs as `orcid:…`).
+    NormaliseReviewer {
+        /// The name or ORCID iD.
+        name: String,
+    } -> String => |_api| reviewer_identity(&name);
+    /// What each reviewer said about a pair, and its adjudication.
+    PairReviews {
+        /// The dataset.
+        dataset: DatasetId,
+        /// Left entity key.
+        left: String,
+        /// Right entity key.
+        right: String,
+    } -> PairReviewsDto => |api| api.pair_reviews(dataset, &left, &right).await;
+    /// Agreement between the dataset's reviewers: Cohen's kappa per pair of reviewers.
+    ReviewAgreement {
+        /// The dataset.
+        dataset: DatasetId,
+    } -> AgreementDto => |api| api.review_agreement(dataset).await;
     /// Trains again like a run, with the decisions: its training pairs plus accepted, minus
     /// rejected pairs (rejected pairs also never become pseudo seeds).
     RetrainWithDecisions {

@@ -7,6 +7,7 @@ use clap::{Subcommand, ValueEnum};
 
 use super::CliError;
 use crate::api::dto::{DecisionRequest, DecoderMethod, ExportFormat};
+use crate::api::reviewers::{AgreementDto, ReviewSettingsUpdate};
 use crate::api::{Api, ApiError};
 use crate::store::{DatasetId, DecisionAction, DecisionSource, RunId, Verdict};
 
@@ -42,9 +43,13 @@ pub enum DecisionsCommand {
         /// A note.
         #[arg(long)]
         note: Option<String>,
-        /// Who decides [default: $ALIGNSCOPE_AUTHOR or $USER].
+        /// Who decides: a name or an ORCID iD [default: the data directory's reviewer
+        /// (`decisions reviewer`), else $ALIGNSCOPE_AUTHOR or $USER].
+        #[arg(long, alias = "author")]
+        reviewer: Option<String>,
+        /// Settle a pair the reviewers disagree about: the decision is final.
         #[arg(long)]
-        author: Option<String>,
+        adjudicate: bool,
     },
     /// Undo your newest standing decision (recorded as a new row; nothing is erased).
     /// Another reviewer's decisions are never undone.
@@ -52,9 +57,24 @@ pub enum DecisionsCommand {
         /// Dataset id [default: the only one].
         #[arg(long)]
         dataset: Option<i64>,
-        /// Whose newest decision to undo [default: the OS user].
+        /// Whose newest decision to undo [default: the data directory's reviewer].
+        #[arg(long, alias = "author")]
+        reviewer: Option<String>,
+    },
+    /// Show or set who decides by default in this data directory (a name or an ORCID iD,
+    /// e.g. 0000-0002-1825-0097).
+    Reviewer {
+        /// The new reviewer; without it, the current one is shown.
+        name: Option<String>,
+        /// Forget the data directory's reviewer ($ALIGNSCOPE_AUTHOR or $USER again).
+        #[arg(long, conflicts_with = "name")]
+        clear: bool,
+    },
+    /// How far the reviewers agree: Cohen's kappa for each pair of reviewers, with counts.
+    Agreement {
+        /// Dataset id [default: the only one].
         #[arg(long)]
-        author: Option<String>,
+        dataset: Option<i64>,
     },
     /// The standing decisions (or, with --history, every row).
     List {
@@ -134,7 +154,8 @@ pub async fn run(
             dataset: ds,
             run,
             note,
-            author,
+            reviewer,
+            adjudicate,
         } => {
             let dataset = dataset(api, ds, run).await?;
             let row = api
@@ -151,9 +172,11 @@ pub async fn run(
                     run: run.map(RunId),
                     confidence: None,
                     note,
-                    author,
+                    author: reviewer,
                     strategy: None,
                     session: None,
+                    blind: None,
+                    adjudication: Some(adjudicate),
                 })
                 .await?;
             if json {
@@ -161,26 +184,32 @@ pub async fn run(
             }
             writeln!(
                 out,
-                "decision {}: {} {} = {} (undo with `alignscope decisions undo`)",
+                "decision {}{}: {} {} = {} by {} (undo with `alignscope decisions undo`)",
                 row.id,
+                if row.adjudication {
+                    " (adjudication, final)"
+                } else {
+                    ""
+                },
                 row.verdict.as_str(),
                 row.left_key,
-                row.right_key
+                row.right_key,
+                row.author
             )?;
         }
         DecisionsCommand::Undo {
             dataset: ds,
-            author,
+            reviewer,
         } => {
             let dataset = dataset(api, ds, None).await?;
-            let undone = api.undo_decision(dataset, author, None).await?;
+            let undone = api.undo_decision(dataset, reviewer, None).await?;
             if json {
                 return super::runs::line(out, &undone);
             }
             match undone {
                 Some(row) => writeln!(
                     out,
-                    "undid decision {} on {} = {}; the pair is now: {}",
+                    "undid decision {} on {} = {}; your verdict on it is now: {}",
                     row.undoes.map(|d| d.0).unwrap_or_default(),
                     row.left_key,
                     row.right_key,
@@ -188,6 +217,34 @@ pub async fn run(
                 )?,
                 None => writeln!(out, "nothing to undo")?,
             }
+        }
+        DecisionsCommand::Reviewer { name, clear } => {
+            let settings = if name.is_some() || clear {
+                api.set_review_settings(ReviewSettingsUpdate {
+                    reviewer: Some(name.unwrap_or_default()),
+                    ..ReviewSettingsUpdate::default()
+                })
+                .await?
+            } else {
+                api.review_settings().await?
+            };
+            if json {
+                return super::runs::line(out, &settings);
+            }
+            let from = if settings.reviewer_set {
+                "this data directory's reviewer"
+            } else {
+                "from $ALIGNSCOPE_AUTHOR or $USER; set one with `alignscope decisions reviewer NAME`"
+            };
+            writeln!(out, "{} ({from})", settings.reviewer)?;
+        }
+        DecisionsCommand::Agreement { dataset: ds } => {
+            let dataset = dataset(api, ds, None).await?;
+            let agreement = api.review_agreement(dataset).await?;
+            if json {
+                return super::runs::line(out, &agreement);
+            }
+            write_agreement(out, &agreement)?;
         }
         DecisionsCommand::List {
             dataset: ds,
@@ -243,6 +300,44 @@ pub async fn run(
                 }
                 None => out.write_all(text.as_bytes())?,
             }
+        }
+    }
+    Ok(())
+}
+
+/// Reviewers, then kappa per pair of reviewers with its table.
+fn write_agreement(out: &mut dyn Write, agreement: &AgreementDto) -> std::io::Result<()> {
+    if agreement.reviewers.is_empty() {
+        return writeln!(out, "no decisions by hand yet");
+    }
+    for r in &agreement.reviewers {
+        writeln!(out, "{:<40} {:>6} pairs decided", r.reviewer, r.decided)?;
+    }
+    writeln!(
+        out,
+        "disputed pairs: {} · adjudicated: {}",
+        agreement.disputed, agreement.adjudicated
+    )?;
+    for p in &agreement.pairs {
+        let kappa = p
+            .kappa
+            .map_or_else(|| "undefined".to_string(), |k| format!("{k:.3}"));
+        writeln!(
+            out,
+            "\n{} × {}: {} pairs in common, {} agreed, Cohen's kappa {kappa}",
+            p.first, p.second, p.both, p.agreed
+        )?;
+        writeln!(
+            out,
+            "  {:<10} {:>8} {:>8} {:>8}",
+            "", "accept", "reject", "unsure"
+        )?;
+        for (verdict, row) in ["accept", "reject", "unsure"].iter().zip(&p.counts) {
+            writeln!(
+                out,
+                "  {verdict:<10} {:>8} {:>8} {:>8}",
+                row[0], row[1], row[2]
+            )?;
         }
     }
     Ok(())

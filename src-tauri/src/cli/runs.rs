@@ -8,8 +8,10 @@ use clap::Subcommand;
 use super::{CliError, SourceArgs};
 use crate::api::Api;
 use crate::api::dto::{
-    EncodingDto, EncodingKind, EncodingState, ImportRequest, ReviewStrategy, RunDto, SideDto,
+    EncodingDto, EncodingKind, EncodingState, ImportRequest, ReviewScope, ReviewStrategy, RunDto,
+    SideDto,
 };
+use crate::api::review_queue::QueueView;
 use crate::store::RunId;
 
 /// A graph.
@@ -60,11 +62,13 @@ pub enum RunsCommand {
         #[arg(long, value_enum, default_value = "left")]
         side: SideArg,
     },
-    /// Pairs to review next, from a run's top-1 predictions.
+    /// Pairs to review next: a run's undecided top-1 predictions, pairs another reviewer
+    /// decided (--scope second-opinion) or pairs reviewers disagree about (--scope
+    /// disagreements).
     Review {
         /// Run id.
         id: i64,
-        /// Order.
+        /// Order (of the undecided predictions).
         #[arg(long, value_enum, default_value = "lowest-margin")]
         strategy: ReviewStrategy,
         /// Second run, for --strategy disagreement.
@@ -73,6 +77,15 @@ pub enum RunsCommand {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Which pairs.
+        #[arg(long, value_enum, default_value = "undecided")]
+        scope: ReviewScope,
+        /// Who reviews [default: the data directory's reviewer].
+        #[arg(long)]
+        reviewer: Option<String>,
+        /// Blind mode: no score, rank or margin.
+        #[arg(long)]
+        blind: bool,
     },
     /// A run's test pairs decoded one-to-one (greedy, Hungarian, Sinkhorn) beside plain
     /// ranking: H@1, and precision and recall at confidence thresholds.
@@ -474,23 +487,31 @@ pub async fn run(
             strategy,
             other,
             limit,
+            scope,
+            reviewer,
+            blind,
         } => {
+            let view = QueueView {
+                scope,
+                reviewer,
+                blind,
+            };
             let items = api
-                .review_queue(RunId(id), strategy, other.map(RunId), limit)
+                .review_queue(RunId(id), strategy, other.map(RunId), limit, view)
                 .await?;
             if json {
                 return line(out, &items);
             }
+            let number =
+                |value: Option<f64>| value.map_or_else(|| "-".into(), |v| format!("{v:.4}"));
             for item in items {
                 writeln!(
                     out,
-                    "{:<32} = {:<32} score {:.4} margin {}  ({})",
+                    "{:<32} = {:<32} score {} margin {}  ({})",
                     item.left.label,
                     item.right.label,
-                    item.score,
-                    item.margin
-                        .map(|m| format!("{m:.4}"))
-                        .unwrap_or_else(|| "-".into()),
+                    number(item.score),
+                    number(item.margin),
                     item.reason
                 )?;
             }

@@ -1,11 +1,13 @@
 //! Decisions about candidate pairs: an append-only log (triggers refuse UPDATE and
-//! DELETE). An undo is a new row naming the row it undoes; the state of a pair is its
-//! newest decision that is not undone, so the whole history replays exactly.
+//! DELETE). An undo is a new row naming the row it undoes; each reviewer's verdict on a
+//! pair is their newest decision that is not undone, and the pair's verdict follows from
+//! those (see [`super::consensus`]), so the whole history replays exactly.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::consensus::replay;
 use super::sql_types::{sql_from_row, sql_text_enum};
 use super::{DatasetId, DecisionId, RunId, Store, StoreError, now_millis};
 
@@ -70,6 +72,12 @@ pub struct NewDecision {
     pub review_strategy: Option<String>,
     /// The window or process it was taken in (undo stays within it).
     pub session: Option<String>,
+    /// Taken in blind mode (no score, rank or gold shown); `None` outside the review view.
+    pub blind: Option<bool>,
+    /// An adjudicator's final decision on a pair the reviewers disagree about.
+    pub adjudication: bool,
+    /// Decisions recorded together as one step share this and are undone together.
+    pub batch: Option<String>,
 }
 
 /// A stored decision row.
@@ -105,29 +113,23 @@ pub struct DecisionRow {
     pub review_strategy: Option<String>,
     /// The window or process it was taken in (`None`: no session given, or older).
     pub session: Option<String>,
+    /// Taken in blind mode; `None` outside the review view and for older rows.
+    pub blind: Option<bool>,
+    /// An adjudicator's final decision on a disputed pair.
+    pub adjudication: bool,
+    /// The step it was recorded in with others (undone together).
+    pub batch: Option<String>,
 }
 
 /// A pair of entity keys (left, right).
 pub type PairKey = (String, String);
 
-/// Replays a history (in id order): the standing decision of every pair that has one.
-pub fn replay(history: &[DecisionRow]) -> BTreeMap<PairKey, DecisionRow> {
-    let undone: HashSet<DecisionId> = history.iter().filter_map(|r| r.undoes).collect();
-    let mut state = BTreeMap::new();
-    for row in history {
-        if row.action == DecisionAction::Decide && !undone.contains(&row.id) {
-            state.insert((row.left_key.clone(), row.right_key.clone()), row.clone());
-        }
-    }
-    state
-}
-
 impl Store {
     /// Appends a decision.
     pub async fn record_decision(&self, new: &NewDecision) -> Result<DecisionRow, StoreError> {
         sqlx::query_as(
-            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at, review_strategy, session)
-             VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at, review_strategy, session, blind, adjudication, batch)
+             VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(new.dataset)
         .bind(&new.left_key)
@@ -141,6 +143,9 @@ impl Store {
         .bind(now_millis())
         .bind(&new.review_strategy)
         .bind(&new.session)
+        .bind(new.blind)
+        .bind(new.adjudication)
+        .bind(&new.batch)
         .fetch_one(self.pool())
         .await
         .map_err(|e| self.err(e))
@@ -177,24 +182,27 @@ impl Store {
         let Some(target) = target else {
             return Ok(None);
         };
-        // The pair's verdict once the target is gone: its newest earlier decision that
-        // is still standing.
+        // The author's verdict on the pair once the target is gone: their newest earlier
+        // decision of the same kind (adjudication or review) that is still standing.
         let before: Option<Verdict> = sqlx::query_scalar(
             "SELECT d.verdict FROM decisions d
              WHERE d.dataset_id = ? AND d.left_key = ? AND d.right_key = ? AND d.action = 'decide'
+               AND d.author = ? AND d.adjudication = ?
                AND d.id < ? AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)
              ORDER BY d.id DESC LIMIT 1",
         )
         .bind(dataset)
         .bind(&target.left_key)
         .bind(&target.right_key)
+        .bind(author)
+        .bind(target.adjudication)
         .bind(target.id)
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
         let row: DecisionRow = sqlx::query_as(
-            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, undoes, source, run_id, confidence, note, author, created_at, session)
-             VALUES (?, ?, ?, 'undo', ?, ?, 'manual', ?, NULL, NULL, ?, ?, ?) RETURNING *",
+            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, undoes, source, run_id, confidence, note, author, created_at, session, adjudication)
+             VALUES (?, ?, ?, 'undo', ?, ?, 'manual', ?, NULL, NULL, ?, ?, ?, ?) RETURNING *",
         )
         .bind(dataset)
         .bind(&target.left_key)
@@ -205,6 +213,7 @@ impl Store {
         .bind(author)
         .bind(now_millis())
         .bind(session)
+        .bind(target.adjudication)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
@@ -222,6 +231,24 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(|e| self.err(e))
+    }
+
+    /// Every decision row about one pair, oldest first.
+    pub async fn pair_history(
+        &self,
+        dataset: DatasetId,
+        left_key: &str,
+        right_key: &str,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT * FROM decisions WHERE dataset_id = ? AND left_key = ? AND right_key = ? ORDER BY id",
+        )
+        .bind(dataset)
+        .bind(left_key)
+        .bind(right_key)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err(e))
     }
 
     /// The standing decisions that involve the entity `key` on `side` (0 left, 1 right).
@@ -264,5 +291,8 @@ sql_from_row!(DecisionRow {
     author,
     created_at,
     review_strategy,
-    session
+    session,
+    blind,
+    adjudication,
+    batch
 });

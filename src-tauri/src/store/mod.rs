@@ -4,6 +4,7 @@
 //! The schema comes from the embedded migrations in `src-tauri/migrations/`. Every
 //! state change a client shows is written here before it is announced.
 
+mod consensus;
 mod datasets;
 mod decisions;
 mod error;
@@ -12,6 +13,7 @@ mod predictions;
 mod runs;
 #[cfg(test)]
 mod search_tests;
+mod settings;
 mod sql_types;
 #[cfg(test)]
 mod tests;
@@ -23,10 +25,9 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use consensus::{PairReviews, PairState, replay, reviews};
 pub use datasets::{DatasetRow, EntityRow, NewDataset, NewEntity};
-pub use decisions::{
-    DecisionAction, DecisionRow, DecisionSource, NewDecision, PairKey, Verdict, replay,
-};
+pub use decisions::{DecisionAction, DecisionRow, DecisionSource, NewDecision, PairKey, Verdict};
 pub use error::StoreError;
 pub use ids::{DatasetId, DecisionId, RunId};
 pub use predictions::{CandidateRow, PredictionRow, RankRow, TopTwoRow};
@@ -215,6 +216,12 @@ fn migrator(up_to: usize) -> sqlx::migrate::Migrator {
             7,
             "inspector_indexes",
             include_str!("../../migrations/0007_inspector_indexes.sql"),
+            true,
+        ),
+        migration(
+            8,
+            "team_review",
+            include_str!("../../migrations/0008_team_review.sql"),
             true,
         ),
     ];

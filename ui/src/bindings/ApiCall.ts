@@ -6,6 +6,7 @@ import type { DeviceArg } from "./DeviceArg";
 import type { EncodingKind } from "./EncodingKind";
 import type { ExportFormat } from "./ExportFormat";
 import type { QueryOrder } from "./QueryOrder";
+import type { ReviewScope } from "./ReviewScope";
 import type { ReviewStrategy } from "./ReviewStrategy";
 import type { RunId } from "./RunId";
 import type { SideDto } from "./SideDto";
@@ -250,7 +251,15 @@ strategy?: ReviewStrategy,
 /**
  * The window (or process) taking it: an undo there takes back only its own.
  */
-session?: string, } } | { "method": "undo_decision", "params": { 
+session?: string, 
+/**
+ * Taken in blind mode (no score, rank or gold badge shown).
+ */
+blind?: boolean, 
+/**
+ * An adjudication of a pair the reviewers disagree about: final.
+ */
+adjudication?: boolean, } } | { "method": "undo_decision", "params": { 
 /**
  * The dataset.
  */
@@ -287,7 +296,51 @@ other?: RunId,
 /**
  * Most pairs (default 100).
  */
-limit?: number, } } | { "method": "retrain_with_decisions", "params": { 
+limit?: number, 
+/**
+ * Which pairs (default: the run's undecided predictions).
+ */
+scope?: ReviewScope, 
+/**
+ * Who reviews (the data directory's reviewer when absent).
+ */
+reviewer?: string, 
+/**
+ * Blind mode: no score, rank, margin or hub count in the items.
+ */
+blind?: boolean, } } | { "method": "review_settings", "params": Record<symbol, never> } | { "method": "set_review_settings", "params": { 
+/**
+ * The data directory's reviewer (a name or an ORCID iD); empty clears it.
+ */
+reviewer?: string, 
+/**
+ * Blind mode on or off.
+ */
+blind?: boolean, 
+/**
+ * The rebound shortcuts (replacing the stored ones; empty restores the defaults).
+ */
+shortcuts?: { [key in string]: string }, } } | { "method": "normalise_reviewer", "params": { 
+/**
+ * The name or ORCID iD.
+ */
+name: string, } } | { "method": "pair_reviews", "params": { 
+/**
+ * The dataset.
+ */
+dataset: DatasetId, 
+/**
+ * Left entity key.
+ */
+left: string, 
+/**
+ * Right entity key.
+ */
+right: string, } } | { "method": "review_agreement", "params": { 
+/**
+ * The dataset.
+ */
+dataset: DatasetId, } } | { "method": "retrain_with_decisions", "params": { 
 /**
  * The earlier run.
  */

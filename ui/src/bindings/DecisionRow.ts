@@ -69,4 +69,16 @@ review_strategy: string | null,
 /**
  * The window or process it was taken in (`None`: no session given, or older).
  */
-session: string | null, };
+session: string | null, 
+/**
+ * Taken in blind mode; `None` outside the review view and for older rows.
+ */
+blind: boolean | null, 
+/**
+ * An adjudicator's final decision on a disputed pair.
+ */
+adjudication: boolean, 
+/**
+ * The step it was recorded in with others (undone together).
+ */
+batch: string | null, };

@@ -13,6 +13,14 @@ accepted: number,
  */
 rejected: number, 
 /**
+ * Of the accepted and rejected, decided in blind mode (no score shown).
+ */
+blind: number, 
+/**
+ * Of the accepted and rejected, decided with the model's score in view.
+ */
+sighted: number, 
+/**
  * accepted / (accepted + rejected), when any were decided.
  */
 precision: number | null, 

@@ -22,6 +22,10 @@ rejected: number,
  */
 unsure: number, 
 /**
+ * Predictions the reviewers disagree about (not counted above until adjudicated).
+ */
+disputed: number, 
+/**
  * Precision from the random sample.
  */
 random_sample: PrecisionEstimateDto, };

@@ -16,7 +16,13 @@ export type {
   QueryOrder,
   ReviewItemDto,
   ReviewProgressDto,
+  ReviewScope,
   ReviewStrategy,
+  ReviewSettingsDto,
+  AgreementDto,
+  ReviewerAgreementDto,
+  ReviewerVerdictDto,
+  PairReviewsDto,
   RunQueryDto,
   Verdict,
 } from '../../bindings';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REVIEW_KEYS, reviewAction } from './reviewKeys';
+import { REVIEW_KEYS, isTyping, reviewAction } from './reviewKeys';
 
 describe('reviewAction', () => {
   it('maps each legend key to its action', () => {
@@ -23,5 +23,24 @@ describe('reviewAction', () => {
     expect(reviewAction({ key: 'a', ctrlKey: true })).toBeNull();
     expect(reviewAction({ key: 'a', metaKey: true })).toBeNull();
     expect(reviewAction({ key: 'r', altKey: true })).toBeNull();
+  });
+});
+
+describe('isTyping', () => {
+  it('is true in text fields, list boxes, text areas and editable content', () => {
+    expect(isTyping({ tagName: 'INPUT', type: 'text' })).toBe(true);
+    expect(isTyping({ tagName: 'INPUT', type: 'search' })).toBe(true);
+    expect(isTyping({ tagName: 'INPUT' })).toBe(true);
+    expect(isTyping({ tagName: 'TEXTAREA' })).toBe(true);
+    expect(isTyping({ tagName: 'SELECT' })).toBe(true);
+    expect(isTyping({ tagName: 'DIV', isContentEditable: true })).toBe(true);
+  });
+
+  it('is false on checkboxes, buttons and the page itself', () => {
+    expect(isTyping({ tagName: 'INPUT', type: 'checkbox' })).toBe(false);
+    expect(isTyping({ tagName: 'INPUT', type: 'RADIO' })).toBe(false);
+    expect(isTyping({ tagName: 'BUTTON' })).toBe(false);
+    expect(isTyping({ tagName: 'BODY' })).toBe(false);
+    expect(isTyping(null)).toBe(false);
   });
 });

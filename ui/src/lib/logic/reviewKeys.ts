@@ -54,3 +54,33 @@ export function reviewAction(event: {
       return null;
   }
 }
+
+/** Input types that take no typing: a letter pressed on them is a shortcut. */
+const NOT_TYPED = new Set([
+  'checkbox',
+  'radio',
+  'button',
+  'submit',
+  'reset',
+  'range',
+  'color',
+  'file',
+]);
+
+/** Whether a key pressed on `target` is typing (in a text field, a list box, a text area
+ *  or editable content), so no shortcut may fire. */
+export function isTyping(
+  target: { tagName?: string; type?: string; isContentEditable?: boolean } | null,
+): boolean {
+  if (!target) return false;
+  if (target.isContentEditable) return true;
+  switch (target.tagName) {
+    case 'TEXTAREA':
+    case 'SELECT':
+      return true;
+    case 'INPUT':
+      return !NOT_TYPED.has((target.type ?? 'text').toLowerCase());
+    default:
+      return false;
+  }
+}

@@ -45,6 +45,19 @@ describe('parseHash', () => {
       run: 1,
       strategy: 'hubs',
     });
+    // The queue's scope: the undecided predictions are the default and need no parameter.
+    expect(parseHash('#/runs/1/review?strategy=random&scope=disagreements')).toEqual({
+      name: 'review',
+      run: 1,
+      strategy: 'random',
+      scope: 'disagreements',
+    });
+    expect(parseHash('#/runs/1/review?scope=undecided')).toEqual({
+      name: 'review',
+      run: 1,
+      strategy: 'lowest_margin',
+    });
+    expect(parseHash('#/runs/1/review?scope=everything').name).toBe('not_found');
     expect(parseHash('#/nowhere')).toEqual({ name: 'not_found', path: '/nowhere' });
     expect(parseHash('#/train?dataset=-1')).toEqual({ name: 'train', dataset: null });
   });
@@ -64,6 +77,7 @@ describe('href', () => {
       { name: 'inspect', run: 9, left: 'http://x/a?b', right: null },
       { name: 'inspect', run: 9, left: 'a&b', right: 'c=d' },
       { name: 'review', run: 9, strategy: 'random' },
+      { name: 'review', run: 9, strategy: 'random', scope: 'second_opinion' },
       { name: 'review', run: 9, strategy: 'lowest_margin' },
       { name: 'review', run: 9, strategy: 'one_to_one' },
       { name: 'review', run: 9, strategy: 'disagreement', other: 4 },

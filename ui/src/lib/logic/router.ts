@@ -1,6 +1,6 @@
 // Hash routes: parsing `#/...` into a typed route and building links back.
 
-import type { ReviewStrategy, SideDto } from '../backend/types';
+import type { ReviewScope, ReviewStrategy, SideDto } from '../backend/types';
 
 export type Route =
   | { name: 'home' }
@@ -10,7 +10,14 @@ export type Route =
   | { name: 'runs' }
   | { name: 'run'; id: number }
   | { name: 'inspect'; run: number; left: string | null; right: string | null }
-  | { name: 'review'; run: number; strategy: ReviewStrategy; other?: number | null }
+  | {
+      name: 'review';
+      run: number;
+      strategy: ReviewStrategy;
+      other?: number | null;
+      /** Which pairs; absent: the run's undecided predictions. */
+      scope?: ReviewScope;
+    }
   | { name: 'compare'; a: number | null; b: number | null }
   | { name: 'analysis'; run: number }
   | { name: 'not_found'; path: string };
@@ -78,9 +85,13 @@ export function parseHash(hash: string): Route {
         const strategy = query.get('strategy') ?? 'lowest_margin';
         if (!isStrategy(strategy)) return notFound;
         const other = positiveInt(query.get('other') ?? undefined);
-        return other !== null && strategy === 'disagreement'
-          ? { name: 'review', run: id, strategy, other }
-          : { name: 'review', run: id, strategy };
+        const scope = query.get('scope');
+        if (scope !== null && !isScope(scope)) return notFound;
+        const route: Route =
+          other !== null && strategy === 'disagreement'
+            ? { name: 'review', run: id, strategy, other }
+            : { name: 'review', run: id, strategy };
+        return scope !== null && scope !== 'undecided' ? { ...route, scope } : route;
       }
       return notFound;
     }
@@ -94,6 +105,12 @@ export function parseHash(hash: string): Route {
     default:
       return notFound;
   }
+}
+
+const SCOPES: readonly ReviewScope[] = ['undecided', 'second_opinion', 'disagreements'];
+
+function isScope(text: string): text is ReviewScope {
+  return (SCOPES as readonly string[]).includes(text);
 }
 
 const STRATEGIES: readonly ReviewStrategy[] = [
@@ -138,7 +155,9 @@ export function href(route: Route): string {
     case 'review': {
       const other =
         route.strategy === 'disagreement' && route.other != null ? `&other=${route.other}` : '';
-      return `#/runs/${route.run}/review?strategy=${route.strategy}${other}`;
+      const scope =
+        route.scope !== undefined && route.scope !== 'undecided' ? `&scope=${route.scope}` : '';
+      return `#/runs/${route.run}/review?strategy=${route.strategy}${other}${scope}`;
     }
     case 'analysis':
       return `#/runs/${route.run}/analysis`;

@@ -1,0 +1,244 @@
+//! Review by several reviewers through the real API and a real SQLite file: identities
+//! (names and ORCID iDs), second opinions that hide the first, Cohen's kappa against a
+//! hand count, disputes, final adjudications, blind mode, and a history that keeps all.
+
+use alignscope::api::dto::{ReviewScope, ReviewStrategy};
+use alignscope::api::review_queue::QueueView;
+use alignscope::api::reviewers::ReviewSettingsUpdate;
+use alignscope::store::{DecisionAction, Verdict};
+
+use super::{decision, open, train};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_reviewers_agree_disagree_and_an_adjudicator_settles_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let run = train(&api, dataset, 5, 2).await;
+    let entities = api.store().entities(dataset).await.unwrap();
+    let (left, right): (Vec<_>, Vec<_>) = entities.iter().partition(|e| e.side == 0);
+
+    // The data directory's reviewer is an ORCID iD, normalised; a bad one is refused and
+    // changes nothing.
+    let settings = api
+        .set_review_settings(ReviewSettingsUpdate {
+            reviewer: Some("https://orcid.org/0000-0002-1825-0097".into()),
+            ..ReviewSettingsUpdate::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(settings.reviewer, "orcid:0000-0002-1825-0097");
+    assert!(settings.reviewer_set);
+    let refused = api
+        .set_review_settings(ReviewSettingsUpdate {
+            reviewer: Some("0000-0002-1825-0098".into()),
+            blind: Some(true),
+            ..ReviewSettingsUpdate::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(refused.message.contains("ORCID"), "{}", refused.message);
+    let unchanged = api.review_settings().await.unwrap();
+    assert_eq!(unchanged, settings, "a refused update writes nothing");
+
+    let by = |i: usize, who: Option<&str>, verdict: Verdict| {
+        let mut d = decision(dataset, &left[i].key, &right[i].key, verdict);
+        d.author = who.map(str::to_string);
+        d.run = Some(run);
+        d
+    };
+    // Ann (the data directory's reviewer, named by nobody) and Bob decide pairs 0–9:
+    // both accept 0–5; Ann accepts and Bob rejects 6–7; both reject 8; Ann is unsure of
+    // 9, which Bob accepts. Ann alone decides pair 10.
+    use Verdict::{Accept, Reject, Unsure};
+    let ann_says = [
+        Accept, Accept, Accept, Accept, Accept, Accept, Accept, Accept, Reject, Unsure, Accept,
+    ];
+    let bob_says = [
+        Accept, Accept, Accept, Accept, Accept, Accept, Reject, Reject, Reject, Accept,
+    ];
+    for (i, &v) in ann_says.iter().enumerate() {
+        let row = api.record_decision(by(i, None, v)).await.unwrap();
+        assert_eq!(row.author, "orcid:0000-0002-1825-0097");
+    }
+    let ann = "orcid:0000-0002-1825-0097";
+
+    // Bob's second-opinion queue holds every pair Ann decided, oldest first, and says
+    // nothing of her verdicts.
+    let queue = |scope, reviewer: &str| {
+        let view = QueueView {
+            scope,
+            reviewer: Some(reviewer.to_string()),
+            blind: false,
+        };
+        let api = api.clone();
+        async move {
+            api.review_queue(run, ReviewStrategy::LowestMargin, None, 100, view)
+                .await
+                .unwrap()
+        }
+    };
+    let second = queue(ReviewScope::SecondOpinion, "bob").await;
+    let keys: Vec<&str> = second.iter().map(|i| i.left.key.as_str()).collect();
+    let expected: Vec<&str> = left[..11].iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, expected);
+    assert!(second.iter().all(|i| i.reviews.is_empty()));
+    for (i, &v) in bob_says.iter().enumerate() {
+        api.record_decision(by(i, Some("bob"), v)).await.unwrap();
+    }
+    let second = queue(ReviewScope::SecondOpinion, "bob").await;
+    assert_eq!(second.len(), 1, "only pair 10 is left for Bob");
+    assert_eq!(second[0].left.key, left[10].key);
+
+    // Kappa against the hand count. Rows Ann, columns Bob (accept, reject, unsure):
+    // [[6, 2, 0], [0, 1, 0], [1, 0, 0]]; p_o = 7/10; p_e = 0.8·0.7 + 0.1·0.3 + 0.1·0
+    // = 0.59; kappa = 0.11 / 0.41.
+    let agreement = api.review_agreement(dataset).await.unwrap();
+    assert_eq!(agreement.pairs.len(), 1);
+    let p = &agreement.pairs[0];
+    let (first, other) = (p.first.as_str(), p.second.as_str());
+    assert_eq!((first, other), ("bob", ann), "reviewers in name order");
+    // The table is Bob's rows against Ann's columns: the transpose of the hand count.
+    assert_eq!(p.counts, vec![vec![6, 0, 1], vec![2, 1, 0], vec![0, 0, 0]]);
+    assert_eq!((p.both, p.agreed), (10, 7));
+    assert!(
+        (p.kappa.unwrap() - 0.11 / 0.41).abs() < 1e-9,
+        "{:?}",
+        p.kappa
+    );
+    assert_eq!(agreement.disputed, 3);
+    assert_eq!(agreement.adjudicated, 0);
+    let tallies: Vec<(&str, usize)> = agreement
+        .reviewers
+        .iter()
+        .map(|r| (r.reviewer.as_str(), r.decided))
+        .collect();
+    assert_eq!(tallies, vec![(ann, 11), ("bob", 10)]);
+
+    // Disputed pairs stand for nothing until adjudicated, and form their own queue
+    // with what each reviewer said.
+    let standing = api.standing_decisions(dataset).await.unwrap();
+    assert_eq!(standing.len(), 8, "11 pairs decided, 3 disputed");
+    let disputes = queue(ReviewScope::Disagreements, "carol").await;
+    let disputed: Vec<&str> = disputes.iter().map(|i| i.left.key.as_str()).collect();
+    assert_eq!(
+        disputed,
+        vec![
+            left[6].key.as_str(),
+            left[7].key.as_str(),
+            left[9].key.as_str()
+        ]
+    );
+    let said: Vec<(&str, Verdict)> = disputes[2]
+        .reviews
+        .iter()
+        .map(|r| (r.reviewer.as_str(), r.verdict))
+        .collect();
+    assert_eq!(said, vec![("bob", Accept), (ann, Unsure)]);
+
+    // An adjudication is taken only where reviewers disagree; it is final.
+    let mut settle = by(0, Some("carol"), Reject);
+    settle.adjudication = Some(true);
+    let agreed = api.record_decision(settle).await.unwrap_err();
+    assert!(agreed.message.contains("agree"), "{}", agreed.message);
+    let mut settle = by(10, Some("carol"), Reject);
+    settle.adjudication = Some(true);
+    let alone = api.record_decision(settle).await.unwrap_err();
+    assert!(alone.message.contains("1 reviewer"), "{}", alone.message);
+    let mut settle = by(6, Some("carol"), Accept);
+    settle.adjudication = Some(true);
+    let adjudication = api.record_decision(settle).await.unwrap();
+    assert!(adjudication.adjudication);
+    let late = api
+        .record_decision(by(6, Some("bob"), Accept))
+        .await
+        .unwrap_err();
+    assert!(late.message.contains("final"), "{}", late.message);
+    let standing = api.standing_decisions(dataset).await.unwrap();
+    let six = standing
+        .iter()
+        .find(|d| d.left_key == left[6].key)
+        .expect("the adjudicated pair stands");
+    assert_eq!((six.author.as_str(), six.verdict), ("carol", Accept));
+    let agreement = api.review_agreement(dataset).await.unwrap();
+    assert_eq!((agreement.disputed, agreement.adjudicated), (2, 1));
+    assert_eq!(
+        agreement.pairs[0].kappa, p.kappa,
+        "an adjudication is not a review"
+    );
+
+    // Carol's undo takes the adjudication back: the pair is disputed again.
+    let undo = api
+        .undo_decision(dataset, Some("carol".into()), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(undo.undoes, Some(adjudication.id));
+    let agreement = api.review_agreement(dataset).await.unwrap();
+    assert_eq!((agreement.disputed, agreement.adjudicated), (3, 0));
+
+    // Nothing was overwritten: 11 + 10 decisions, one adjudication, one undo.
+    let history = api.decision_history(dataset).await.unwrap();
+    assert_eq!(history.len(), 23);
+    assert_eq!(
+        history
+            .iter()
+            .filter(|r| r.action == DecisionAction::Undo)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blind_mode_hides_the_model_and_the_estimate_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let run = train(&api, dataset, 6, 2).await;
+    let view = |blind| QueueView {
+        blind,
+        ..QueueView::default()
+    };
+    let sighted = api
+        .review_queue(run, ReviewStrategy::Random, None, 6, view(false))
+        .await
+        .unwrap();
+    let blind = api
+        .review_queue(run, ReviewStrategy::Random, None, 6, view(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        blind.iter().map(|i| &i.left.key).collect::<Vec<_>>(),
+        sighted.iter().map(|i| &i.left.key).collect::<Vec<_>>(),
+        "the same pairs in the same order"
+    );
+    assert!(
+        sighted
+            .iter()
+            .all(|i| i.score.is_some() && i.rank == Some(1))
+    );
+    for item in &blind {
+        assert_eq!((item.score, item.rank, item.margin), (None, None, None));
+        assert!(!item.reason.contains("margin") && !item.reason.contains("score"));
+    }
+    // Three random-order decisions in blind mode, two with the score in view.
+    for (i, item) in sighted.iter().take(5).enumerate() {
+        let mut d = decision(dataset, &item.left.key, &item.right.key, Verdict::Accept);
+        d.run = Some(run);
+        d.strategy = Some(ReviewStrategy::Random);
+        d.blind = Some(i < 3);
+        api.record_decision(d).await.unwrap();
+    }
+    let progress = api.review_progress(run).await.unwrap();
+    let sample = &progress.random_sample;
+    assert_eq!((sample.accepted, sample.blind, sample.sighted), (5, 3, 2));
+    // Blind mode is a setting of the data directory, off by default.
+    assert!(!api.review_settings().await.unwrap().blind);
+    let on = api
+        .set_review_settings(ReviewSettingsUpdate {
+            blind: Some(true),
+            ..ReviewSettingsUpdate::default()
+        })
+        .await
+        .unwrap();
+    assert!(on.blind);
+    assert!(api.review_settings().await.unwrap().blind);
+}
