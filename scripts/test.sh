@@ -36,8 +36,8 @@ if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 disk_free() { df -h --output=avail . | tail -1 | tr -d ' '; }
 echo "free disk here: $(disk_free)"
 step "set-up: system packages, Rust, Node and Python dependencies"
-bash scripts/setup.sh
-export ALIGNSCOPE_PYTHON="$PWD/.venv/bin/python"
+bash scripts/setup.sh --sssom
+export ALIGNSCOPE_PYTHON="$PWD/.venv/bin/python" ALIGNSCOPE_SSSOM_PYTHON="$PWD/.venv-sssom/bin/python"
 # In CI nothing may be skipped: the shared DBP15K data, NumPy, and what the set-up
 # installs (encoder weights, test photos, demo sources) must be there.
 if [ "${CI:-}" = "true" ]; then

@@ -8,8 +8,8 @@ use std::path::Path;
 use alignscope::api::Api;
 use alignscope::api::decoding::decoders_for;
 use alignscope::api::dto::{
-    DecisionRequest, DecoderMethod, DecodingState, ExportFormat, ImportRequest, LinkKind,
-    QueryOrder, ReviewItemDto, ReviewStrategy, SideDto, StartRunRequest,
+    DecisionRequest, DecoderMethod, DecodingState, ExportFormat, ExportRequest, ImportRequest,
+    LinkKind, QueryOrder, ReviewItemDto, ReviewStrategy, SideDto, StartRunRequest,
 };
 use alignscope::api::review_queue::QueueView;
 use alignscope::data_dir::DataDir;
@@ -411,7 +411,10 @@ async fn review_queue_seeds_and_exports() {
 
     // SSSOM: metadata, curie map covering every CURIE, required columns, justifications.
     let sssom = api
-        .export_pairs(dataset, ExportFormat::Sssom, Some(run), None, None)
+        .export_pairs(&ExportRequest {
+            run: Some(run),
+            ..ExportRequest::new(dataset, ExportFormat::Sssom)
+        })
         .await
         .unwrap();
     let header: Vec<&str> = sssom.lines().take_while(|l| l.starts_with('#')).collect();
@@ -470,7 +473,10 @@ async fn review_queue_seeds_and_exports() {
 
     // N-Triples: one owl:sameAs triple per exported pair, IRIs without forbidden characters.
     let nt = api
-        .export_pairs(dataset, ExportFormat::Nt, Some(run), None, None)
+        .export_pairs(&ExportRequest {
+            run: Some(run),
+            ..ExportRequest::new(dataset, ExportFormat::Nt)
+        })
         .await
         .unwrap();
     assert_eq!(nt.lines().count(), subjects.len());
@@ -488,7 +494,7 @@ async fn review_queue_seeds_and_exports() {
     }
     // Plain TSV without the run: the accepted pair only.
     let tsv = api
-        .export_pairs(dataset, ExportFormat::Tsv, None, None, None)
+        .export_pairs(&ExportRequest::new(dataset, ExportFormat::Tsv))
         .await
         .unwrap();
     let lines: Vec<&str> = tsv.lines().collect();
@@ -506,9 +512,12 @@ async fn review_queue_seeds_and_exports() {
             .collect()
     };
     let all = model_scores(
-        &api.export_pairs(dataset, ExportFormat::Tsv, Some(run), None, None)
-            .await
-            .unwrap(),
+        &api.export_pairs(&ExportRequest {
+            run: Some(run),
+            ..ExportRequest::new(dataset, ExportFormat::Tsv)
+        })
+        .await
+        .unwrap(),
     );
     let mut sorted = all.clone();
     sorted.sort_by(f64::total_cmp);
@@ -518,7 +527,11 @@ async fn review_queue_seeds_and_exports() {
         .expect("distinct scores");
     let threshold = (sorted[i - 1] + sorted[i]) / 2.0;
     let above = api
-        .export_pairs(dataset, ExportFormat::Tsv, Some(run), Some(threshold), None)
+        .export_pairs(&ExportRequest {
+            run: Some(run),
+            min_score: Some(threshold),
+            ..ExportRequest::new(dataset, ExportFormat::Tsv)
+        })
         .await
         .unwrap();
     let kept = model_scores(&above);
@@ -553,13 +566,11 @@ async fn decodings_are_saved_and_feed_the_export_and_the_review_queue() {
         error.message
     );
     let error = api
-        .export_pairs(
-            dataset,
-            ExportFormat::Tsv,
-            Some(run),
-            None,
-            Some(DecoderMethod::Greedy),
-        )
+        .export_pairs(&ExportRequest {
+            run: Some(run),
+            decoder: Some(DecoderMethod::Greedy),
+            ..ExportRequest::new(dataset, ExportFormat::Tsv)
+        })
         .await
         .unwrap_err();
     assert!(error.message.contains("runs decode"), "{}", error.message);
@@ -636,13 +647,11 @@ async fn decodings_are_saved_and_feed_the_export_and_the_review_queue() {
     // The export's model rows are the Sinkhorn pairs: one per left entity and per right
     // entity, with the decoder's confidence (a share, so within [0, 1]).
     let exported = api
-        .export_pairs(
-            dataset,
-            ExportFormat::Tsv,
-            Some(run),
-            None,
-            Some(DecoderMethod::Sinkhorn),
-        )
+        .export_pairs(&ExportRequest {
+            run: Some(run),
+            decoder: Some(DecoderMethod::Sinkhorn),
+            ..ExportRequest::new(dataset, ExportFormat::Tsv)
+        })
         .await
         .unwrap();
     let rows: Vec<Vec<&str>> = exported
@@ -657,13 +666,12 @@ async fn decodings_are_saved_and_feed_the_export_and_the_review_queue() {
     let confidences: Vec<f64> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
     assert!(confidences.iter().all(|c| (0.0..=1.0).contains(c)));
     let confident = api
-        .export_pairs(
-            dataset,
-            ExportFormat::Tsv,
-            Some(run),
-            Some(0.5),
-            Some(DecoderMethod::Sinkhorn),
-        )
+        .export_pairs(&ExportRequest {
+            run: Some(run),
+            min_score: Some(0.5),
+            decoder: Some(DecoderMethod::Sinkhorn),
+            ..ExportRequest::new(dataset, ExportFormat::Tsv)
+        })
         .await
         .unwrap();
     assert_eq!(
@@ -1183,7 +1191,7 @@ async fn a_removed_dataset_loses_its_runs_keeps_its_decisions_and_comes_back_on_
         .await
         .unwrap();
     let before = api
-        .export_pairs(dataset, ExportFormat::Tsv, None, None, None)
+        .export_pairs(&ExportRequest::new(dataset, ExportFormat::Tsv))
         .await
         .unwrap();
 
@@ -1195,7 +1203,7 @@ async fn a_removed_dataset_loses_its_runs_keeps_its_decisions_and_comes_back_on_
     assert!(api.dataset(dataset).await.unwrap().removed_at.is_some());
     // The decision history stays exportable; training is refused.
     let after = api
-        .export_pairs(dataset, ExportFormat::Tsv, None, None, None)
+        .export_pairs(&ExportRequest::new(dataset, ExportFormat::Tsv))
         .await
         .unwrap();
     assert_eq!(after, before);

@@ -5,6 +5,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 
 import { callApi, launchBrowser, screenshot, startServer, tempHome, trainedDemoRun } from './harness.mjs';
 
@@ -74,7 +75,11 @@ describe('two reviewers, agreement, adjudication and blind mode against alignsco
     browser = await launchBrowser();
     // Two browser contexts: two people with their own storage, one server.
     for (const name of ['ann', 'bob']) {
-      const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, reducedMotion: 'reduce' });
+      const context = await browser.newContext({
+        viewport: { width: 1360, height: 900 },
+        reducedMotion: 'reduce',
+        acceptDownloads: true,
+      });
       const page = await context.newPage();
       page.on('console', (message) => {
         const expected = /Failed to load resource|net::ERR_CONNECTION_REFUSED|EventSource|status of 409/;
@@ -219,6 +224,29 @@ describe('two reviewers, agreement, adjudication and blind mode against alignsco
     assert.equal(history.at(-1).author, 'Bob');
     await bob.locator(byTestId('review-blind')).uncheck();
     await bob.locator(byTestId('pair-gold')).or(summary.filter({ hasText: 'score' })).first().waitFor();
+  });
+
+  test('the SSSOM download names the reviewers and carries the rejections', async () => {
+    await bob.goto(`${server.origin}/#/runs/${run.id}`);
+    const panel = bob.locator(byTestId('export-panel'));
+    await panel.waitFor({ timeout: 30_000 });
+    await panel.locator(byTestId('export-negatives')).check();
+    const [download] = await Promise.all([
+      bob.waitForEvent('download'),
+      panel.locator(byTestId('export-button')).click(),
+    ]);
+    const text = readFileSync(await download.path(), 'utf8');
+    const [columns, ...rows] = text
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map((l) => l.split('\t'));
+    const at = (row, name) => row[columns.indexOf(name)];
+    const negated = rows.filter((r) => at(r, 'predicate_modifier') === 'Not');
+    // Both rejected the fifth pair; Ann adjudicated the sixth to reject.
+    assert.deepEqual(negated.map((r) => at(r, 'author_label')).sort(), ['Ann', 'Ann|Bob']);
+    const accepted = rows.filter((r) => at(r, 'predicate_modifier') === '');
+    assert.ok(accepted.length >= 4, 'the agreed and adjudicated accepts');
+    for (const row of rows) assert.match(at(row, 'mapping_date'), /^\d{4}-\d{2}-\d{2}$/);
     assert.deepEqual(consoleErrors, []);
   });
 });

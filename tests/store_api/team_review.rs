@@ -2,7 +2,9 @@
 //! (names and ORCID iDs), second opinions that hide the first, Cohen's kappa against a
 //! hand count, disputes, final adjudications, blind mode, and a history that keeps all.
 
-use alignscope::api::dto::{ReviewScope, ReviewStrategy};
+use std::path::Path;
+
+use alignscope::api::dto::{ExportFormat, ExportRequest, ReviewScope, ReviewStrategy};
 use alignscope::api::review_queue::QueueView;
 use alignscope::api::reviewers::ReviewSettingsUpdate;
 use alignscope::store::{DecisionAction, Verdict};
@@ -241,4 +243,213 @@ async fn blind_mode_hides_the_model_and_the_estimate_says_so() {
         .unwrap();
     assert!(on.blind);
     assert!(api.review_settings().await.unwrap().blind);
+}
+
+/// The Python with sssom-py (`bash scripts/setup.sh --sssom`), if there is one.
+fn sssom_python() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("ALIGNSCOPE_SSSOM_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-sssom/bin/python"));
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("ALIGNSCOPE_REQUIRE_SETUP").is_none(),
+        "{} is missing: run `bash scripts/setup.sh --sssom`",
+        path.display()
+    );
+    eprintln!(
+        "SKIPPED the sssom-py validation: {} is missing",
+        path.display()
+    );
+    None
+}
+
+/// Rows of an SSSOM text as maps from column to value.
+fn sssom_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let columns: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), columns.len(), "{line}");
+            columns
+                .iter()
+                .zip(fields)
+                .map(|(c, f)| (c.to_string(), f.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_carry_reviewers_dates_and_negatives_and_the_history_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let entities = api.store().entities(dataset).await.unwrap();
+    let (left, right): (Vec<_>, Vec<_>) = entities.iter().partition(|e| e.side == 0);
+    let ann = "0000-0002-1825-0097";
+    let say = |i: usize, who: &str, verdict: Verdict, adjudication: bool| {
+        let mut d = decision(dataset, &left[i].key, &right[i].key, verdict);
+        d.author = Some(who.to_string());
+        d.adjudication = Some(adjudication);
+        d
+    };
+    use Verdict::{Accept, Reject};
+    // Pair 0: Ann (an ORCID iD) and Bob accept. Pair 1: both reject. Pair 2: they
+    // disagree. Pair 3: they disagree and Carol adjudicates: reject. Pair 4: Bob accepts,
+    // then takes it back.
+    for request in [
+        say(0, ann, Accept, false),
+        say(0, "Bob", Accept, false),
+        say(1, ann, Reject, false),
+        say(1, "Bob", Reject, false),
+        say(2, ann, Accept, false),
+        say(2, "Bob", Reject, false),
+        say(3, ann, Accept, false),
+        say(3, "Bob", Reject, false),
+        say(3, "Carol", Reject, true),
+        say(4, "Bob", Accept, false),
+    ] {
+        api.record_decision(request).await.unwrap();
+    }
+    api.undo_decision(dataset, Some("Bob".into()), None)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // By default: the accepted pairs only, with who and when.
+    let plain = api
+        .export_pairs(&ExportRequest::new(dataset, ExportFormat::Sssom))
+        .await
+        .unwrap();
+    let rows = sssom_rows(&plain);
+    assert_eq!(rows.len(), 1, "{plain}");
+    let row = &rows[0];
+    assert_eq!(row["author_id"], "orcid:0000-0002-1825-0097");
+    assert_eq!(row["author_label"], "Bob");
+    assert_eq!(row["mapping_tool"], "AlignScope");
+    assert!(row["other"].starts_with("decision="), "{}", row["other"]);
+    assert!(
+        row["comment"].contains("2 reviewers agree"),
+        "{}",
+        row["comment"]
+    );
+    let date = &row["mapping_date"];
+    assert!(date.len() == 10 && date.starts_with("20"), "{date}");
+    assert!(plain.contains("#   orcid: \"https://orcid.org/\""));
+
+    // With negatives: the agreed and the adjudicated rejections, as `Not`.
+    let with_negatives = ExportRequest {
+        negatives: true,
+        ..ExportRequest::new(dataset, ExportFormat::Sssom)
+    };
+    let negatives = api.export_pairs(&with_negatives).await.unwrap();
+    let rows = sssom_rows(&negatives);
+    let mut summary: Vec<(&str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["subject_label"].as_str(),
+                r["predicate_modifier"].as_str(),
+                r["author_id"].as_str(),
+                r["author_label"].as_str(),
+            )
+        })
+        .collect();
+    summary.sort();
+    let mut expected = vec![
+        (
+            left[0].label.as_str(),
+            "",
+            "orcid:0000-0002-1825-0097",
+            "Bob",
+        ),
+        (
+            left[1].label.as_str(),
+            "Not",
+            "orcid:0000-0002-1825-0097",
+            "Bob",
+        ),
+        (left[3].label.as_str(), "Not", "", "Carol"),
+    ];
+    expected.sort();
+    assert_eq!(summary, expected);
+    assert!(
+        rows.iter()
+            .any(|r| r["comment"].contains("adjudicated by Carol"))
+    );
+
+    // Without provenance: nobody is named.
+    let anonymous = api
+        .export_pairs(&ExportRequest {
+            provenance: false,
+            ..with_negatives.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sssom_rows(&anonymous).len(), 3);
+    for name in ["orcid", "Bob", "Carol", "author_"] {
+        assert!(!anonymous.contains(name), "{name} in:\n{anonymous}");
+    }
+
+    // N-Triples: rejections as owl:differentFrom.
+    let nt = api
+        .export_pairs(&ExportRequest {
+            format: ExportFormat::Nt,
+            ..with_negatives.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(nt.matches("owl#sameAs").count(), 1);
+    assert_eq!(nt.matches("owl#differentFrom").count(), 2);
+
+    // The history: every row with who, when, and what it undid.
+    let history = api
+        .export_pairs(&ExportRequest::new(dataset, ExportFormat::History))
+        .await
+        .unwrap();
+    let lines: Vec<Vec<&str>> = history.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 1 + 11, "a header and 11 rows");
+    let column = |name: &str| lines[0].iter().position(|c| *c == name).unwrap();
+    let undo = lines.last().unwrap();
+    assert_eq!(undo[column("action")], "undo");
+    assert_eq!(undo[column("undoes")], lines[10][column("id")]);
+    assert_eq!(undo[column("reviewer")], "Bob");
+    assert!(undo[column("time")].ends_with('Z'));
+    assert_eq!(lines[9][column("adjudication")], "yes");
+    assert_eq!(lines[9][column("reviewer")], "Carol");
+    assert_eq!(lines[1][column("reviewer")], "orcid:0000-0002-1825-0097");
+
+    // The reference tooling reads every mapping of each SSSOM export.
+    if let Some(python) = sssom_python() {
+        let dir = tmp.path().join("exports");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut args = vec![
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/tools/sssom_validate.py")
+                .display()
+                .to_string(),
+        ];
+        for (name, text, rows) in [
+            ("plain", &plain, 1),
+            ("negatives", &negatives, 3),
+            ("anonymous", &anonymous, 3),
+        ] {
+            let path = dir.join(format!("{name}.sssom.tsv"));
+            std::fs::write(&path, text).unwrap();
+            args.extend([path.display().to_string(), rows.to_string()]);
+        }
+        let out = std::process::Command::new(&python)
+            .args(&args)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "sssom-py refused an export:\n{said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(said.matches("valid SSSOM").count(), 3, "{said}");
+    }
 }

@@ -620,8 +620,10 @@ pub enum ExportFormat {
     Sssom,
     /// owl:sameAs N-Triples.
     Nt,
-    /// Plain TSV: left, right, verdict, source, confidence.
+    /// Plain TSV: left, right, justification, confidence (and `same` with negatives).
     Tsv,
+    /// Every decision row of the dataset for audit (TSV): who, when, what, what it undid.
+    History,
 }
 
 /// Which pairs to export, and how.
@@ -645,6 +647,33 @@ pub struct ExportRequest {
     #[serde(default)]
     #[ts(optional)]
     pub decoder: Option<DecoderMethod>,
+    /// Also the pairs reviewers rejected, as negative mappings (default: no).
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub negatives: bool,
+    /// Who decided each pair, when, and from which run and decision (default: yes).
+    #[serde(default = "yes")]
+    #[ts(as = "Option<bool>", optional)]
+    pub provenance: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ExportRequest {
+    /// The accepted pairs of `dataset` in `format`, with provenance, without negatives.
+    pub fn new(dataset: DatasetId, format: ExportFormat) -> Self {
+        Self {
+            dataset,
+            format,
+            run: None,
+            min_score: None,
+            decoder: None,
+            negatives: false,
+            provenance: true,
+        }
+    }
 }
 
 /// Seeds for a new run.

@@ -27,6 +27,7 @@ pub mod decoding;
 pub mod demo_status;
 pub mod dto;
 mod error;
+mod export_formats;
 pub mod exports;
 pub mod feature_encoding;
 pub mod image;

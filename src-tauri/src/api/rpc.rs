@@ -521,19 +521,13 @@ api_calls! {
         /// What to export (the params themselves).
         #[serde(flatten)]
         request: ExportRequest,
-    } -> String => |api| {
-        let ExportRequest { dataset, format, run, min_score, decoder } = request;
-        api.export_pairs(dataset, format, run, min_score, decoder).await
-    };
+    } -> String => |api| api.export_pairs(&request).await;
     /// The same export written to a new file in the data folder's `exports/`; its path.
     SaveExport {
         /// What to export (the params themselves).
         #[serde(flatten)]
         request: ExportRequest,
-    } -> std::path::PathBuf => |api| {
-        let ExportRequest { dataset, format, run, min_score, decoder } = request;
-        api.save_export(dataset, format, run, min_score, decoder).await
-    };
+    } -> std::path::PathBuf => |api| api.save_export(&request).await;
 }
 
 impl<'de> Deserialize<'de> for ApiCall {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
 
 use super::CliError;
-use crate::api::dto::{DecisionRequest, DecoderMethod, ExportFormat};
+use crate::api::dto::{DecisionRequest, DecoderMethod, ExportFormat, ExportRequest};
 use crate::api::reviewers::{AgreementDto, ReviewSettingsUpdate};
 use crate::api::{Api, ApiError};
 use crate::store::{DatasetId, DecisionAction, DecisionSource, RunId, Verdict};
@@ -85,9 +85,10 @@ pub enum DecisionsCommand {
         #[arg(long)]
         history: bool,
     },
-    /// Export accepted pairs (and a run's undecided mutual top-1 predictions).
+    /// Export accepted pairs (and a run's undecided mutual top-1 predictions), or with
+    /// `--format history` every decision row for audit.
     Export {
-        /// sssom, nt or tsv.
+        /// sssom, nt, tsv or history.
         #[arg(long, value_enum)]
         format: ExportFormat,
         /// Dataset id [default: the only one, or the run's].
@@ -105,6 +106,14 @@ pub enum DecisionsCommand {
         /// decoder's confidence, instead of its mutual top-1s.
         #[arg(long, value_enum, requires = "run")]
         decoder: Option<DecoderMethod>,
+        /// Also the pairs reviewers rejected, as negative mappings (SSSOM
+        /// `predicate_modifier: Not`, `owl:differentFrom`, `same = no`).
+        #[arg(long)]
+        negatives: bool,
+        /// Leave out who decided, when, and from which run (SSSOM `author_id`,
+        /// `author_label`, `mapping_date`, `mapping_tool`, `other`).
+        #[arg(long)]
+        no_provenance: bool,
         /// Write to this file (atomically) instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -281,12 +290,19 @@ pub async fn run(
             run,
             min_score,
             decoder,
+            negatives,
+            no_provenance,
             out: file,
         } => {
-            let dataset = dataset(api, ds, run).await?;
-            let text = api
-                .export_pairs(dataset, format, run.map(RunId), min_score, decoder)
-                .await?;
+            let request = ExportRequest {
+                run: run.map(RunId),
+                min_score,
+                decoder,
+                negatives,
+                provenance: !no_provenance,
+                ..ExportRequest::new(dataset(api, ds, run).await?, format)
+            };
+            let text = api.export_pairs(&request).await?;
             match file {
                 Some(path) => {
                     alignscope_models::durable::write_atomically(&path, text.as_bytes())

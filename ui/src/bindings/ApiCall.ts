@@ -434,7 +434,15 @@ min_score?: number,
  * The run's predictions are the pairs of its saved decoding by this method instead
  * of its mutual top-1s (a confidence from the decoder).
  */
-decoder?: DecoderMethod, } } | { "method": "save_export", "params": { 
+decoder?: DecoderMethod, 
+/**
+ * Also the pairs reviewers rejected, as negative mappings (default: no).
+ */
+negatives?: boolean, 
+/**
+ * Who decided each pair, when, and from which run and decision (default: yes).
+ */
+provenance?: boolean, } } | { "method": "save_export", "params": { 
 /**
  * The dataset.
  */
@@ -456,4 +464,12 @@ min_score?: number,
  * The run's predictions are the pairs of its saved decoding by this method instead
  * of its mutual top-1s (a confidence from the decoder).
  */
-decoder?: DecoderMethod, } };
+decoder?: DecoderMethod, 
+/**
+ * Also the pairs reviewers rejected, as negative mappings (default: no).
+ */
+negatives?: boolean, 
+/**
+ * Who decided each pair, when, and from which run and decision (default: yes).
+ */
+provenance?: boolean, } };

@@ -3,4 +3,4 @@
 /**
  * Export formats for pairs.
  */
-export type ExportFormat = "sssom" | "nt" | "tsv";
+export type ExportFormat = "sssom" | "nt" | "tsv" | "history";
