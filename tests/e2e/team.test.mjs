@@ -226,6 +226,47 @@ describe('two reviewers, agreement, adjudication and blind mode against alignsco
     await bob.locator(byTestId('pair-gold')).or(summary.filter({ hasText: 'score' })).first().waitFor();
   });
 
+  test('an entity accepted with two partners shows in the conflicts queue, with the clash', async () => {
+    // Bob accepts a second partner for the left entity of the first pair.
+    const [left, right] = pairs[0];
+    const other = pairs[1][1];
+    await callApi(server, 'record_decision', {
+      dataset: run.dataset_id,
+      left,
+      right: other,
+      verdict: 'accept',
+      author: 'Bob',
+    });
+    await open(bob, `#/runs/${run.id}/review?strategy=lowest_margin&scope=conflicts`);
+    const related = bob.locator(byTestId('review-related'));
+    await related.waitFor({ timeout: 30_000 });
+    const shown = await shownPair(bob);
+    assert.equal(shown[0], left);
+    assert.ok([right, other].includes(shown[1]), `${shown} is one of the two partners`);
+    const clash = shown[1] === right ? other : right;
+    assert.match(await related.textContent(), new RegExp(`${left} ↔ ${clash}`));
+    assert.match(await bob.locator(`${byTestId('review-current')} .reason`).textContent(), /one-to-one/);
+    await screenshot(bob, 'e2e-team-conflict');
+    // Rejecting the second partner settles that clash (the demo run's other accepted
+    // pairs may clash among themselves: its predictions share candidates).
+    const clashes = async () =>
+      (await callApi(server, 'review_queue', { run: run.id, strategy: 'lowest_margin', scope: 'conflicts' }))
+        .filter((i) => i.left.key === left)
+        .map((i) => [i.right.key, i.related.some(([l, r]) => l === left && r === other)]);
+    const before = await clashes();
+    assert.ok(before.some(([r]) => r === other), 'the second partner is in the queue');
+    assert.ok(before.some(([r, withOther]) => r === right && withOther), 'the first names the second');
+    await callApi(server, 'record_decision', {
+      dataset: run.dataset_id,
+      left,
+      right: other,
+      verdict: 'reject',
+      author: 'Bob',
+    });
+    const after = await clashes();
+    assert.ok(!after.some(([r, withOther]) => r === other || withOther), JSON.stringify(after));
+  });
+
   test('the SSSOM download names the reviewers and carries the rejections', async () => {
     await bob.goto(`${server.origin}/#/runs/${run.id}`);
     const panel = bob.locator(byTestId('export-panel'));
@@ -242,8 +283,9 @@ describe('two reviewers, agreement, adjudication and blind mode against alignsco
       .map((l) => l.split('\t'));
     const at = (row, name) => row[columns.indexOf(name)];
     const negated = rows.filter((r) => at(r, 'predicate_modifier') === 'Not');
-    // Both rejected the fifth pair; Ann adjudicated the sixth to reject.
-    assert.deepEqual(negated.map((r) => at(r, 'author_label')).sort(), ['Ann', 'Ann|Bob']);
+    // Both rejected the fifth pair; Ann adjudicated the sixth to reject; Bob rejected the
+    // second partner of the conflicts test.
+    assert.deepEqual(negated.map((r) => at(r, 'author_label')).sort(), ['Ann', 'Ann|Bob', 'Bob']);
     const accepted = rows.filter((r) => at(r, 'predicate_modifier') === '');
     assert.ok(accepted.length >= 4, 'the agreed and adjudicated accepts');
     for (const row of rows) assert.match(at(row, 'mapping_date'), /^\d{4}-\d{2}-\d{2}$/);

@@ -453,3 +453,117 @@ async fn exports_carry_reviewers_dates_and_negatives_and_the_history_everything(
         assert_eq!(said.matches("valid SSSOM").count(), 3, "{said}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_pairs_that_break_one_to_one_or_the_neighbours_form_the_conflicts_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let run = train(&api, dataset, 8, 2).await;
+    // The same generated pair the dataset was imported from: its graphs and gold pairs.
+    let pair = alignscope_models::synthetic::planted_pair(120, 8, 4, 0.1, 3);
+    let around = |graph: &alignscope_datasets::model::KnowledgeGraph, e: u32| {
+        let mut near: Vec<u32> = graph
+            .triples
+            .iter()
+            .filter_map(|t| match (t.head == e, t.tail == e) {
+                (true, false) => Some(t.tail),
+                (false, true) => Some(t.head),
+                _ => None,
+            })
+            .collect();
+        near.sort_unstable();
+        near.dedup();
+        near
+    };
+    let partner: std::collections::HashMap<u32, u32> =
+        pair.gold.iter().map(|g| (g.left, g.right)).collect();
+    // A left entity with three neighbours whose counterparts neighbour its counterpart.
+    let (a, supporters) = (0..pair.left.entities.len() as u32)
+        .find_map(|a| {
+            let b = *partner.get(&a)?;
+            let near_b = around(&pair.right, b);
+            let supporters: Vec<u32> = around(&pair.left, a)
+                .into_iter()
+                .filter(|n| partner.get(n).is_some_and(|p| near_b.contains(p)))
+                .take(3)
+                .collect();
+            (supporters.len() == 3).then_some((a, supporters))
+        })
+        .expect("the planted graph has a well-connected entity");
+    let b = partner[&a];
+    // A wrong partner for `a`: near none of the supporters' counterparts.
+    let counterparts: Vec<u32> = supporters.iter().map(|n| partner[n]).collect();
+    let wrong = (0..pair.right.entities.len() as u32)
+        .find(|&r| {
+            r != b && {
+                let near = around(&pair.right, r);
+                counterparts.iter().all(|c| !near.contains(c) && *c != r)
+            }
+        })
+        .unwrap();
+    let key = |side: &alignscope_datasets::model::KnowledgeGraph, e: u32| {
+        side.entities[e as usize].key.clone()
+    };
+    let accept = |l: u32, r: u32| {
+        let mut d = decision(
+            dataset,
+            &key(&pair.left, l),
+            &key(&pair.right, r),
+            Verdict::Accept,
+        );
+        d.run = Some(run);
+        d
+    };
+    for &n in &supporters {
+        api.record_decision(accept(n, partner[&n])).await.unwrap();
+    }
+    let conflicts_now = || {
+        let api = api.clone();
+        let view = QueueView {
+            scope: ReviewScope::Conflicts,
+            ..QueueView::default()
+        };
+        async move {
+            api.review_queue(run, ReviewStrategy::LowestMargin, None, 100, view)
+                .await
+                .unwrap()
+        }
+    };
+    let calm = conflicts_now().await;
+    assert!(
+        calm.is_empty(),
+        "true pairs alone clash with nothing: {calm:?}"
+    );
+    api.record_decision(accept(a, b)).await.unwrap();
+    api.record_decision(accept(a, wrong)).await.unwrap();
+    let queue = conflicts_now().await;
+    let found: std::collections::BTreeMap<(String, String), &str> = queue
+        .iter()
+        .map(|i| ((i.left.key.clone(), i.right.key.clone()), i.reason.as_str()))
+        .collect();
+    let (a_key, b_key, wrong_key) = (
+        key(&pair.left, a),
+        key(&pair.right, b),
+        key(&pair.right, wrong),
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+    let true_pair = found[&(a_key.clone(), b_key.clone())];
+    assert!(true_pair.starts_with("one-to-one"), "{true_pair}");
+    assert!(!true_pair.contains("structure"), "{true_pair}");
+    let wrong_pair = found[&(a_key.clone(), wrong_key.clone())];
+    assert!(wrong_pair.contains("one-to-one"), "{wrong_pair}");
+    assert!(
+        wrong_pair.contains("structure: 3 neighbours"),
+        "{wrong_pair}"
+    );
+    let item = queue.iter().find(|i| i.right.key == wrong_key).unwrap();
+    assert!(item.related.contains(&(a_key.clone(), b_key.clone())));
+    assert_eq!(item.reviews.len(), 1, "who accepted it");
+
+    // Rejecting the wrong partner resolves both conflicts.
+    let mut reject = accept(a, wrong);
+    reject.verdict = Verdict::Reject;
+    api.record_decision(reject).await.unwrap();
+    let after = conflicts_now().await;
+    assert!(after.is_empty(), "{after:?}");
+}

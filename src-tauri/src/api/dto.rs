@@ -575,6 +575,9 @@ pub enum ReviewScope {
     /// Pairs the reviewers disagree about, with what each said; a decision here is an
     /// adjudication, and final.
     Disagreements,
+    /// Accepted pairs that break one-to-one (an entity with two accepted partners) or
+    /// clash with the accepted neighbour structure, with the pairs they clash with.
+    Conflicts,
 }
 
 /// What one reviewer said about a pair.
@@ -608,8 +611,10 @@ pub struct ReviewItemDto {
     pub hub_count: usize,
     /// Why it is in the queue.
     pub reason: String,
-    /// What each reviewer said (only in the disagreements queue).
+    /// What each reviewer said (in the disagreements and conflicts queues).
     pub reviews: Vec<ReviewerVerdictDto>,
+    /// Accepted pairs (left key, right key) this one clashes with (conflicts queue).
+    pub related: Vec<(String, String)>,
 }
 
 /// Export formats for pairs.

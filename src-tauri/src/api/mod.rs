@@ -19,6 +19,7 @@ pub mod analysis;
 #[cfg(test)]
 mod bindings;
 pub mod candidates;
+pub mod consistency;
 mod dataset_cache;
 pub mod dataset_removal;
 pub mod datasets;

@@ -1,17 +1,21 @@
 //! The review queue: which pairs to decide next. Its scope says which pairs (the run's
-//! predictions nobody decided, pairs another reviewer decided for a second opinion, or
-//! pairs the reviewers disagree about, for an adjudicator), its strategy how the first
-//! are ordered; in blind mode it carries nothing of the model's view.
+//! predictions nobody decided, pairs another reviewer decided for a second opinion,
+//! pairs the reviewers disagree about for an adjudicator, or accepted pairs that break
+//! one-to-one or the neighbour structure), its strategy how the first are ordered; in
+//! blind mode it carries nothing of the model's view.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::consistency::conflicts;
 use super::datasets::joint_entity_dto;
 use super::decoding::decoder_label;
 use super::dto::{
     DecoderMethod, ReviewItemDto, ReviewScope, ReviewStrategy, ReviewerVerdictDto, SideDto,
 };
 use super::{Api, ApiError, ApiResult};
-use crate::store::{DatasetId, DecisionSource, PairKey, PairReviews, PairState, RunId, reviews};
+use crate::store::{
+    DatasetId, DecisionSource, PairKey, PairReviews, PairState, RunId, Verdict, reviews,
+};
 
 /// Who looks at the queue, and how.
 #[derive(Debug, Clone, Default)]
@@ -43,22 +47,60 @@ impl Api {
             }
             ReviewScope::SecondOpinion => {
                 let reviewer = self.reviewer(view.reviewer.as_deref()).await?;
-                let wanted = pairs.iter().filter(|(_, p)| {
+                let wanted = oldest_first(pairs.iter().filter(|(_, p)| {
                     p.adjudication.is_none()
                         && !p.decided_by(&reviewer)
                         && p.by_reviewer
                             .values()
                             .any(|r| r.source == DecisionSource::Manual)
+                }))
+                .map(|(pair, p)| Wanted {
+                    pair: pair.clone(),
+                    reason: second_opinion_reason(p),
+                    reviews: Vec::new(),
+                    related: Vec::new(),
                 });
-                self.reviewed_items(run, dataset, wanted, limit, false)
-                    .await?
+                self.reviewed_items(run, dataset, wanted, limit).await?
             }
             ReviewScope::Disagreements => {
-                let wanted = pairs
+                let wanted = oldest_first(
+                    pairs
+                        .iter()
+                        .filter(|(_, p)| p.state() == PairState::Disputed),
+                )
+                .map(|(pair, p)| {
+                    let reviews: Vec<ReviewerVerdictDto> = p
+                        .by_reviewer
+                        .values()
+                        .map(ReviewerVerdictDto::from)
+                        .collect();
+                    Wanted {
+                        pair: pair.clone(),
+                        reason: disagreement_reason(&reviews),
+                        reviews,
+                        related: Vec::new(),
+                    }
+                });
+                self.reviewed_items(run, dataset, wanted, limit).await?
+            }
+            ReviewScope::Conflicts => {
+                let accepted: BTreeSet<PairKey> = pairs
                     .iter()
-                    .filter(|(_, p)| p.state() == PairState::Disputed);
-                self.reviewed_items(run, dataset, wanted, limit, true)
-                    .await?
+                    .filter(|(_, p)| p.standing().is_some_and(|r| r.verdict == Verdict::Accept))
+                    .map(|(pair, _)| pair.clone())
+                    .collect();
+                let found = conflicts(&*self.loaded_pair(dataset).await?, &accepted);
+                let wanted = found.into_iter().map(|c| Wanted {
+                    reviews: pairs[&c.pair]
+                        .by_reviewer
+                        .values()
+                        .map(ReviewerVerdictDto::from)
+                        .collect(),
+                    pair: c.pair,
+                    reason: c.reason,
+                    related: c.related,
+                });
+                self.reviewed_items(run, dataset, wanted, limit).await?
             }
         };
         if view.blind {
@@ -76,70 +118,38 @@ impl Api {
         Ok(items)
     }
 
-    /// Pairs that reviewers decided, oldest first decision first, with the run's score
-    /// where the pair is among its candidates; with `show_verdicts`, what each reviewer
-    /// said (for adjudication), otherwise nothing of it (a second opinion is blind to the
-    /// first).
-    async fn reviewed_items<'a>(
+    /// Queue items for pairs people decided, in the order given, with the run's score
+    /// and rank where the pair is among its candidates.
+    async fn reviewed_items(
         &self,
         run: RunId,
         dataset: DatasetId,
-        wanted: impl Iterator<Item = (&'a PairKey, &'a PairReviews)>,
+        wanted: impl Iterator<Item = Wanted>,
         limit: usize,
-        show_verdicts: bool,
     ) -> ApiResult<Vec<ReviewItemDto>> {
-        let mut wanted: Vec<(&PairKey, &PairReviews)> = wanted.collect();
-        let first_decision = |p: &PairReviews| p.by_reviewer.values().map(|r| r.id).min();
-        wanted.sort_by_key(|(_, p)| first_decision(p));
         let mut out = Vec::new();
-        for ((left_key, right_key), pair) in wanted.into_iter().take(limit) {
+        for item in wanted.take(limit) {
+            let (left_key, right_key) = &item.pair;
             let left = self.entity_by_key(dataset, SideDto::Left, left_key).await?;
             let right = self
                 .entity_by_key(dataset, SideDto::Right, right_key)
                 .await?;
             let candidates = self.store.candidates(run, 0, left.entity).await?;
             let found = candidates.iter().position(|c| c.key == right.key);
-            let score = found.map(|i| candidates[i].score);
             let margin = match (found, candidates.get(1)) {
                 (Some(0), Some(second)) => Some(candidates[0].score - second.score),
                 _ => None,
-            };
-            let others = pair.by_reviewer.len();
-            let (reason, reviews) = if show_verdicts {
-                let verdicts: Vec<ReviewerVerdictDto> = pair
-                    .by_reviewer
-                    .values()
-                    .map(ReviewerVerdictDto::from)
-                    .collect();
-                let said = verdicts
-                    .iter()
-                    .map(|v| format!("{} {}", v.reviewer, v.verdict.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                (
-                    format!("reviewers disagree ({said}): your decision settles it"),
-                    verdicts,
-                )
-            } else {
-                let who = if others == 1 {
-                    "another reviewer"
-                } else {
-                    "other reviewers"
-                };
-                (
-                    format!("decided by {who}: give yours before you see theirs"),
-                    Vec::new(),
-                )
             };
             out.push(ReviewItemDto {
                 left,
                 right,
                 rank: found.map(|i| candidates[i].rank),
-                score,
+                score: found.map(|i| candidates[i].score),
                 margin,
                 hub_count: 0,
-                reason,
-                reviews,
+                reason: item.reason,
+                reviews: item.reviews,
+                related: item.related,
             });
         }
         Ok(out)
@@ -303,10 +313,48 @@ impl Api {
                 margin,
                 reason,
                 reviews: Vec::new(),
+                related: Vec::new(),
             });
         }
         Ok(out)
     }
+}
+
+/// A pair for the queue, with why it is there.
+struct Wanted {
+    pair: PairKey,
+    reason: String,
+    /// What each reviewer said, where the queue shows it.
+    reviews: Vec<ReviewerVerdictDto>,
+    /// Accepted pairs it clashes with.
+    related: Vec<PairKey>,
+}
+
+/// Decided pairs, the one decided first first.
+fn oldest_first<'a>(
+    pairs: impl Iterator<Item = (&'a PairKey, &'a PairReviews)>,
+) -> impl Iterator<Item = (&'a PairKey, &'a PairReviews)> {
+    let mut pairs: Vec<_> = pairs.collect();
+    pairs.sort_by_key(|(_, p)| p.by_reviewer.values().map(|r| r.id).min());
+    pairs.into_iter()
+}
+
+fn second_opinion_reason(pair: &PairReviews) -> String {
+    let who = if pair.by_reviewer.len() == 1 {
+        "another reviewer"
+    } else {
+        "other reviewers"
+    };
+    format!("decided by {who}: give yours before you see theirs")
+}
+
+fn disagreement_reason(reviews: &[ReviewerVerdictDto]) -> String {
+    let said = reviews
+        .iter()
+        .map(|v| format!("{} {}", v.reviewer, v.verdict.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("reviewers disagree ({said}): your decision settles it")
 }
 
 /// A query's place in run `run`'s fixed random review order: a hash of the two (the

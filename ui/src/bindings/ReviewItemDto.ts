@@ -36,6 +36,10 @@ hub_count: number,
  */
 reason: string, 
 /**
- * What each reviewer said (only in the disagreements queue).
+ * What each reviewer said (in the disagreements and conflicts queues).
  */
-reviews: Array<ReviewerVerdictDto>, };
+reviews: Array<ReviewerVerdictDto>, 
+/**
+ * Accepted pairs (left key, right key) this one clashes with (conflicts queue).
+ */
+related: Array<[string, string]>, };

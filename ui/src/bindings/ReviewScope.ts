@@ -3,4 +3,4 @@
 /**
  * Which pairs a review queue holds.
  */
-export type ReviewScope = "undecided" | "second_opinion" | "disagreements";
+export type ReviewScope = "undecided" | "second_opinion" | "disagreements" | "conflicts";

@@ -107,7 +107,12 @@ export function parseHash(hash: string): Route {
   }
 }
 
-const SCOPES: readonly ReviewScope[] = ['undecided', 'second_opinion', 'disagreements'];
+const SCOPES: readonly ReviewScope[] = [
+  'undecided',
+  'second_opinion',
+  'disagreements',
+  'conflicts',
+];
 
 function isScope(text: string): text is ReviewScope {
   return (SCOPES as readonly string[]).includes(text);
