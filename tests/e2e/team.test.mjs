@@ -267,6 +267,40 @@ describe('two reviewers, agreement, adjudication and blind mode against alignsco
     assert.ok(!after.some(([r, withOther]) => r === other || withOther), JSON.stringify(after));
   });
 
+  test('the keys are listed on "?" and can be rebound', async () => {
+    await open(bob, `#/runs/${run.id}/review?strategy=lowest_margin`);
+    await shownPair(bob);
+    await bob.keyboard.press('?');
+    const help = bob.locator(byTestId('shortcut-help'));
+    await help.waitFor();
+    assert.equal(await help.locator(byTestId('shortcut-key-accept')).textContent(), 'A');
+    // A key another action has is refused; a free one is taken and stored.
+    await help.locator(byTestId('shortcut-change-accept')).click();
+    await bob.keyboard.press('r');
+    await help.getByRole('alert').filter({ hasText: 'already the key for reject' }).waitFor();
+    await help.locator(byTestId('shortcut-change-accept')).click();
+    await bob.keyboard.press('y');
+    await help.locator(byTestId('shortcut-key-accept'), { hasText: 'Y' }).waitFor();
+    assert.deepEqual((await callApi(server, 'review_settings')).shortcuts, { accept: 'y' });
+    await bob.keyboard.press('Escape');
+    await help.waitFor({ state: 'detached' });
+    // The old key does nothing now; the new one accepts.
+    const before = (await callApi(server, 'decision_history', { dataset: run.dataset_id })).length;
+    await bob.keyboard.press('a');
+    await settled(bob);
+    assert.equal((await callApi(server, 'decision_history', { dataset: run.dataset_id })).length, before);
+    const [left, right] = await decideShown(bob, 'y');
+    await settled(bob);
+    const last = (await callApi(server, 'decision_history', { dataset: run.dataset_id })).at(-1);
+    assert.deepEqual([last.left_key, last.right_key, last.verdict, last.author], [left, right, 'accept', 'Bob']);
+    await screenshot(bob, 'e2e-team-keys');
+    await bob.locator(byTestId('shortcut-open')).click();
+    await help.locator(byTestId('shortcut-defaults')).click();
+    await help.locator(byTestId('shortcut-key-accept'), { hasText: 'A' }).waitFor();
+    await help.locator(byTestId('shortcut-close')).click();
+    assert.deepEqual((await callApi(server, 'review_settings')).shortcuts, {});
+  });
+
   test('the SSSOM download names the reviewers and carries the rejections', async () => {
     await bob.goto(`${server.origin}/#/runs/${run.id}`);
     const panel = bob.locator(byTestId('export-panel'));

@@ -295,9 +295,9 @@ fn check_shortcuts(map: BTreeMap<String, String>) -> ApiResult<BTreeMap<String, 
     for (action, default) in REVIEW_ACTIONS {
         let key = map.get(action).map_or(default, String::as_str);
         let key = key.to_lowercase();
-        if key.chars().count() != 1 || key.chars().any(|c| c.is_control() || c == ' ') {
+        if key.chars().count() != 1 || key.chars().any(|c| c.is_control() || c == ' ' || c == '?') {
             return Err(ApiError::invalid(format!(
-                "the shortcut for {action} must be one printable key, not {key:?}"
+                "the shortcut for {action} must be one printable key other than ?, not {key:?}"
             )));
         }
         if let Some(other) = keys.insert(key.clone(), action) {
@@ -477,5 +477,9 @@ mod tests {
         assert!(check_shortcuts(map(&[("accept", "ab")])).is_err());
         assert!(check_shortcuts(map(&[("launch", "l")])).is_err());
         assert!(check_shortcuts(map(&[("accept", " ")])).is_err());
+        assert!(
+            check_shortcuts(map(&[("accept", "?")])).is_err(),
+            "? shows the keys"
+        );
     }
 }

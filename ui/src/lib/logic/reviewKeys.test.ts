@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { REVIEW_KEYS, isTyping, reviewAction } from './reviewKeys';
+import {
+  DEFAULT_KEYS,
+  bindingProblem,
+  isTyping,
+  keyBindings,
+  legend,
+  reviewAction,
+} from './reviewKeys';
 
 describe('reviewAction', () => {
   it('maps each legend key to its action', () => {
@@ -12,7 +19,7 @@ describe('reviewAction', () => {
     expect(reviewAction({ key: 'ArrowRight' })).toEqual({ kind: 'next' });
     expect(reviewAction({ key: 'p' })).toEqual({ kind: 'previous' });
     // Each legend button's key does what the legend says.
-    for (const k of REVIEW_KEYS) {
+    for (const k of legend(DEFAULT_KEYS)) {
       const action = reviewAction({ key: k.key })!;
       expect(action.kind === 'decide' ? action.verdict : action.kind).toBe(k.what);
     }
@@ -23,6 +30,27 @@ describe('reviewAction', () => {
     expect(reviewAction({ key: 'a', ctrlKey: true })).toBeNull();
     expect(reviewAction({ key: 'a', metaKey: true })).toBeNull();
     expect(reviewAction({ key: 'r', altKey: true })).toBeNull();
+  });
+});
+
+describe('rebound keys', () => {
+  it('act under their new key, the old key does nothing, the arrows always work', () => {
+    const keys = keyBindings({ accept: 'Y', next: 'j' });
+    expect(keys.accept).toBe('y');
+    expect(reviewAction({ key: 'y' }, keys)).toEqual({ kind: 'decide', verdict: 'accept' });
+    expect(reviewAction({ key: 'a' }, keys)).toBeNull();
+    expect(reviewAction({ key: 'j' }, keys)).toEqual({ kind: 'next' });
+    expect(reviewAction({ key: 'ArrowRight' }, keys)).toEqual({ kind: 'next' });
+    expect(legend(keys).find((k) => k.what === 'accept')?.label).toBe('Y');
+    expect(legend(keys).find((k) => k.what === 'next')?.label).toBe('→ / J');
+  });
+
+  it('say why a key cannot be bound', () => {
+    expect(bindingProblem(DEFAULT_KEYS, 'accept', 'y')).toBeNull();
+    expect(bindingProblem(DEFAULT_KEYS, 'accept', 'a')).toBeNull();
+    expect(bindingProblem(DEFAULT_KEYS, 'accept', 'R')).toBe('"R" is already the key for reject');
+    expect(bindingProblem(DEFAULT_KEYS, 'accept', '?')).not.toBeNull();
+    expect(bindingProblem(DEFAULT_KEYS, 'accept', 'Enter')).not.toBeNull();
   });
 });
 

@@ -53,6 +53,11 @@ class ReviewState {
     return normal;
   }
 
+  /** Rebinds review actions (action → key; empty restores the defaults). */
+  async setShortcuts(shortcuts: Record<string, string>): Promise<void> {
+    this.settings = await backend.call('set_review_settings', { shortcuts });
+  }
+
   /** Turns blind mode on or off for the data directory. */
   async setBlind(blind: boolean): Promise<void> {
     this.settings = await backend.call('set_review_settings', { blind });
