@@ -325,4 +325,48 @@ describe('two reviewers, agreement, adjudication and blind mode against alignsco
     for (const row of rows) assert.match(at(row, 'mapping_date'), /^\d{4}-\d{2}-\d{2}$/);
     assert.deepEqual(consoleErrors, []);
   });
+
+  test('calibrated confidence: a reliability diagram, then accept above p as one undoable step', async () => {
+    // Carol reviews more pairs of the random order against the gold badge's truth.
+    const queue = await callApi(server, 'review_queue', { run: run.id, strategy: 'random', limit: 12 });
+    for (const item of queue) {
+      const { candidates } = await callApi(server, 'candidates', { run: run.id, side: 'left', key: item.left.key });
+      await callApi(server, 'record_decision', {
+        dataset: run.dataset_id,
+        left: item.left.key,
+        right: item.right.key,
+        verdict: candidates[0].is_true ? 'accept' : 'reject',
+        run: run.id,
+        strategy: 'random',
+        author: 'Carol',
+      });
+    }
+    // The run page was open already (the export): load it afresh.
+    await bob.goto(`${server.origin}/#/runs/${run.id}`);
+    await bob.reload();
+    const panel = bob.locator(byTestId('calibration'));
+    await panel.waitFor({ timeout: 30_000 });
+    await panel.scrollIntoViewIfNeeded();
+    assert.ok((await bob.locator(byTestId('reliability-bin')).count()) >= 1, 'reliability bins drawn');
+    assert.ok(Number(await panel.getAttribute('data-ece')) >= 0);
+    await bob.locator(byTestId('accept-threshold')).fill('0.3');
+    const preview = bob.locator(byTestId('accept-preview'));
+    await preview.waitFor();
+    const count = Number((await preview.locator('b').first().textContent()).trim());
+    const before = (await callApi(server, 'decision_history', { dataset: run.dataset_id })).length;
+    assert.equal(before, (await callApi(server, 'decision_history', { dataset: run.dataset_id })).length);
+    await screenshot(bob, 'e2e-team-calibration');
+    if (count > 0) {
+      await bob.locator(byTestId('accept-above')).click();
+      await bob.locator(byTestId('accept-recorded')).waitFor();
+      const after = await callApi(server, 'decision_history', { dataset: run.dataset_id });
+      assert.equal(after.length, before + count, 'one decision per previewed pair');
+      assert.ok(after.slice(before).every((r) => r.source === 'model' && r.batch && r.author === 'Bob'));
+      await bob.locator(byTestId('accept-undo')).click();
+      await bob.locator(byTestId('accept-recorded')).waitFor({ state: 'detached' });
+      const undone = await callApi(server, 'decision_history', { dataset: run.dataset_id });
+      assert.equal(undone.length, before + 2 * count, 'one undo row per accepted pair');
+    }
+    assert.deepEqual(consoleErrors, []);
+  });
 });

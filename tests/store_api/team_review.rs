@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use alignscope::api::dto::{ExportFormat, ExportRequest, ReviewScope, ReviewStrategy};
+use alignscope::api::calibration::{CalibrationMethod, reliability};
+use alignscope::api::dto::{ExportFormat, ExportRequest, ReviewScope, ReviewStrategy, SideDto};
 use alignscope::api::review_queue::QueueView;
 use alignscope::api::reviewers::ReviewSettingsUpdate;
 use alignscope::store::{DecisionAction, Verdict};
@@ -566,4 +567,149 @@ async fn accepted_pairs_that_break_one_to_one_or_the_neighbours_form_the_conflic
     api.record_decision(reject).await.unwrap();
     let after = conflicts_now().await;
     assert!(after.is_empty(), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calibrated_confidence_is_reliable_and_accepting_above_it_is_one_undoable_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, dataset) = open(tmp.path()).await;
+    let run = train(&api, dataset, 9, 6).await;
+    let too_few = api
+        .calibration(run, CalibrationMethod::Isotonic)
+        .await
+        .unwrap_err();
+    assert!(
+        too_few.message.contains("at least 10"),
+        "{}",
+        too_few.message
+    );
+
+    // A reviewer checks 40 pairs of the random order against the truth.
+    let queue = api
+        .review_queue(run, ReviewStrategy::Random, None, 40, QueueView::default())
+        .await
+        .unwrap();
+    for item in &queue {
+        let candidates = api
+            .candidates(run, SideDto::Left, &item.left.key)
+            .await
+            .unwrap();
+        let right = candidates.candidates[0].is_true;
+        assert_eq!(candidates.candidates[0].entity.key, item.right.key);
+        let verdict = if right {
+            Verdict::Accept
+        } else {
+            Verdict::Reject
+        };
+        let mut d = decision(dataset, &item.left.key, &item.right.key, verdict);
+        d.run = Some(run);
+        d.strategy = Some(ReviewStrategy::Random);
+        api.record_decision(d).await.unwrap();
+    }
+
+    // Fitted on those, the probabilities are reliable on the other test predictions:
+    // each bin of at least 5 predictions has its mean probability in the 95% interval of
+    // its observed accuracy (smaller bins are too noisy to say either way).
+    for method in [CalibrationMethod::Isotonic, CalibrationMethod::Platt] {
+        let c = api.calibration(run, method).await.unwrap();
+        eprintln!(
+            "{method:?}: ECE {:.3} over {} held-out predictions; bins (predicted, observed, n): {:?}",
+            c.ece,
+            c.evaluated,
+            c.reliability
+                .iter()
+                .map(|b| (
+                    format!("{:.2}", b.predicted),
+                    format!("{:.2}", b.observed),
+                    b.count
+                ))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(c.accepted + c.rejected, 40);
+        assert!(c.accepted > 0 && c.rejected > 0, "{c:?}");
+        assert_eq!(
+            c.reliability.iter().map(|b| b.count).sum::<usize>(),
+            c.evaluated
+        );
+        for bin in c.reliability.iter().filter(|b| b.count >= 5) {
+            assert!(
+                bin.low <= bin.predicted && bin.predicted <= bin.high,
+                "{method:?}: {bin:?}"
+            );
+        }
+        assert!(c.ece < 0.2, "{method:?}: ECE {}", c.ece);
+        assert!(
+            c.curve.windows(2).all(|w| w[0].1 <= w[1].1 + 1e-12),
+            "a higher score is never less likely right"
+        );
+    }
+    // The raw scores, read as probabilities, are not: the check can fail.
+    let raw: Vec<(f64, bool)> = {
+        let mut raw = Vec::new();
+        for item in api
+            .review_queue(
+                run,
+                ReviewStrategy::Random,
+                None,
+                1000,
+                QueueView::default(),
+            )
+            .await
+            .unwrap()
+        {
+            let c = api
+                .candidates(run, SideDto::Left, &item.left.key)
+                .await
+                .unwrap();
+            raw.push((
+                c.candidates[0].score.clamp(0.0, 1.0),
+                c.candidates[0].is_true,
+            ));
+        }
+        raw
+    };
+    let (bins, _) = reliability(&raw);
+    assert!(
+        bins.iter()
+            .filter(|b| b.count >= 5)
+            .any(|b| b.predicted < b.low || b.predicted > b.high),
+        "raw scores are not probabilities: {bins:?}"
+    );
+
+    // Accepting above p: the preview records nothing; the step is undone by one undo.
+    let before = api.decision_history(dataset).await.unwrap().len();
+    let preview = api
+        .accept_preview(run, CalibrationMethod::Isotonic, 0.5)
+        .await
+        .unwrap();
+    assert!(preview.pairs > 0, "{preview:?}");
+    assert!(preview.expected_wrong <= preview.pairs as f64 * 0.5 + 1e-9);
+    assert_eq!(api.decision_history(dataset).await.unwrap().len(), before);
+    let done = api
+        .accept_above(run, CalibrationMethod::Isotonic, 0.5, None)
+        .await
+        .unwrap();
+    assert_eq!(done.pairs, preview.pairs);
+    assert!(done.batch.is_some());
+    let history = api.decision_history(dataset).await.unwrap();
+    assert_eq!(history.len(), before + done.pairs);
+    assert!(
+        history[before..]
+            .iter()
+            .all(|r| r.source == alignscope::store::DecisionSource::Model && r.batch == done.batch)
+    );
+    let standing_with = api.standing_decisions(dataset).await.unwrap().len();
+    api.undo_decision(dataset, None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        api.standing_decisions(dataset).await.unwrap().len(),
+        standing_with - done.pairs,
+        "one undo takes the whole step back"
+    );
+    assert_eq!(
+        api.decision_history(dataset).await.unwrap().len(),
+        before + 2 * done.pairs
+    );
 }

@@ -18,6 +18,7 @@
 pub mod analysis;
 #[cfg(test)]
 mod bindings;
+pub mod calibration;
 pub mod candidates;
 pub mod consistency;
 mod dataset_cache;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use ts_rs::TS;
 
+use super::calibration::{AcceptPreviewDto, CalibrationDto, CalibrationMethod};
 use super::dto::{
     ArtifactDto, CandidatesDto, DatasetDto, DatasetOverviewDto, DecisionRequest, DecoderMethod,
     DecodingDto, DemoStatusDto, EncodingDto, EncodingKind, EntityDetailDto, EntityDto, EpochDto,
@@ -414,6 +415,47 @@ api_calls! {
         #[serde(flatten)]
         update: ReviewSettingsUpdate,
     } -> ReviewSettingsDto => |api| api.set_review_settings(update).await;
+    /// The run's scores as calibrated probabilities, fitted on its reviewed random-order
+    /// pairs, with a reliability diagram on its other test predictions.
+    Calibration {
+        /// The run.
+        run: RunId,
+        /// Isotonic (default) or Platt.
+        #[serde(default)]
+        #[ts(optional)]
+        method: Option<CalibrationMethod>,
+    } -> CalibrationDto => |api| api.calibration(run, method.unwrap_or_default()).await;
+    /// How many undecided predictions have a calibrated probability of at least
+    /// `threshold`, and how many of them are expected wrong; records nothing.
+    AcceptPreview {
+        /// The run.
+        run: RunId,
+        /// Isotonic (default) or Platt.
+        #[serde(default)]
+        #[ts(optional)]
+        method: Option<CalibrationMethod>,
+        /// The probability threshold.
+        threshold: f64,
+    } -> AcceptPreviewDto => |api| {
+        api.accept_preview(run, method.unwrap_or_default(), threshold).await
+    };
+    /// Accepts those predictions as model decisions, in one step that one undo takes back.
+    AcceptAbove {
+        /// The run.
+        run: RunId,
+        /// Isotonic (default) or Platt.
+        #[serde(default)]
+        #[ts(optional)]
+        method: Option<CalibrationMethod>,
+        /// The probability threshold.
+        threshold: f64,
+        /// Who records them (the data directory's reviewer when absent).
+        #[serde(default)]
+        #[ts(optional)]
+        reviewer: Option<String>,
+    } -> AcceptPreviewDto => |api| {
+        api.accept_above(run, method.unwrap_or_default(), threshold, reviewer).await
+    };
     /// A reviewer name or ORCID iD as it is stored (checked; ORCID iDs as `orcid:…`).
     NormaliseReviewer {
         /// The name or ORCID iD.

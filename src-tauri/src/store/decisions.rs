@@ -127,33 +127,38 @@ pub type PairKey = (String, String);
 impl Store {
     /// Appends a decision.
     pub async fn record_decision(&self, new: &NewDecision) -> Result<DecisionRow, StoreError> {
-        sqlx::query_as(
-            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at, review_strategy, session, blind, adjudication, batch)
-             VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        )
-        .bind(new.dataset)
-        .bind(&new.left_key)
-        .bind(&new.right_key)
-        .bind(new.verdict)
-        .bind(new.source)
-        .bind(new.run)
-        .bind(new.confidence)
-        .bind(&new.note)
-        .bind(&new.author)
-        .bind(now_millis())
-        .bind(&new.review_strategy)
-        .bind(&new.session)
-        .bind(new.blind)
-        .bind(new.adjudication)
-        .bind(&new.batch)
-        .fetch_one(self.pool())
-        .await
-        .map_err(|e| self.err(e))
+        insert_decision(new, new.batch.as_deref())
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// Appends `decisions` in one transaction (all or none), sharing one new batch id so
+    /// that one undo takes them all back; the batch id.
+    pub async fn record_decision_batch(
+        &self,
+        decisions: &[NewDecision],
+    ) -> Result<String, StoreError> {
+        let batch = format!("batch-{}-{}", now_millis(), std::process::id());
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.err(e))?;
+        for new in decisions {
+            insert_decision(new, Some(&batch))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(batch)
     }
 
     /// Undoes the newest decision of `dataset` by `author` that is not undone yet (with a
-    /// `session`, only one taken in that session), appending an undo row; `None` when
-    /// there is nothing to undo.
+    /// `session`, only one taken in that session), appending an undo row; a decision
+    /// recorded in a batch takes the rest of its batch with it, in the same transaction.
+    /// The undo row of the newest decision, or `None` when there is nothing to undo.
     pub async fn undo_latest_decision(
         &self,
         dataset: DatasetId,
@@ -168,8 +173,8 @@ impl Store {
         let target: Option<DecisionRow> = sqlx::query_as(
             "SELECT * FROM decisions d
              WHERE d.dataset_id = ? AND d.action = 'decide' AND d.author = ?
-               AND (? IS NULL OR d.session = ?)
                AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)
+               AND (? IS NULL OR d.session = ?)
              ORDER BY d.id DESC LIMIT 1",
         )
         .bind(dataset)
@@ -182,8 +187,41 @@ impl Store {
         let Some(target) = target else {
             return Ok(None);
         };
-        // The author's verdict on the pair once the target is gone: their newest earlier
-        // decision of the same kind (adjudication or review) that is still standing.
+        let mut targets = vec![target.clone()];
+        if let Some(batch) = &target.batch {
+            let rest: Vec<DecisionRow> = sqlx::query_as(
+                "SELECT * FROM decisions d
+                 WHERE d.batch = ? AND d.action = 'decide' AND d.author = ?
+                   AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)
+                   AND d.id != ?
+                 ORDER BY d.id",
+            )
+            .bind(batch)
+            .bind(author)
+            .bind(target.id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+            targets.extend(rest);
+        }
+        let mut first = None;
+        for target in &targets {
+            let row = self.append_undo(&mut tx, target, session).await?;
+            first.get_or_insert(row);
+        }
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(first)
+    }
+
+    /// Appends the undo row of `target` in `tx`: its verdict is the author's verdict on
+    /// the pair once the target is gone (their newest earlier decision of the same kind,
+    /// adjudication or review, that still stands).
+    async fn append_undo(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        target: &DecisionRow,
+        session: Option<&str>,
+    ) -> Result<DecisionRow, StoreError> {
         let before: Option<Verdict> = sqlx::query_scalar(
             "SELECT d.verdict FROM decisions d
              WHERE d.dataset_id = ? AND d.left_key = ? AND d.right_key = ? AND d.action = 'decide'
@@ -191,34 +229,33 @@ impl Store {
                AND d.id < ? AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.id)
              ORDER BY d.id DESC LIMIT 1",
         )
-        .bind(dataset)
+        .bind(target.dataset_id)
         .bind(&target.left_key)
         .bind(&target.right_key)
-        .bind(author)
+        .bind(&target.author)
         .bind(target.adjudication)
         .bind(target.id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(|e| self.err(e))?;
-        let row: DecisionRow = sqlx::query_as(
-            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, undoes, source, run_id, confidence, note, author, created_at, session, adjudication)
-             VALUES (?, ?, ?, 'undo', ?, ?, 'manual', ?, NULL, NULL, ?, ?, ?, ?) RETURNING *",
+        sqlx::query_as(
+            "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, undoes, source, run_id, confidence, note, author, created_at, session, adjudication, batch)
+             VALUES (?, ?, ?, 'undo', ?, ?, 'manual', ?, NULL, NULL, ?, ?, ?, ?, ?) RETURNING *",
         )
-        .bind(dataset)
+        .bind(target.dataset_id)
         .bind(&target.left_key)
         .bind(&target.right_key)
         .bind(before.unwrap_or(Verdict::None))
         .bind(target.id)
         .bind(target.run_id)
-        .bind(author)
+        .bind(&target.author)
         .bind(now_millis())
         .bind(session)
         .bind(target.adjudication)
-        .fetch_one(&mut *tx)
+        .bind(&target.batch)
+        .fetch_one(&mut **tx)
         .await
-        .map_err(|e| self.err(e))?;
-        tx.commit().await.map_err(|e| self.err(e))?;
-        Ok(Some(row))
+        .map_err(|e| self.err(e))
     }
 
     /// The whole history of a dataset's decisions, oldest first.
@@ -271,6 +308,33 @@ impl Store {
             .map_err(|e| self.err(e))?;
         Ok(replay(&rows))
     }
+}
+
+/// The INSERT of the decision `new` (batch `batch`), its values bound, returning the row.
+fn insert_decision<'q>(
+    new: &'q NewDecision,
+    batch: Option<&'q str>,
+) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, DecisionRow, <sqlx::Sqlite as sqlx::Database>::Arguments>
+{
+    sqlx::query_as(
+        "INSERT INTO decisions (dataset_id, left_key, right_key, action, verdict, source, run_id, confidence, note, author, created_at, review_strategy, session, blind, adjudication, batch)
+         VALUES (?, ?, ?, 'decide', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+    )
+    .bind(new.dataset)
+    .bind(&new.left_key)
+    .bind(&new.right_key)
+    .bind(new.verdict)
+    .bind(new.source)
+    .bind(new.run)
+    .bind(new.confidence)
+    .bind(&new.note)
+    .bind(&new.author)
+    .bind(now_millis())
+    .bind(&new.review_strategy)
+    .bind(&new.session)
+    .bind(new.blind)
+    .bind(new.adjudication)
+    .bind(batch)
 }
 
 sql_text_enum!(Verdict { Accept => "accept", Reject => "reject", Unsure => "unsure", None => "none" });

@@ -23,6 +23,9 @@ export type {
   ReviewerAgreementDto,
   ReviewerVerdictDto,
   PairReviewsDto,
+  AcceptPreviewDto,
+  CalibrationDto,
+  CalibrationMethod,
   RunQueryDto,
   Verdict,
 } from '../../bindings';
