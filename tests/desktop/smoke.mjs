@@ -15,7 +15,8 @@
 //     run monitor, counting the `job-event`s the app forwarded (desktop-training.png),
 //     then RREA and GCN-Align from the same form rendered from their schemas
 //     (desktop-training-baselines.png), then finds the first run in the runs table and opens its page (desktop-runs.png,
-//     desktop-run-page.png);
+//     desktop-run-page.png); reviews by keyboard (accept, reject, undo), then as a named
+//     reviewer in blind mode, and opens the keys on "?" (desktop-review-keys.png);
 //  4. starts a longer run, closes the window while it trains, and checks that the app
 //     keeps training without a window, the run ends `completed` (read with the CLI from
 //     the same data directory), and the app then exits by itself.
@@ -370,6 +371,33 @@ async function main() {
     }
     log(`review queue: accept, reject, undo by keyboard; stored: ${left} = ${right} accepted`);
     await shoot("desktop-review.png");
+
+    // Review by a named reviewer in blind mode; the keys listed on "?".
+    await click(testId("reviewer-change"));
+    await typeInto(testId("reviewer-input"), "Desk Reviewer");
+    await click(testId("reviewer-save"));
+    await waitFor("the reviewer's name", 30_000, async () =>
+      (await textOf(testId("reviewer-name"))) === "Desk Reviewer" ? true : null);
+    await click(testId("review-blind"));
+    await waitFor("blind mode", 30_000, async () => (await findAll(testId("pair-blind"))).length > 0);
+    if ((await findAll(testId("pair-gold"))).length > 0) throw new Error("blind mode shows the gold badge");
+    const blindPair = await press("a");
+    const blindRow = await waitFor("the blind decision stored", 30_000, async () => {
+      const rows = JSON.parse(execFileSync(cli, ["--json", "decisions", "list", "--history"], { encoding: "utf8" }));
+      const last = rows.at(-1);
+      return last && `${last.left_key}\u0000${last.right_key}` === blindPair ? last : null;
+    });
+    if (blindRow.author !== "Desk Reviewer" || blindRow.blind !== true) {
+      throw new Error(`the blind decision was stored as ${JSON.stringify(blindRow)}`);
+    }
+    await request("POST", `/session/${id}/actions`, {
+      actions: [{ type: "key", id: "keyboard", actions: [{ type: "keyDown", value: "?" }, { type: "keyUp", value: "?" }] }],
+    });
+    await waitFor("the review keys on ?", 30_000, async () => (await findAll(testId("shortcut-help"))).length > 0);
+    await shoot("desktop-review-keys.png");
+    await click(testId("shortcut-close"));
+    await click(testId("review-blind"));
+    log("team review: a named reviewer's blind decision stored as such; the keys listed on ?");
 
     // Export from the run page: the desktop app saves the file in the data folder.
     await run(`location.hash = "#/runs/" + arguments[0];`, [trainedRun]);
