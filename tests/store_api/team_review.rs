@@ -574,14 +574,22 @@ async fn calibrated_confidence_is_reliable_and_accepting_above_it_is_one_undoabl
     let tmp = tempfile::tempdir().unwrap();
     let (api, dataset) = open(tmp.path()).await;
     let run = train(&api, dataset, 9, 6).await;
+    // Too few reviewed pairs is a state, not an error: it says what to do.
     let too_few = api
         .calibration(run, CalibrationMethod::Isotonic)
         .await
+        .unwrap();
+    let missing = too_few.missing.expect("nothing fitted yet");
+    assert!(missing.contains("at least 10"), "{missing}");
+    assert!(too_few.reliability.is_empty());
+    let refused = api
+        .accept_preview(run, CalibrationMethod::Isotonic, 0.5)
+        .await
         .unwrap_err();
     assert!(
-        too_few.message.contains("at least 10"),
+        refused.message.contains("at least 10"),
         "{}",
-        too_few.message
+        refused.message
     );
 
     // A reviewer checks 40 pairs of the random order against the truth.
@@ -612,6 +620,7 @@ async fn calibrated_confidence_is_reliable_and_accepting_above_it_is_one_undoabl
     // its observed accuracy (smaller bins are too noisy to say either way).
     for method in [CalibrationMethod::Isotonic, CalibrationMethod::Platt] {
         let c = api.calibration(run, method).await.unwrap();
+        assert_eq!(c.missing, None);
         eprintln!(
             "{method:?}: ECE {:.3} over {} held-out predictions; bins (predicted, observed, n): {:?}",
             c.ece,

@@ -204,6 +204,9 @@ pub struct CalibrationDto {
     pub ece: f64,
     /// Test predictions the reliability is measured on.
     pub evaluated: usize,
+    /// Why nothing is fitted yet (too few reviewed pairs, and what to do); the fields
+    /// above are then empty.
+    pub missing: Option<String>,
 }
 
 /// What "accept every prediction above p" would record.
@@ -266,6 +269,9 @@ pub fn reliability(predictions: &[(f64, bool)]) -> (Vec<ReliabilityBinDto>, f64)
 /// A run's left-to-right top-1 predictions: (left key, right key, score, right?).
 type Top1 = (String, String, f64, bool);
 
+/// A calibrator, the (score, right?) samples it was fitted on, and their pairs.
+type Fitted = (Calibrator, Vec<(f64, bool)>, BTreeSet<PairKey>);
+
 impl Api {
     /// The run's top-1 predictions with whether each is the gold match.
     async fn top1_with_truth(&self, run: RunId) -> ApiResult<Vec<Top1>> {
@@ -293,13 +299,14 @@ impl Api {
         Ok(out)
     }
 
-    /// The calibrator of run `run` by `method`, with the reviewed pairs it was fitted on.
+    /// The calibrator of run `run` by `method`, with the reviewed pairs it was fitted on;
+    /// `Err(message)` inside when too few pairs are reviewed.
     async fn fitted(
         &self,
         run: RunId,
         method: CalibrationMethod,
         top1: &[Top1],
-    ) -> ApiResult<(Calibrator, Vec<(f64, bool)>, BTreeSet<PairKey>)> {
+    ) -> ApiResult<Result<Fitted, String>> {
         let dataset = self.run_row(run).await?.dataset_id;
         let pairs = reviews(&self.store.decision_history(dataset).await?);
         let random = ReviewStrategy::Random.as_str();
@@ -326,12 +333,12 @@ impl Api {
             }
         }
         if samples.len() < MIN_SAMPLES {
-            return Err(ApiError::conflict(format!(
+            return Ok(Err(format!(
                 "run {run} has {} reviewed pairs in its random order; calibration needs at least {MIN_SAMPLES}: review more in the random order",
                 samples.len()
             )));
         }
-        Ok((Calibrator::fit(method, &samples), samples, reviewed))
+        Ok(Ok((Calibrator::fit(method, &samples), samples, reviewed)))
     }
 
     /// Run `run`'s calibration by `method` (see the module docs).
@@ -341,7 +348,22 @@ impl Api {
         method: CalibrationMethod,
     ) -> ApiResult<CalibrationDto> {
         let top1 = self.top1_with_truth(run).await?;
-        let (calibrator, samples, reviewed) = self.fitted(run, method, &top1).await?;
+        let (calibrator, samples, reviewed) = match self.fitted(run, method, &top1).await? {
+            Ok(fitted) => fitted,
+            Err(missing) => {
+                return Ok(CalibrationDto {
+                    method,
+                    source: String::new(),
+                    accepted: 0,
+                    rejected: 0,
+                    curve: Vec::new(),
+                    reliability: Vec::new(),
+                    ece: 0.0,
+                    evaluated: 0,
+                    missing: Some(missing),
+                });
+            }
+        };
         let held_out: Vec<(f64, bool)> = top1
             .iter()
             .filter(|(l, r, ..)| !reviewed.contains(&(l.clone(), r.clone())))
@@ -376,6 +398,7 @@ impl Api {
             reliability: bins,
             ece,
             evaluated: held_out.len(),
+            missing: None,
         })
     }
 
@@ -393,7 +416,10 @@ impl Api {
             )));
         }
         let top1 = self.top1_with_truth(run).await?;
-        let (calibrator, ..) = self.fitted(run, method, &top1).await?;
+        let (calibrator, ..) = self
+            .fitted(run, method, &top1)
+            .await?
+            .map_err(ApiError::conflict)?;
         let dataset = self.run_row(run).await?.dataset_id;
         let decided: HashSet<PairKey> = reviews(&self.store.decision_history(dataset).await?)
             .into_keys()

@@ -37,4 +37,9 @@ ece: number,
 /**
  * Test predictions the reliability is measured on.
  */
-evaluated: number, };
+evaluated: number, 
+/**
+ * Why nothing is fitted yet (too few reviewed pairs, and what to do); the fields
+ * above are then empty.
+ */
+missing: string | null, };
